@@ -1,0 +1,101 @@
+# The two commands a fresh machine needs:
+#   make book   set up (virtual environment + pinned stack), build the site into book/_build/html
+#   make test   the same set-up, then the whole test suite (it builds the book from scratch too)
+# Also: make lab, make student, make notebooks, make bench, make clean.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+
+# Use the active virtual environment or conda environment if there is one; otherwise
+# create .venv here. Everything below runs through $(PY).
+ifdef VIRTUAL_ENV
+  ENV_DIR := $(VIRTUAL_ENV)
+else ifneq ($(filter-out base,$(CONDA_DEFAULT_ENV)),)
+  ENV_DIR := $(CONDA_PREFIX)
+else
+  ENV_DIR := .venv
+endif
+PY := $(ENV_DIR)/bin/python
+INSTALLED := $(ENV_DIR)/.vae-book-installed
+
+# Point the library at a full local MNIST when one is given; the book build otherwise uses
+# the cache, a download, or the bundled subset (vae_lib.data says which).
+export VAE_LIB_PROGRESS := lines
+
+JB_BUILD := $(ENV_DIR)/bin/jupyter-book build . --config book/_config.yml --toc book/_toc.yml
+HTML := book/_build/html/book/intro.html
+
+.PHONY: help setup book book-all assets test lab notebooks student bench clean constraints
+
+help:
+	@echo "make book      build the site into book/_build/html (sets everything up first)"
+	@echo "make test      run the whole test suite (builds the book from scratch in a temp folder)"
+	@echo "make lab       open the chapters live in JupyterLab"
+	@echo "make student   build the student edition (no solutions) into student/"
+	@echo "make notebooks write .ipynb copies of the chapters into notebooks/"
+	@echo "make bench     run the benchmarks (prints JSON)"
+	@echo "make clean     remove build outputs (keeps the environment and the model cache)"
+
+setup: $(INSTALLED)
+
+$(INSTALLED): pyproject.toml constraints.txt
+	@if [ ! -x "$(PY)" ]; then \
+	  echo "Creating a virtual environment in $(ENV_DIR)"; \
+	  $(PYTHON) -m venv $(ENV_DIR) || exit 1; \
+	fi
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[book,dev]'
+	@touch $@
+
+# MathJax, require.js and the widget manager, pinned in book/assets/package-lock.json and
+# served from the site so that it works offline. Without npm the site uses public CDNs.
+assets: book/_offline/.complete
+
+book/_offline/.complete: book/assets/package.json book/assets/package-lock.json book/assets/copy_assets.py | $(INSTALLED)
+	@if command -v npm >/dev/null 2>&1; then \
+	  npm ci --prefix book/assets --no-audit --no-fund --loglevel=error --ignore-scripts && \
+	  $(PY) book/assets/copy_assets.py && touch $@; \
+	else \
+	  echo "npm not found: the site will load MathJax and the widget manager from public CDNs (it needs the network to render math and widgets)."; \
+	fi
+
+book: $(INSTALLED) assets
+	$(JB_BUILD) --path-output book -W --keep-going
+	@echo
+	@echo "The book is built. Open it in a browser:"
+	@echo "  file://$(CURDIR)/$(HTML)"
+
+# A clean, complete build, as CI checks it (re-executes every chapter).
+book-all: $(INSTALLED) assets
+	rm -rf book/_build
+	$(JB_BUILD) --path-output book -W --keep-going --all
+
+test: $(INSTALLED) assets
+	$(PY) -m pytest
+
+lab: $(INSTALLED)
+	@mkdir -p $(ENV_DIR)/share/jupyter/lab/settings
+	@cp book/assets/jupyterlab-overrides.json $(ENV_DIR)/share/jupyter/lab/settings/overrides.json
+	$(PY) -m jupyter lab chapters/
+
+notebooks: $(INSTALLED)
+	@mkdir -p notebooks
+	@for f in chapters/*.md; do $(PY) -m jupytext --quiet --to ipynb --output notebooks/$$(basename $${f%.md}).ipynb $$f; done
+	@echo "Notebooks (unexecuted, generated: do not edit) written to notebooks/"
+
+student: $(INSTALLED) assets
+	$(PY) book/student_edition.py
+
+bench: $(INSTALLED)
+	$(PY) bench/train_speed.py
+	$(PY) bench/quality.py
+
+# Regenerate constraints.txt from the current environment (after changing a version).
+constraints: $(INSTALLED)
+	@{ sed -n '1,/^# Regenerate/p' constraints.txt; \
+	   $(PY) -m pip freeze --exclude-editable | grep -vE '^(pip|setuptools|wheel)==' | sed 's/+cpu$$//'; } > constraints.txt.new
+	@mv constraints.txt.new constraints.txt
+	@echo "constraints.txt updated"
+
+clean:
+	rm -rf book/_build book/_offline student notebooks .pytest_cache
