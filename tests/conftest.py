@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import torch
+
+# The environment pytest started with. Tests that build the book pass it on, so that the
+# chapters see the user's real model cache rather than the per-test temporary one.
+ORIGINAL_ENV = dict(os.environ)
+
+
+def book_build_env() -> dict[str, str]:
+    """Environment for a subprocess that builds the book (line-mode progress, real cache)."""
+    return {**ORIGINAL_ENV, "VAE_LIB_PROGRESS": "lines"}
 
 
 @pytest.fixture(autouse=True)

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import book_build_env
+
 REPO = Path(__file__).resolve().parents[1]
 _spec = importlib.util.spec_from_file_location("student_edition", REPO / "book" / "student_edition.py")
 student_edition = importlib.util.module_from_spec(_spec)
@@ -83,10 +85,10 @@ def test_every_chapter_keeps_its_exercises_and_loses_its_solutions(chapter):
 
 
 @pytest.mark.slow
-def test_make_student_builds_a_site_without_solutions(tmp_path, monkeypatch):
+def test_make_student_builds_a_site_without_solutions():
     result = subprocess.run(
         [sys.executable, str(REPO / "book" / "student_edition.py")],
-        cwd=REPO, capture_output=True, text=True,
+        cwd=REPO, env=book_build_env(), capture_output=True, text=True,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     html = REPO / "student" / "book" / "_build" / "html"
