@@ -22,4 +22,7 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
     """Point vae_lib's cache at a fresh folder so tests never touch (or trust) the user's."""
     monkeypatch.setenv("VAE_LIB_CACHE", str(tmp_path_factory.mktemp("vae_lib_cache")))
     monkeypatch.setenv("VAE_LIB_OFFLINE", "1")
+    # CI points VAE_LIB_DATA at the full MNIST for the book build; unit tests choose their
+    # data sources themselves.
+    monkeypatch.delenv("VAE_LIB_DATA", raising=False)
     torch.manual_seed(0)

@@ -60,7 +60,7 @@ def checksums_of(gz_bytes: bytes) -> data.FileChecksums:
 
 def write_tiny_split(folder: Path, split: str = "train", n: int = 5) -> tuple[np.ndarray, np.ndarray]:
     """Write a tiny split under the official file names; return its pixels and labels."""
-    pixels, labels = tiny_mnist(n)
+    pixels, labels = tiny_mnist(n, seed=data.SPLITS.index(split))
     image_name, label_name = data.SPLIT_FILES[split]
     folder.mkdir(parents=True, exist_ok=True)
     (folder / image_name).write_bytes(gz(idx_bytes(pixels)))
@@ -71,9 +71,9 @@ def write_tiny_split(folder: Path, split: str = "train", n: int = 5) -> tuple[np
 @pytest.fixture
 def tiny_checksums(monkeypatch) -> dict[str, data.FileChecksums]:
     """Make the tiny files of write_tiny_split (n=5) the "official" ones, for both splits."""
-    pixels, labels = tiny_mnist(5)
     table = {}
-    for image_name, label_name in data.SPLIT_FILES.values():
+    for split, (image_name, label_name) in data.SPLIT_FILES.items():
+        pixels, labels = tiny_mnist(5, seed=data.SPLITS.index(split))
         table[image_name] = checksums_of(gz(idx_bytes(pixels)))
         table[label_name] = checksums_of(gz(idx_bytes(labels)))
     monkeypatch.setattr(data, "CHECKSUMS", table)
@@ -292,9 +292,9 @@ def test_root_wins_over_env_and_env_over_cache(tmp_path, monkeypatch, tiny_check
 
 
 def test_decompressed_files_are_found_too(tmp_path, tiny_checksums):
-    pixels, _ = tiny_mnist()
+    pixels, labels = tiny_mnist(seed=data.SPLITS.index("test"))
     (tmp_path / TEST_IMAGES.removesuffix(".gz")).write_bytes(idx_bytes(pixels))
-    (tmp_path / TEST_LABELS.removesuffix(".gz")).write_bytes(idx_bytes(tiny_mnist()[1]))
+    (tmp_path / TEST_LABELS.removesuffix(".gz")).write_bytes(idx_bytes(labels))
     images, _ = data.load_mnist("test", root=tmp_path, verbose=False)
     assert torch.equal(images[:, 0], torch.from_numpy(pixels).float() / 255)
 
@@ -308,7 +308,7 @@ def test_same_data_has_the_same_fingerprint_wherever_it_is(tmp_path, tiny_checks
     in_cache = data.mnist_source("train")
     assert in_cache.kind == "cache" and in_root.kind == "directory"
     assert in_root.fingerprint == in_cache.fingerprint and len(in_root.fingerprint) == 16
-    assert data.mnist_source("test", root=tmp_path).fingerprint != in_root.fingerprint
+    assert data.mnist_source("test", root=tmp_path).fingerprint != in_root.fingerprint  # other pixels
 
 
 def test_mnist_source_does_not_hash_files_it_already_verified(tmp_path, monkeypatch, tiny_checksums):
@@ -519,7 +519,7 @@ def test_synthetic_digit_classes_are_learnable():
     test_x, test_y = data.synthetic_digits(500, seed=1)
     means = torch.stack([train_x[train_y == c].flatten(1).mean(0) for c in range(10)])
     predicted = torch.cdist(test_x.flatten(1), means).argmin(1)
-    assert (predicted == test_y).float().mean() > 0.8
+    assert (predicted == test_y).float().mean() > 0.7  # 0.83 today (ring and square are the closest); chance is 0.1
 
 
 def test_synthetic_digits_rejects_no_images():
