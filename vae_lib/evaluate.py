@@ -1,0 +1,291 @@
+"""How good is a trained VAE? Test ELBO, importance-sampled log p(x), and bits per dimension.
+
+The ELBO is a lower bound on log p(x). Importance sampling with the encoder q(z|x) as proposal
+tightens it: with k samples,
+
+    log p(x) ≈ log (1/k) Σ_i p(x|z_i) p(z_i) / q(z_i|x),   z_i ~ q(z|x),
+
+whose expectation is the IWAE bound L_k: L_1 is the ELBO, and L_k rises to log p(x) as k grows
+(Burda et al., 2016). All numbers are in nats per image (log-likelihoods summed over pixels,
+averaged over images) unless they say bits per dimension.
+
+>>> import torch
+>>> from vae_lib.models import VAE
+>>> from vae_lib import evaluate
+>>> images = torch.rand(8, 1, 28, 28)
+>>> result = evaluate.log_likelihood(VAE(latent_dim=2), images, k=20, seed=0)
+>>> result.log_px.shape, 1 <= result.mean_ess <= 20
+(torch.Size([8]), True)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from vae_lib.device import pick_device
+from vae_lib.models import VAE
+
+__all__ = ["bits_per_dim", "test_elbo", "log_likelihood", "LogLikelihoodResult", "iwae_gap"]
+
+
+def bits_per_dim(nats_per_image: float | Tensor, dims: int = 784) -> float | Tensor:
+    """Convert a cost in nats per image (a negative log-likelihood, e.g. −ELBO) to bits per dimension.
+
+    bits/dim = nats / (dims · ln 2). For a Bernoulli likelihood this is a code length for the
+    binary pixels. For a Gaussian likelihood it refers to a *density* over continuous pixel
+    values: it can be negative and is not comparable with discrete bits/dim unless the data
+    were dequantised (uniform noise added to 8-bit values, then the 256-bin offset accounted for).
+
+    Args:
+        nats_per_image: −log p(x) (or −ELBO) per image, a number or tensor.
+        dims: values per image (784 for MNIST).
+
+    >>> round(bits_per_dim(784 * math.log(2)), 6)
+    1.0
+    """
+    if isinstance(dims, bool) or not isinstance(dims, int) or dims < 1:
+        raise ValueError(f"dims must be a positive integer (784 for MNIST), got {dims!r}.")
+    return nats_per_image / (dims * math.log(2))
+
+
+# --------------------------------------------------------------------------- shared plumbing
+
+
+@contextmanager
+def _evaluation_mode(model: VAE, device: str | torch.device | None) -> Iterator[torch.device]:
+    """Eval mode, no gradients, on ``device``; the model's mode and device are restored afterwards."""
+    was_training = model.training
+    original_device = model.device
+    target = original_device if device is None else pick_device(device)
+    model.eval()
+    model.to(target)
+    try:
+        with torch.no_grad():
+            yield target
+    finally:
+        model.to(original_device)
+        model.train(was_training)
+
+
+def _check_images(images: Tensor) -> Tensor:
+    if not isinstance(images, Tensor):
+        images = torch.as_tensor(images)
+    if images.dim() < 2 or images.shape[0] == 0:
+        raise ValueError(
+            f"images must be a non-empty batch shaped [N, 1, 28, 28] or [N, 784], got shape {list(images.shape)}."
+        )
+    return images
+
+
+def _check_positive(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+    return value
+
+
+def _prepare_batch(batch: Tensor, model: VAE, device: torch.device, binarize: bool | str | None,
+                   binarize_generator: torch.Generator) -> Tensor:
+    """Move to the model's device and dtype; uint8 → [0, 1]; binarise if asked."""
+    if batch.dtype == torch.uint8:
+        batch = batch.float() / 255.0
+    if binarize in (None, False):
+        pass
+    elif binarize is True or binarize == "threshold":
+        batch = (batch > 0.5).to(batch.dtype)
+    elif binarize == "sample":
+        # Uniform noise from the CPU generator: the same binary images on every device.
+        noise = torch.rand(batch.shape, generator=binarize_generator).to(batch.device)
+        batch = (noise < batch).to(batch.dtype)
+    else:
+        raise ValueError(
+            f"binarize must be None/False (use the values as they are), True or 'threshold' "
+            f"(pixel > 0.5) or 'sample' (draw each pixel from Bernoulli(value)), got {binarize!r}."
+        )
+    return batch.to(device=device, dtype=model.dtype)
+
+
+def _batches(images: Tensor, batch_size: int) -> Iterator[Tensor]:
+    for start in range(0, images.shape[0], batch_size):
+        yield images[start:start + batch_size]
+
+
+# --------------------------------------------------------------------------- test ELBO
+
+
+def test_elbo(model: VAE, images: Tensor, batch_size: int = 1000, device: str | torch.device | None = None,
+              binarize: bool | str | None = None, seed: int = 0) -> dict[str, float]:
+    """Mean ELBO, reconstruction and KL (nats per image) and bits/dim on a set of images.
+
+    Runs in eval mode without gradients, one z sample per image (the KL is exact).
+
+    Args:
+        model: a :class:`~vae_lib.models.VAE`.
+        images: ``[N, C, H, W]`` or ``[N, C·H·W]``, floats in [0, 1] (uint8 is divided by 255).
+        batch_size: images per forward pass.
+        device: where to compute (default: where the model is); the model is moved back afterwards.
+        binarize: ``None`` (as given), ``True``/``"threshold"`` (pixel > 0.5) or ``"sample"``
+            (stochastic binarisation, seeded).
+        seed: seeds the z samples (and the binarisation).
+
+    Returns:
+        ``{"elbo", "reconstruction", "kl", "bits_per_dim", "n_images"}``; ``bits_per_dim`` is −ELBO
+        in bits per pixel.
+
+    >>> import torch
+    >>> from vae_lib.models import VAE
+    >>> sorted(test_elbo(VAE(latent_dim=2), torch.rand(4, 784)))
+    ['bits_per_dim', 'elbo', 'kl', 'n_images', 'reconstruction']
+    """
+    images = _check_images(images)
+    batch_size = _check_positive("batch_size", batch_size)
+    totals = {"elbo": 0.0, "reconstruction": 0.0, "kl": 0.0}
+    with _evaluation_mode(model, device) as target:
+        generator = torch.Generator().manual_seed(seed)
+        binarize_generator = torch.Generator().manual_seed(seed)
+        for batch in _batches(images, batch_size):
+            batch = _prepare_batch(batch, model, target, binarize, binarize_generator)
+            terms = model.elbo(batch, generator=generator, validate=True)
+            for name in totals:
+                totals[name] += float(getattr(terms, name).double().sum())
+    n_images = images.shape[0]
+    result = {name: total / n_images for name, total in totals.items()}
+    result["bits_per_dim"] = float(bits_per_dim(-result["elbo"], model.config.pixels))
+    result["n_images"] = n_images
+    return result
+
+
+test_elbo.__test__ = False  # a library function, not a pytest test, even when imported by name
+
+
+# --------------------------------------------------------------------------- log p(x)
+
+
+@dataclass
+class LogLikelihoodResult:
+    """Importance-sampled log p(x) with diagnostics (all per-image tensors on the CPU).
+
+    Attributes:
+        log_px: ``[N]`` estimates of log p(x) (nats). Each is the log of an unbiased estimate of
+            p(x), so on average it lies slightly below log p(x) (it is the IWAE bound L_k).
+        mean: mean of ``log_px`` (nats per image).
+        ess: ``[N]`` effective sample size (Σw)²/Σw² of the k importance weights, between 1 and k.
+            Near 1 means one sample dominated and the estimate is unreliable.
+        mean_ess: mean of ``ess``.
+        standard_error: ``[N]`` Monte Carlo standard error of ``log_px`` by the delta method,
+            √((1/ESS − 1/k) · k/(k−1)); NaN for k = 1. Too optimistic when weights are heavy-tailed.
+        mean_standard_error: standard error of ``mean`` (images independent).
+        k: importance samples per image.
+        bits_per_dim: −``mean`` in bits per dimension.
+    """
+
+    log_px: Tensor
+    mean: float
+    ess: Tensor
+    mean_ess: float
+    standard_error: Tensor
+    mean_standard_error: float
+    k: int
+    bits_per_dim: float
+
+
+def _importance_sums(model: VAE, images: Tensor, k: int, chunk_size: int, batch_size: int,
+                     generator: torch.Generator, device: torch.device, binarize: bool | str | None,
+                     seed: int) -> tuple[Tensor, Tensor]:
+    """(log Σw, log Σw²) for every image, batch by batch, via the model's own implementation."""
+    binarize_generator = torch.Generator().manual_seed(seed)
+    sums_w, sums_w2 = [], []
+    for batch in _batches(images, batch_size):
+        batch = _prepare_batch(batch, model, device, binarize, binarize_generator)
+        model.check_input(batch)
+        log_sum_w, log_sum_w2 = model.importance_log_sums(batch, k, chunk_size=chunk_size, generator=generator)
+        sums_w.append(log_sum_w.double().cpu())
+        sums_w2.append(log_sum_w2.double().cpu())
+    return torch.cat(sums_w), torch.cat(sums_w2)
+
+
+def log_likelihood(model: VAE, images: Tensor, k: int = 1000, chunk_size: int = 100, batch_size: int = 100,
+                   seed: int = 0, generator: torch.Generator | None = None,
+                   device: str | torch.device | None = None,
+                   binarize: bool | str | None = None) -> LogLikelihoodResult:
+    """Estimate log p(x) per image by importance sampling with q(z|x) as the proposal.
+
+    log p(x) ≈ logsumexp_i [log p(x|z_i) + log p(z_i) − log q(z_i|x)] − log k, z_i ~ q(z|x),
+    accumulated ``chunk_size`` samples at a time with a running logsumexp, so memory stays at
+    ``chunk_size × batch_size`` decoder outputs even for k in the thousands. The weights come
+    from :meth:`VAE.log_importance_weights`, the same code as :meth:`VAE.iwae_bound`.
+
+    Args:
+        model: a :class:`~vae_lib.models.VAE`.
+        images: ``[N, C, H, W]`` or ``[N, C·H·W]`` in [0, 1] (uint8 is divided by 255).
+        k: importance samples per image (the literature reports k = 5000 for MNIST).
+        chunk_size: samples per forward pass; only changes memory and speed, not the result.
+        batch_size: images per forward pass.
+        seed: seeds a CPU generator for z (the same draws on any device) when ``generator`` is None.
+        generator: a ``torch.Generator`` to use instead of ``seed``.
+        device: where to compute (default: where the model is); the model is moved back afterwards.
+        binarize: as in :func:`test_elbo`.
+
+    >>> import torch
+    >>> from vae_lib.models import VAE
+    >>> r = log_likelihood(VAE(latent_dim=2), torch.rand(4, 784), k=10, chunk_size=3)
+    >>> r.log_px.shape, r.k
+    (torch.Size([4]), 10)
+    """
+    images = _check_images(images)
+    k = _check_positive("k", k)
+    chunk_size = _check_positive("chunk_size", chunk_size)
+    batch_size = _check_positive("batch_size", batch_size)
+    if generator is None:
+        generator = torch.Generator().manual_seed(seed)
+    with _evaluation_mode(model, device) as target:
+        log_sum_w, log_sum_w2 = _importance_sums(
+            model, images, k, chunk_size, batch_size, generator, target, binarize, seed
+        )
+    log_px = log_sum_w - math.log(k)
+    ess = torch.exp(2.0 * log_sum_w - log_sum_w2).clamp(1.0, float(k))
+    if k > 1:
+        standard_error = ((1.0 / ess - 1.0 / k).clamp_min(0.0) * k / (k - 1)).sqrt()
+    else:
+        standard_error = torch.full_like(log_px, float("nan"))
+    n_images = log_px.shape[0]
+    mean = float(log_px.mean())
+    return LogLikelihoodResult(
+        log_px=log_px.float(),
+        mean=mean,
+        ess=ess.float(),
+        mean_ess=float(ess.mean()),
+        standard_error=standard_error.float(),
+        mean_standard_error=float(standard_error.pow(2).sum().sqrt() / n_images),
+        k=k,
+        bits_per_dim=float(bits_per_dim(-mean, model.config.pixels)),
+    )
+
+
+def iwae_gap(model: VAE, images: Tensor, ks: Sequence[int] = (1, 10, 100, 1000), seed: int = 0,
+             chunk_size: int = 100, batch_size: int = 100, device: str | torch.device | None = None,
+             binarize: bool | str | None = None) -> dict[int, float]:
+    """The mean IWAE bound L_k (nats per image) for each k: the gap to log p(x) closing as k grows.
+
+    Every k uses the same seed, so the k = 10 samples are the first 10 of the k = 100 ones
+    (common random numbers make the trend easier to see). L_1 is an estimate of the ELBO.
+
+    >>> import torch
+    >>> from vae_lib.models import VAE
+    >>> sorted(iwae_gap(VAE(latent_dim=2), torch.rand(4, 784), ks=(1, 10)))
+    [1, 10]
+    """
+    images = _check_images(images)
+    if not ks:
+        raise ValueError("ks must list at least one number of samples, e.g. (1, 10, 100).")
+    bounds = {}
+    for k in ks:
+        result = log_likelihood(model, images, k=k, chunk_size=chunk_size, batch_size=batch_size,
+                                seed=seed, device=device, binarize=binarize)
+        bounds[int(k)] = result.mean
+    return bounds
