@@ -1,4 +1,4 @@
-"""Shared test set-up: every test runs offline, deterministic, with a private cache."""
+"""Shared test set-up (tests/ and the docstring examples in vae_lib/): offline, deterministic, private cache."""
 
 from __future__ import annotations
 
