@@ -4,10 +4,14 @@ One module per idea, each one a chapter points at:
 
 - :mod:`vae_lib.device`  pick CUDA, Apple MPS or the CPU, and say why
 - :mod:`vae_lib.data`    MNIST that never fails to load (local dir, cache, download, bundled subset)
+- :mod:`vae_lib.paths`   the cache folder for downloads and trained models
 - :mod:`vae_lib.bayes`   discrete Bayes updates (the coffee machine)
 - :mod:`vae_lib.models`  encoder/decoder VAEs and their ELBO
 - :mod:`vae_lib.train`   the training loop, checkpoints and the trained-model cache
 - :mod:`vae_lib.evaluate` test ELBO, importance-sampled log p(x), bits per dimension
+- :mod:`vae_lib.divergences` KL divergences in closed form and by Monte Carlo
+- :mod:`vae_lib.plots`   small plotting helpers the chapters share
+- :mod:`vae_lib.widgets` interactive figures that also work on the static site
 - :mod:`vae_lib.checks`  self-checks for exercises that never reveal the answer
 
 Modules are imported on demand (``from vae_lib import data``) so that ``import vae_lib``

@@ -1,0 +1,210 @@
+"""Small plotting helpers the chapters share. Each returns the matplotlib Axes or Figure it drew.
+
+>>> import matplotlib
+>>> matplotlib.use("Agg")
+>>> from vae_lib.plots import plot_beliefs
+>>> ax = plot_beliefs({"prior": {"clogged": 0.3, "low water": 0.7},
+...                    "posterior": {"clogged": 0.66, "low water": 0.34}})
+>>> ax.get_ylabel()
+'probability'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.colors import PowerNorm
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+from scipy.integrate import trapezoid
+
+__all__ = ["plot_beliefs", "plot_probability_vs_likelihood", "plot_log_growth"]
+
+#: Colours for successive stages of a belief (prior, posterior, ...), light to dark.
+STAGE_COLOURS = ["#9ecae1", "#4292c6", "#08519c", "#08306b", "#041c40"]
+
+
+def plot_beliefs(
+    stages: Mapping[str, Mapping[str, float]],
+    *,
+    ax: Axes | None = None,
+    title: str | None = None,
+    decimals: int = 2,
+) -> Axes:
+    """Grouped bars: one group per hypothesis, one bar per stage of belief, each labelled with its value.
+
+    Args:
+        stages: ``{stage name: {hypothesis: probability}}`` in order, e.g.
+            ``{"prior": ..., "after 1 noise": ..., "after 2 noises": ...}``.
+        ax: the Axes to draw into (a new figure if None).
+        title: optional title.
+        decimals: decimals of the value printed on each bar.
+
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> ax = plot_beliefs({"prior": {"a": 0.5, "b": 0.5}})
+    >>> len(ax.patches)
+    2
+    """
+    if not stages:
+        raise ValueError("Give at least one stage, e.g. {'prior': {'clogged': 0.3, 'low water': 0.7}}.")
+    hypotheses = list(next(iter(stages.values())))
+    for name, belief in stages.items():
+        if list(belief) != hypotheses:
+            raise ValueError(f"Stage {name!r} has hypotheses {list(belief)}, expected {hypotheses} (same order).")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(1.6 + 1.4 * len(hypotheses) * max(1, len(stages) / 2), 3.2))
+    width = 0.8 / len(stages)
+    positions = np.arange(len(hypotheses))
+    for number, (stage, belief) in enumerate(stages.items()):
+        offset = (number - (len(stages) - 1) / 2) * width
+        values = [belief[h] for h in hypotheses]
+        bars = ax.bar(positions + offset, values, width * 0.92, label=stage,
+                      color=STAGE_COLOURS[number % len(STAGE_COLOURS)])
+        ax.bar_label(bars, labels=[f"{v:.{decimals}f}" for v in values], padding=2, fontsize=9)
+    ax.set_xticks(positions, hypotheses)
+    ax.set_ylim(0, 1.12)
+    ax.set_ylabel("probability")
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.legend(frameon=False, loc="upper left", ncols=min(len(stages), 3), fontsize=9)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_probability_vs_likelihood(
+    table: np.ndarray,
+    params: Sequence[float],
+    data: Sequence[int],
+    *,
+    fixed_param: float,
+    fixed_data: int,
+    param_label: str = r"parameter $\theta$",
+    data_label: str = "data $x$",
+    data_symbol: str = "x",
+) -> Figure:
+    """One function p(x | θ), read two ways: across x it is a distribution, across θ a likelihood.
+
+    The table is drawn as a heat map (θ across, x up). Reading it along the vertical line at
+    ``θ = fixed_param`` gives the bars on the right: a probability distribution over x, which
+    sums to 1. Reading it along the horizontal line at ``x = fixed_data`` gives the curve
+    below: the likelihood of each θ, whose area need not be 1. Panel titles report the sum and
+    the area.
+
+    Args:
+        table: ``table[i, j] = p(data[j] | params[i])``, shape ``(len(params), len(data))``.
+        params: the grid of parameter values (increasing).
+        data: the possible (discrete, evenly spaced) data values.
+        fixed_param: the θ whose distribution is shown (the nearest grid value is used).
+        fixed_data: the observed x whose likelihood is shown.
+        param_label, data_label: axis labels (matplotlib mathtext allowed).
+        data_symbol: the symbol for the data in formulas, e.g. ``"k"`` for a count.
+
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> from scipy.stats import binom
+    >>> theta = np.linspace(0, 1, 11); k = np.arange(4)      # a coarse grid: the area is near 1/4
+    >>> fig = plot_probability_vs_likelihood(binom.pmf(k[None, :], 3, theta[:, None]), theta, k,
+    ...                                      fixed_param=0.5, fixed_data=1)
+    >>> fig.axes[2].get_title()
+    'x = 1 fixed: the likelihood, area = 0.247'
+    """
+    table = np.asarray(table, dtype=float)
+    params = np.asarray(params, dtype=float)
+    data = np.asarray(data)
+    if table.shape != (params.size, data.size):
+        raise ValueError(f"table has shape {table.shape}, expected (len(params), len(data)) = {(params.size, data.size)}.")
+    if fixed_data not in data:
+        raise ValueError(f"fixed_data={fixed_data!r} is not one of the data values.")
+    row = int(np.argmin(np.abs(params - fixed_param)))
+    column = int(np.flatnonzero(data == fixed_data)[0])
+    p_of = rf"$p({data_symbol} \mid \theta)$"
+    distribution_colour, likelihood_colour = "#d95f02", "#7570b3"
+
+    fig = plt.figure(figsize=(8.5, 6.2), layout="constrained")
+    grid = fig.add_gridspec(2, 2, width_ratios=[3, 1.3], height_ratios=[3, 1.4])
+    ax_map = fig.add_subplot(grid[0, 0])
+    ax_prob = fig.add_subplot(grid[0, 1], sharey=ax_map)
+    ax_like = fig.add_subplot(grid[1, 0], sharex=ax_map)
+    ax_note = fig.add_subplot(grid[1, 1])
+
+    step = data[1] - data[0] if data.size > 1 else 1
+    image = ax_map.imshow(table.T, origin="lower", aspect="auto", cmap="Blues", norm=PowerNorm(0.5),
+                          extent=[params[0], params[-1], data[0] - step / 2, data[-1] + step / 2])
+    ax_map.axvline(params[row], color=distribution_colour, lw=2)
+    ax_map.axhline(fixed_data, color=likelihood_colour, lw=2)
+    ax_map.set_ylabel(data_label)
+    ax_map.set_title(f"the whole table {p_of}")
+    ax_map.tick_params(labelbottom=False)
+
+    ax_prob.barh(data, table[row], color=distribution_colour, height=0.8 * step)
+    ax_prob.set_xlabel(p_of)
+    ax_prob.set_title(f"θ = {params[row]:.2f} fixed:\nsums to {table[row].sum():.3f}", color=distribution_colour)
+    ax_prob.tick_params(labelleft=False)
+
+    curve = table[:, column]
+    area = trapezoid(curve, params)
+    ax_like.plot(params, curve, color=likelihood_colour, lw=2)
+    ax_like.fill_between(params, curve, color=likelihood_colour, alpha=0.2)
+    ax_like.set_xlabel(param_label)
+    ax_like.set_ylabel(rf"$L(\theta)$")
+    ax_like.set_title(f"{data_symbol} = {fixed_data} fixed: the likelihood, area = {area:.3f}",
+                      color=likelihood_colour)
+
+    colorbar = fig.colorbar(image, ax=ax_note, location="bottom", fraction=0.2, label=p_of)
+    colorbar.set_ticks([float(f"{f * table.max():.2g}") for f in (0, 0.1, 0.3, 0.6, 1)])
+    ax_note.axis("off")
+    ax_note.text(0.0, 0.95, f"orange: fix θ, vary {data_symbol}\n→ a probability distribution\n\n"
+                            f"purple: fix {data_symbol}, vary θ\n→ a likelihood",
+                 transform=ax_note.transAxes, va="top", fontsize=9)
+
+    for ax in (ax_prob, ax_like):
+        ax.spines[["top", "right"]].set_visible(False)
+    ax_prob.set_xlim(left=0)
+    ax_like.set_ylim(bottom=0)
+    return fig
+
+
+def plot_log_growth(
+    x_measured: Sequence[float],
+    y_measured: Sequence[float],
+    x_model: Sequence[float],
+    y_model: Sequence[float],
+    *,
+    references: Mapping[str, float] | None = None,
+    xlabel: str = "",
+    ylabel: str = "",
+    measured_label: str = "measured",
+    model_label: str = "extrapolated",
+    ax: Axes | None = None,
+) -> Axes:
+    """Measured points and an extrapolation on a log scale, with labelled horizontal reference lines.
+
+    Args:
+        x_measured, y_measured: what was measured (drawn as dots).
+        x_model, y_model: the model or extrapolation (drawn as a dashed line).
+        references: ``{label: y}`` horizontal lines, e.g. ``{"one day": 86400}``.
+        xlabel, ylabel, measured_label, model_label: axis and legend labels.
+        ax: the Axes to draw into (a new figure if None).
+
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> ax = plot_log_growth([1, 2], [1e-3, 1e-2], [1, 2, 3], [1e-3, 1e-2, 1e-1], references={"1 s": 1})
+    >>> ax.get_yscale()
+    'log'
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 4))
+    ax.plot(x_model, y_model, "--", color="#4292c6", label=model_label)
+    ax.plot(x_measured, y_measured, "o", color="#08306b", label=measured_label)
+    ax.set_yscale("log")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    left = min(np.min(x_measured), np.min(x_model))
+    for label, value in (references or {}).items():
+        ax.axhline(value, color="grey", lw=0.8, ls=":")
+        ax.annotate(label, (left, value), xytext=(2, 2), textcoords="offset points", fontsize=8, color="dimgrey")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.legend(frameon=False, loc="lower right")
+    return ax

@@ -1,0 +1,303 @@
+"""Interactive figures that also work on the static website, where no Python kernel runs.
+
+On a static page a widget's Python callbacks are gone: a slider still moves, but nothing
+recomputes. What still runs in the browser are *links* between widget properties made with
+:func:`ipywidgets.jslink`. So the static mode of each widget here precomputes every picture
+the sliders can ask for, stacks them in :class:`ipywidgets.Stack` widgets, and links each
+slider's position to the stacks' ``selected_index``: moving a slider switches pictures in
+the browser, with or without a kernel. The pictures are small inline SVGs, so hundreds of
+them weigh a few hundred kilobytes.
+
+>>> from vae_lib.widgets import bayes_explorer, widget_state_size
+>>> explorer = bayes_explorer()                      # the static (precomputed) mode
+>>> len(explorer.sliders), len(explorer.links)
+(3, 92)
+>>> widget_state_size(explorer) < 1_500_000          # bytes of widget state embedded in the page
+True
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Sequence
+
+import ipywidgets as widgets
+import ipywidgets.embed
+from ipywidgets.widgets.widget_string import HTMLStyle
+
+from vae_lib import bayes
+
+__all__ = ["BayesExplorer", "bayes_explorer", "belief_svg", "widget_state_size", "DEFAULT_GRID"]
+
+#: Slider values of the static explorer: 0.1, 0.2, ..., 0.9 (9 values → 9³ = 729 pictures).
+DEFAULT_GRID: tuple[float, ...] = tuple(round(0.1 * i, 1) for i in range(1, 10))
+#: Refuse grids whose pictures would make the page too heavy.
+MAX_PICTURES = 2000
+
+_COLOURS = ("#d95f02", "#1b9e77")  # first and second hypothesis
+_SLIDER_STYLE = {"description_width": "150px"}
+_SLIDER_LAYOUT = {"width": "460px"}
+
+
+# --------------------------------------------------------------------------- the picture
+
+
+def belief_svg(belief: dict[str, float] | None, title: str | None = None, footer: str = "") -> str:
+    """A small inline SVG bar chart of a belief over a few hypotheses, each bar labelled with its value.
+
+    Args:
+        belief: ``{hypothesis: probability}``; ``None`` draws no bars (e.g. an undefined posterior).
+        title: an optional line above the bars, e.g. ``"prior P(h)"``.
+        footer: an optional line below the bars (e.g. the evidence).
+
+    Returns:
+        An ``<svg>`` string, under half a kilobyte for two hypotheses without a title.
+
+    >>> svg = belief_svg({"clogged": 0.3, "low water": 0.7}, "prior")
+    >>> svg.startswith("<svg") and "0.70" in svg
+    True
+    """
+    names = list(belief) if belief else []
+    width, bar = 220, 54
+    top = 22 if title else 4
+    base = top + 110  # probability 1 is 110 px tall; bars start below the value labels
+    height = base + 22 + (18 if footer else 0)
+    spacing = width / max(len(names), 1)
+    parts = [
+        f'<svg width="{width}" height="{height}"><g font-family="sans-serif" font-size="12" text-anchor="middle">'
+    ]
+    if title:
+        parts.append(f'<text x="{width / 2:g}" y="14" font-weight="bold">{html.escape(title)}</text>')
+    parts.append(f'<path d="M4 {base}H{width - 4}" stroke="#444"/>')
+    for number, name in enumerate(names):
+        value = belief[name]
+        centre = spacing * (number + 0.5)
+        bar_height = round(value * (base - top - 14), 1)  # leave 14 px above a full bar for its label
+        parts.append(
+            f'<rect x="{centre - bar / 2:g}" y="{base - bar_height:g}" width="{bar}" height="{bar_height:g}" '
+            f'fill="{_COLOURS[number % len(_COLOURS)]}"/>'
+            f'<text x="{centre:g}" y="{base - bar_height - 4:g}">{value:.2f}</text>'
+            f'<text x="{centre:g}" y="{base + 16}">{html.escape(name)}</text>'
+        )
+    if footer:
+        parts.append(f'<text x="{width / 2:g}" y="{height - 4}">{html.escape(footer)}</text>')
+    parts.append("</g></svg>")
+    return "".join(parts)
+
+
+def _prior_svg(prior_first: float, hypotheses: Sequence[str]) -> str:
+    first, second = hypotheses
+    return belief_svg({first: prior_first, second: round(1.0 - prior_first, 12)})
+
+
+def _posterior_svg(prior_first: float, p_obs_first: float, p_obs_second: float,
+                   hypotheses: Sequence[str], observation: str) -> str:
+    """The posterior's bars, with the evidence as a footer."""
+    first, second = hypotheses
+    prior = {first: prior_first, second: round(1.0 - prior_first, 12)}
+    likelihood = {first: p_obs_first, second: p_obs_second}
+    try:
+        post = bayes.posterior(prior, likelihood)
+    except bayes.ImpossibleObservationError:
+        return belief_svg(None, footer=f"P({observation}) = 0: impossible under every hypothesis")
+    return belief_svg(post, footer=f"P({observation}) = {bayes.evidence(prior, likelihood):.2f}")
+
+
+def _titled(title: str, picture: widgets.Widget) -> widgets.VBox:
+    """The picture under a bold title (kept out of the picture so it is stored once, not per picture)."""
+    return widgets.VBox([widgets.HTML(f"<b>{html.escape(title)}</b>"), picture],
+                        layout=widgets.Layout(align_items="center", margin="0 12px"))
+
+
+# --------------------------------------------------------------------------- the widget
+
+
+class BayesExplorer(widgets.VBox):
+    """The widget :func:`bayes_explorer` returns: a VBox with handles to its parts.
+
+    Attributes:
+        sliders: the three sliders (prior of the first hypothesis, then the two likelihoods).
+        links: the browser-side links slider → stack (static mode; empty in live mode).
+        picture: an HBox of two titled panels (prior, posterior); each panel's last child shows
+            the bars: nested Stacks of HTML pictures in static mode, one HTML in live mode.
+        static: which mode was built.
+    """
+
+    def __init__(self, children, *, sliders, links, picture, static):
+        super().__init__(children)
+        self.sliders = tuple(sliders)
+        self.links = list(links)
+        self.picture = picture
+        self.static = static
+
+    @property
+    def n_pictures(self) -> int:
+        """How many bar pictures the widget holds (all precomputed ones in static mode)."""
+        return sum(1 for panel in self.picture.children for _ in _leaves(panel.children[-1]))
+
+    def __repr__(self) -> str:
+        mode = "static: precomputed pictures switched in the browser" if self.static else "live: redrawn by Python"
+        return f"BayesExplorer({mode}; {len(self.sliders)} sliders, {self.n_pictures} pictures)"
+
+    def shown_html(self) -> str:
+        """The HTML of the pictures that the current selections display (following the stacks)."""
+        shown = []
+        for panel in self.picture.children:
+            part = panel.children[-1]
+            while isinstance(part, widgets.Stack):
+                part = part.children[part.selected_index]
+            shown.append(part.value)
+        return "\n".join(shown)
+
+
+def _leaves(widget: widgets.Widget):
+    """Every non-container widget inside ``widget`` (depth first)."""
+    children = getattr(widget, "children", None)
+    if children is None:
+        yield widget
+        return
+    for child in children:
+        yield from _leaves(child)
+
+
+def bayes_explorer(
+    *,
+    static: bool = True,
+    prior: float = 0.3,
+    p_obs_given_first: float = 0.9,
+    p_obs_given_second: float = 0.2,
+    hypotheses: Sequence[str] = ("clogged", "low water"),
+    observation: str = "noise",
+    grid: Sequence[float] = DEFAULT_GRID,
+) -> BayesExplorer:
+    """Sliders for the prior and the two likelihoods; bars for the prior and the posterior.
+
+    Args:
+        static: ``True`` (default) precomputes a picture for every combination of slider values
+            on ``grid`` and switches between them in the browser (``jslink`` to nested
+            ``Stack`` widgets), so it works on the static website *and* live in Jupyter.
+            ``False`` builds continuous sliders (steps of 0.01) whose Python callback recomputes
+            the posterior; it needs a running kernel (live Jupyter only).
+        prior: initial P(first hypothesis); the second gets the rest.
+        p_obs_given_first, p_obs_given_second: initial P(observation | hypothesis).
+        hypotheses: the two hypothesis names.
+        observation: what was observed, used in labels.
+        grid: the slider values of the static mode (initial values must be on it).
+
+    Returns:
+        A :class:`BayesExplorer` (an ``ipywidgets.VBox``); display it as a cell's last value.
+
+    >>> explorer = bayes_explorer(static=False)
+    >>> "0.66" in explorer.shown_html()
+    True
+    """
+    if len(hypotheses) != 2:
+        raise ValueError(f"The explorer compares exactly two hypotheses, got {len(hypotheses)}: {list(hypotheses)}.")
+    first, second = hypotheses
+    initial = (prior, p_obs_given_first, p_obs_given_second)
+    names = (f"P({first})", f"P({observation} | {first})", f"P({observation} | {second})")
+    if static:
+        sliders, links, picture = _static_parts(initial, names, hypotheses, observation, grid)
+    else:
+        sliders, links, picture = _live_parts(initial, names, hypotheses, observation)
+    prior_name, first_name, second_name = (f"<b>{html.escape(n)}</b>" for n in names)
+    what, cause = html.escape(observation), html.escape(first)
+    legend = widgets.HTML(
+        f"<div style='line-height: 1.4; font-size: 0.9em'>{prior_name} is the prior: how likely "
+        f"'{cause}' is before the {what}. {first_name} and {second_name} are the likelihoods: "
+        f"how often each cause makes the {what}.</div>",
+        layout=widgets.Layout(max_width="560px"),
+    )
+    return BayesExplorer([legend, *sliders, picture], sliders=sliders, links=links, picture=picture, static=static)
+
+
+def _static_parts(initial, names, hypotheses, observation, grid):
+    grid = [float(v) for v in grid]
+    if not grid or any(not 0.0 <= v <= 1.0 for v in grid) or len(set(grid)) != len(grid):
+        raise ValueError(f"grid must hold distinct probabilities in [0, 1], got {grid}.")
+    if len(grid) ** 3 > MAX_PICTURES:
+        raise ValueError(
+            f"A grid of {len(grid)} values needs {len(grid) ** 3} precomputed pictures (at most {MAX_PICTURES}): "
+            "the page would get too heavy. Use fewer values, or static=False in live Jupyter."
+        )
+    start = []
+    for name, value in zip(names, initial):
+        matches = [i for i, v in enumerate(grid) if abs(v - value) < 1e-9]
+        if not matches:
+            raise ValueError(f"The initial {name} = {value} is not on the slider grid {grid}: pick one of those values.")
+        start.append(matches[0])
+
+    sliders = [
+        widgets.SelectionSlider(options=[(f"{v:g}", v) for v in grid], index=i, description=name,
+                                continuous_update=True, style=_SLIDER_STYLE, layout=_SLIDER_LAYOUT)
+        for name, i in zip(names, start)
+    ]
+    # One Layout/Style model shared by all pictures keeps the embedded state small.
+    leaf_layout, leaf_style, stack_layout = widgets.Layout(), HTMLStyle(), widgets.Layout()
+
+    def leaf(svg: str) -> widgets.HTML:
+        return widgets.HTML(svg, layout=leaf_layout, style=leaf_style)
+
+    def stack(children: list, index: int) -> widgets.Stack:
+        return widgets.Stack(children, selected_index=index, layout=stack_layout)
+
+    prior_stack = stack([leaf(_prior_svg(p, hypotheses)) for p in grid], start[0])
+    # posterior_stack[i].children[j].children[k] shows prior grid[i], likelihoods grid[j], grid[k].
+    posterior_stack = stack(
+        [
+            stack(
+                [
+                    stack([leaf(_posterior_svg(p, a, b, hypotheses, observation)) for b in grid], start[2])
+                    for a in grid
+                ],
+                start[1],
+            )
+            for p in grid
+        ],
+        start[0],
+    )
+    middle = list(posterior_stack.children)
+    inner = [s for m in middle for s in m.children]
+    links = [widgets.jslink((sliders[0], "index"), (prior_stack, "selected_index")),
+             widgets.jslink((sliders[0], "index"), (posterior_stack, "selected_index"))]
+    links += [widgets.jslink((sliders[1], "index"), (s, "selected_index")) for s in middle]
+    links += [widgets.jslink((sliders[2], "index"), (s, "selected_index")) for s in inner]
+    return sliders, links, _panels(prior_stack, posterior_stack, observation)
+
+
+def _panels(prior_part: widgets.Widget, posterior_part: widgets.Widget, observation: str) -> widgets.HBox:
+    return widgets.HBox([_titled("before: prior P(h)", prior_part),
+                         _titled(f"after: posterior P(h | {observation})", posterior_part)])
+
+
+def _live_parts(initial, names, hypotheses, observation):
+    sliders = [
+        widgets.FloatSlider(value=value, min=0.01, max=0.99, step=0.01, description=name,
+                            continuous_update=True, style=_SLIDER_STYLE, layout=_SLIDER_LAYOUT)
+        for name, value in zip(names, initial)
+    ]
+    prior_view, posterior_view = widgets.HTML(), widgets.HTML()
+
+    def redraw(_change=None) -> None:
+        prior, p_obs_first, p_obs_second = (s.value for s in sliders)
+        prior_view.value = _prior_svg(prior, hypotheses)
+        posterior_view.value = _posterior_svg(prior, p_obs_first, p_obs_second, hypotheses, observation)
+
+    for slider in sliders:
+        slider.observe(redraw, names="value")
+    redraw()
+    return sliders, [], _panels(prior_view, posterior_view, observation)
+
+
+# --------------------------------------------------------------------------- page weight
+
+
+def widget_state_size(widget: widgets.Widget) -> int:
+    """Bytes of JSON widget state a page embeds for ``widget``: it, everything it contains, its links.
+
+    Counts the full state (defaults included), as a notebook saved with its widget state stores it.
+    """
+    roots = [widget] + list(getattr(widget, "links", []))
+    state = widgets.embed.dependency_state(roots, drop_defaults=False)
+    return len(json.dumps(state))
