@@ -207,7 +207,8 @@ def page_problems(browser, url: str, name: str, screenshot: Path | None = None) 
 
 def test_pages_render_offline_in_a_browser(site, server, browser):
     """Every page: local requests only, math typeset, images present, widgets not empty."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(SCREENSHOTS, ignore_errors=True)  # only this build's pictures
+    SCREENSHOTS.mkdir(parents=True)
     problems: list[str] = []
     for path in _pages(site):
         relative = path.relative_to(site).as_posix()
