@@ -24,8 +24,10 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
@@ -50,7 +52,12 @@ TRAIN_FLOPS_PER_IMAGE = 3 * FORWARD_MATMUL_FLOPS  # forward + backward ≈ 3 × 
 
 
 class OneImageAtATime(Dataset):
-    """MNIST as 8-bit images; each item is converted to a float [1, 28, 28] tensor on access."""
+    """MNIST as torchvision's ``datasets.MNIST(transform=ToTensor())`` serves it, item by item.
+
+    torchvision is not a dependency (it has no CPU build that matches torch here), so its two
+    steps are spelled out: ``MNIST.__getitem__`` wraps the 8-bit image in a PIL image, and
+    ``ToTensor`` turns it back into a float [1, 28, 28] tensor divided by 255.
+    """
 
     def __init__(self, images_uint8: torch.Tensor):
         self.images = images_uint8
@@ -59,7 +66,9 @@ class OneImageAtATime(Dataset):
         return len(self.images)
 
     def __getitem__(self, index: int):
-        image = self.images[index].to(torch.float32).div(255).unsqueeze(0)  # what ToTensor() does
+        picture = Image.fromarray(self.images[index].numpy(), mode="L")  # MNIST.__getitem__
+        pixels = torch.from_numpy(np.array(picture, np.uint8, copy=True))  # ToTensor()
+        image = pixels.view(28, 28, 1).permute(2, 0, 1).contiguous().to(torch.float32).div(255)
         return image, 0
 
 
