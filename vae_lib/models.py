@@ -635,34 +635,17 @@ class VAE(nn.Module):
              validate: bool = False) -> Tensor:
         """The training loss: ``−objective`` summed over pixels, averaged over the batch (nats per image).
 
-        Equal to ``-model.elbo(x, beta).objective.mean()`` (one z sample), computed without the
-        per-image tensors. Shape, dtype and device are always checked (free); the value check
-        is off by default here because it waits for the device: call :meth:`check_input` once.
+        Equal to ``-model.elbo(x, beta).objective.mean()`` with one z sample: the same math,
+        reduced to the scalar an optimizer needs. Shape, dtype and device are always checked
+        (free); the value check is off by default here because it waits for the device: call
+        :meth:`check_input` once.
 
         >>> import torch
         >>> loss = VAE(latent_dim=2).loss(torch.rand(8, 1, 28, 28))
         >>> loss.shape, loss.requires_grad
         (torch.Size([]), True)
         """
-        self._check_beta_samples(beta)
-        if validate:
-            self.check_input(x)
-        images = self._as_images(x)
-        mu, logvar = self.encoder(images)
-        std = torch.exp(0.5 * logvar)
-        if generator is None:
-            eps = torch.randn_like(std)
-        else:
-            eps = self._standard_normal(1, tuple(std.shape), std, generator)[0]
-        output = self.decoder(mu + std * eps)
-        kl = 0.5 * (mu.pow(2) + std.pow(2) - logvar - 1.0).sum()
-        if self._bernoulli:
-            negative_log_likelihood = F.binary_cross_entropy_with_logits(
-                output, images.reshape(output.shape), reduction="sum"
-            )
-        else:
-            negative_log_likelihood = -self._log_likelihood(images, output.view_as(images)).sum()
-        return (negative_log_likelihood + beta * kl) / images.shape[0]
+        return -self.elbo(x, beta=beta, generator=generator, validate=validate).objective.mean()
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """One pass as in the PyTorch example: ``(decoder_output, mu, logvar)`` with one z sample.
