@@ -148,7 +148,7 @@ def plot_probability_vs_likelihood(
     ax_like.plot(params, curve, color=likelihood_colour, lw=2)
     ax_like.fill_between(params, curve, color=likelihood_colour, alpha=0.2)
     ax_like.set_xlabel(param_label)
-    ax_like.set_ylabel(rf"$L(\theta)$")
+    ax_like.set_ylabel(r"$L(\theta)$")
     ax_like.set_title(f"{data_symbol} = {fixed_data} fixed: the likelihood, area = {area:.3f}",
                       color=likelihood_colour)
 
