@@ -5,6 +5,8 @@
 
 SHELL := /bin/bash
 PYTHON ?= python3
+# Extra options for `make lab`, e.g. LAB_ARGS="--no-browser --port 8890".
+LAB_ARGS ?=
 
 # Use the active virtual environment or conda environment if there is one; otherwise
 # create .venv here. Everything below runs through $(PY).
@@ -76,7 +78,7 @@ test: $(INSTALLED) assets
 lab: $(INSTALLED)
 	@mkdir -p $(ENV_DIR)/share/jupyter/lab/settings
 	@cp book/assets/jupyterlab-overrides.json $(ENV_DIR)/share/jupyter/lab/settings/overrides.json
-	$(PY) -m jupyter lab chapters/
+	$(PY) -m jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS) chapters/
 
 notebooks: $(INSTALLED)
 	@mkdir -p notebooks
