@@ -7,6 +7,8 @@ SHELL := /bin/bash
 PYTHON ?= python3
 # Extra options for `make lab`, e.g. LAB_ARGS="--no-browser --port 8890".
 LAB_ARGS ?=
+# The npm client that installs the site's JavaScript (NPM=none builds a CDN-backed site).
+NPM ?= npm
 
 # Use the active virtual environment or conda environment if there is one; otherwise
 # create .venv here. Everything below runs through $(PY).
@@ -54,8 +56,8 @@ $(INSTALLED): pyproject.toml constraints.txt
 assets: book/_offline/.complete
 
 book/_offline/.complete: book/assets/package.json book/assets/package-lock.json book/assets/copy_assets.py | $(INSTALLED)
-	@if command -v npm >/dev/null 2>&1; then \
-	  npm ci --prefix book/assets --no-audit --no-fund --loglevel=error --ignore-scripts && \
+	@if command -v $(NPM) >/dev/null 2>&1; then \
+	  $(NPM) ci --prefix book/assets --no-audit --no-fund --loglevel=error --ignore-scripts && \
 	  $(PY) book/assets/copy_assets.py && touch $@; \
 	else \
 	  echo "npm not found: the site will load MathJax and the widget manager from public CDNs (it needs the network to render math and widgets)."; \
