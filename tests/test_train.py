@@ -130,6 +130,36 @@ def test_same_seed_same_numbers_other_seed_other_numbers(images):
     assert without_seconds(a.history) != without_seconds(c.history)
 
 
+def test_adam_moments_of_unused_weights_decay_into_subnormals_and_the_flush_removes_them():
+    """Why fit flushes: a weight whose gradient stays zero (a weight fed by a blank border
+    pixel) keeps a first moment that shrinks ×0.9 per step until it is subnormal."""
+    weight = torch.nn.Parameter(torch.ones(2))
+    optimizer = torch.optim.Adam([weight], lr=1e-3)
+    weight.grad = torch.tensor([1.0, 0.0])
+    optimizer.step()
+    weight.grad = torch.zeros(2)
+    for _ in range(830):  # 0.1 · 0.9^830 ≈ 1e-39: below the smallest normal float32, 1.18e-38
+        optimizer.step()
+    first_moment = optimizer.state[weight]["exp_avg"]
+    smallest_normal = torch.finfo(torch.float32).tiny
+    assert 0 < first_moment[0].item() < smallest_normal  # subnormal: slow on x86 CPUs
+    before = weight.detach().clone()
+    assert train._flush_tiny_moments(optimizer) == 1
+    assert first_moment.tolist() == [0.0, 0.0]
+    assert optimizer.state[weight]["exp_avg_sq"][0].item() > 0  # 1e-3 · 0.999^830: normal, kept
+    optimizer.step()  # ... and the flush changed nothing Adam would have done
+    assert torch.equal(weight.detach(), before)
+
+
+def test_fit_flushes_tiny_adam_moments_every_few_steps_on_the_cpu(images, monkeypatch):
+    calls = []
+    flush = train._flush_tiny_moments
+    monkeypatch.setattr(train, "FLUSH_EVERY", 4)
+    monkeypatch.setattr(train, "_flush_tiny_moments", lambda optimizer: calls.append(optimizer) or flush(optimizer))
+    run(images, epochs=3)  # 3 batches per epoch: steps 4 and 8 of 9 flush
+    assert len(calls) == 2 and all(isinstance(c, torch.optim.Adam) for c in calls)
+
+
 def test_data_as_images_labels_tuple(images):
     labels = torch.zeros(len(images), dtype=torch.int64)
     a, b = run(images, seed=1), run((images, labels), seed=1)
@@ -164,7 +194,8 @@ def test_on_epoch_callback_gets_each_record(images):
 # --------------------------------------------------------------------------- checkpoints and resume
 
 
-def test_resume_continues_bit_for_bit(images, test_images, tmp_path):
+def test_resume_continues_bit_for_bit(images, test_images, tmp_path, monkeypatch):
+    monkeypatch.setattr(train, "FLUSH_EVERY", 2)  # flushes on both sides of the resume point
     common = {"test_data": test_images, "binarize": "dynamic", "seed": 5}
     straight = run(images, epochs=4, **common)
     path = tmp_path / "run.pt"
@@ -178,7 +209,9 @@ def test_resume_continues_bit_for_bit(images, test_images, tmp_path):
 
 
 @pytest.mark.parametrize("interrupt", [press_ctrl_c, raise_keyboard_interrupt], ids=["sigint", "raised"])
-def test_interrupt_returns_progress_saves_checkpoint_and_resumes_exactly(images, tmp_path, capsys, interrupt):
+def test_interrupt_returns_progress_saves_checkpoint_and_resumes_exactly(images, tmp_path, capsys, interrupt,
+                                                                         monkeypatch):
+    monkeypatch.setattr(train, "FLUSH_EVERY", 2)
     straight = run(images, epochs=3, binarize="dynamic")
     path = tmp_path / "run.pt"
     model = tiny_model()
