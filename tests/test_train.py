@@ -10,6 +10,8 @@ import doctest
 import math
 import os
 import signal
+import threading
+import time
 
 import pytest
 import torch
@@ -481,7 +483,8 @@ def test_trained_vae_trains_once_then_loads(monkeypatch, capsys):
     first_model, first_history = trained_vae(TINY, epochs=2, data="synthetic", device="cpu", progress="none")
     out = capsys.readouterr().out
     assert "Training the VAE" in out and len(first_history) == 2
-    assert [p.name for p in train.cache_dir("models").iterdir()][0].startswith("vae-mlp-bernoulli-z2-e2-")
+    models = [p.name for p in train.cache_dir("models").glob("*.pt")]
+    assert len(models) == 1 and models[0].startswith("vae-mlp-bernoulli-z2-e2-")
 
     def no_training(*args, **kwargs):
         raise AssertionError("fit() should not be called for a cached model")
@@ -492,6 +495,46 @@ def test_trained_vae_trains_once_then_loads(monkeypatch, capsys):
     assert "Loaded the trained VAE from the cache" in out and "Synthetic digits" in out
     assert_same_weights(first_model, model)
     assert history == first_history and not model.training
+
+
+def test_trained_vae_asked_twice_at_once_trains_once_and_the_second_waits(monkeypatch, capsys):
+    """Two notebooks (or book builds) asking for the same uncached model: one trains, one waits."""
+    training_started, may_finish = threading.Event(), threading.Event()
+    fit_calls = []
+    real_fit = train.fit
+
+    def slow_fit(*args, **kwargs):
+        fit_calls.append(threading.current_thread().name)
+        training_started.set()
+        assert may_finish.wait(60)
+        return real_fit(*args, **kwargs)
+
+    monkeypatch.setattr(train, "fit", slow_fit)
+    results = {}
+
+    def ask(name):
+        results[name] = trained_vae(TINY, epochs=1, data="synthetic", device="cpu", progress="none")
+
+    first = threading.Thread(target=ask, args=("first",), name="first")
+    first.start()
+    assert training_started.wait(60)
+    second = threading.Thread(target=ask, args=("second",), name="second")
+    second.start()
+    out = ""
+    for _ in range(600):  # up to 60 s for the second to find the lock taken
+        out += capsys.readouterr().out
+        if "waiting for it to finish" in out:
+            break
+        time.sleep(0.1)
+    assert "Another process is training or saving vae-mlp-bernoulli-z2-e1-" in out
+    assert second.is_alive()  # blocked on the lock, not training
+    may_finish.set()
+    first.join(60)
+    second.join(60)
+    out += capsys.readouterr().out
+    assert fit_calls == ["first"]
+    assert "Loaded the trained VAE from the cache" in out
+    assert_same_weights(results["first"].model, results["second"].model)
 
 
 def test_trained_vae_changed_settings_train_a_new_model(capsys):

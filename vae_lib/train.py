@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from filelock import FileLock, Timeout
 from torch import Tensor, nn
 
 from vae_lib.device import pick_device
@@ -1084,7 +1085,8 @@ def trained_vae(
     and the exact data (``mnist_source(...).fingerprint``). So several chapters asking for the
     same model share one file, rebuilding the book does not retrain, and changing anything
     trains a new model. The device is not part of the key. A cached file that cannot be read
-    is trained again; an interrupted training is resumed the next time.
+    is trained again; an interrupted training is resumed the next time. While one process
+    trains a model, another asking for the same one waits for it and then loads it.
 
     Args:
         config: a :class:`~vae_lib.models.VAEConfig` or dict (``None``: the default 784-400-20 MLP).
@@ -1108,7 +1110,33 @@ def trained_vae(
     choice = _data_choice(data)
     key = _cache_key(model_config, settings, choice)
     path = _cache_path(key, model_config)
+    with _exclusive(path):  # another process training the same model: wait, then load its result
+        return _trained_vae_locked(path, key, model_config, settings, choice, target, retrain, progress)
 
+
+@contextlib.contextmanager
+def _exclusive(path: Path) -> Iterator[None]:
+    """Hold a lock on the cached model at ``path`` while it is checked, trained and saved.
+
+    The lock file lives in ``cache_dir("locks")``, so the models folder holds models only.
+    The operating system releases the lock when its process ends, however it ends, so a
+    crashed or killed training never blocks the next one.
+    """
+    lock = FileLock(cache_dir("locks") / f"{path.name}.lock")
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        print(f"Another process is training or saving {path.name}; waiting for it to finish...", flush=True)
+        lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def _trained_vae_locked(path: Path, key: dict, model_config: VAEConfig, settings: _Settings, choice: _DataChoice,
+                        target: torch.device, retrain: bool, progress: str | bool) -> FitResult:
+    epochs, seed = settings.epochs, settings.seed
     resume = False
     if path.exists() and not retrain:
         cached = _cached_run(path, key, target)
