@@ -412,6 +412,25 @@ def test_unavailable_device_is_a_clear_error(images):
         run(images, device="cuda")
 
 
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_fit_on_cuda_resumes_and_its_checkpoint_continues_on_the_cpu(images, test_images, tmp_path, capsys):
+    straight = run(images, epochs=2, device="cuda", test_data=test_images, binarize="dynamic")
+    assert next(straight.model.parameters()).device.type == "cuda"
+    assert all(math.isfinite(r["test_elbo"]) for r in straight.history)
+    path = tmp_path / "gpu.pt"
+    run(images, epochs=1, device="cuda", checkpoint=path, binarize="dynamic")
+    resumed = run(images, epochs=2, device="cuda", checkpoint=path, resume=True, binarize="dynamic",
+                  model=tiny_model(seed=3))
+    for a, b in zip(straight.model.parameters(), resumed.model.parameters()):
+        torch.testing.assert_close(a, b)  # the same run, continued from the checkpoint
+    model, state = load_checkpoint(path)  # saved from the GPU, read on the CPU
+    assert next(model.parameters()).device.type == "cpu" and state["epoch"] == 2
+    capsys.readouterr()
+    on_cpu = run(images, epochs=3, device="cpu", checkpoint=path, resume=True, binarize="dynamic",
+                 model=tiny_model())
+    assert len(on_cpu.history) == 3 and "cannot be restored here" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize(
     "data, match",
     [
