@@ -1111,7 +1111,32 @@ def trained_vae(
     key = _cache_key(model_config, settings, choice)
     path = _cache_path(key, model_config)
     with _exclusive(path):  # another process training the same model: wait, then load its result
-        return _trained_vae_locked(path, key, model_config, settings, choice, target, retrain, progress)
+        resume = False
+        if path.exists() and not retrain:
+            cached = _cached_run(path, key, target)
+            if isinstance(cached, FitResult):
+                print(choice.description)
+                last = cached.history[-1] if cached.history else {}
+                score = f", test ELBO {last['test_elbo']:.1f}" if last.get("test_elbo") is not None else ""
+                print(f"Loaded the trained VAE from the cache: {path} ({len(cached.history)} epochs{score})")
+                return cached
+            resume = cached == "partial"
+        elif retrain and path.exists():
+            path.unlink()
+
+        action = "Continuing the interrupted training of" if resume else "Training"
+        print(f"{action} the VAE ({settings.epochs} epochs on {target.type}); it will be cached as {path}")
+        train_images, test_images = choice.load()
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(_derived_seed(settings.seed, "init"))
+            model = build_vae(model_config)
+        result = fit(model, train_images, epochs=settings.epochs, batch_size=settings.batch_size, lr=settings.lr,
+                     device=target, seed=settings.seed, test_data=test_images, beta=settings.beta,
+                     binarize=settings.binarize, checkpoint=path, resume=resume, progress=progress,
+                     metadata={"cache_key": json.dumps(key, sort_keys=True), "data": choice.name})
+        if result.interrupted:
+            print("The interrupted model is not cached as finished; asking for it again continues the training.")
+        return result
 
 
 @contextlib.contextmanager
@@ -1132,37 +1157,6 @@ def _exclusive(path: Path) -> Iterator[None]:
         yield
     finally:
         lock.release()
-
-
-def _trained_vae_locked(path: Path, key: dict, model_config: VAEConfig, settings: _Settings, choice: _DataChoice,
-                        target: torch.device, retrain: bool, progress: str | bool) -> FitResult:
-    epochs, seed = settings.epochs, settings.seed
-    resume = False
-    if path.exists() and not retrain:
-        cached = _cached_run(path, key, target)
-        if isinstance(cached, FitResult):
-            print(choice.description)
-            last = cached.history[-1] if cached.history else {}
-            score = f", test ELBO {last['test_elbo']:.1f}" if last.get("test_elbo") is not None else ""
-            print(f"Loaded the trained VAE from the cache: {path} ({len(cached.history)} epochs{score})")
-            return cached
-        resume = cached == "partial"
-    elif retrain and path.exists():
-        path.unlink()
-
-    action = "Continuing the interrupted training of" if resume else "Training"
-    print(f"{action} the VAE ({epochs} epochs on {target.type}); it will be cached as {path}")
-    train_images, test_images = choice.load()
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(_derived_seed(seed, "init"))
-        model = build_vae(model_config)
-    result = fit(model, train_images, epochs=settings.epochs, batch_size=settings.batch_size, lr=settings.lr,
-                 device=target, seed=seed, test_data=test_images, beta=settings.beta,
-                 binarize=settings.binarize, checkpoint=path, resume=resume, progress=progress,
-                 metadata={"cache_key": json.dumps(key, sort_keys=True), "data": choice.name})
-    if result.interrupted:
-        print("The interrupted model is not cached as finished; asking for it again continues the training.")
-    return result
 
 
 def _cached_run(path: Path, key: dict, device: torch.device) -> FitResult | str:
