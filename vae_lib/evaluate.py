@@ -30,6 +30,7 @@ from torch import Tensor
 
 from vae_lib.device import pick_device
 from vae_lib.models import VAE
+from vae_lib.validation import is_positive_int
 
 __all__ = ["bits_per_dim", "test_elbo", "log_likelihood", "LogLikelihoodResult", "iwae_gap"]
 
@@ -49,7 +50,7 @@ def bits_per_dim(nats_per_image: float | Tensor, dims: int = 784) -> float | Ten
     >>> round(bits_per_dim(784 * math.log(2)), 6)
     1.0
     """
-    if isinstance(dims, bool) or not isinstance(dims, int) or dims < 1:
+    if not is_positive_int(dims):
         raise ValueError(f"dims must be a positive integer (784 for MNIST), got {dims!r}.")
     return nats_per_image / (dims * math.log(2))
 
@@ -84,7 +85,7 @@ def _check_images(images: Tensor) -> Tensor:
 
 
 def _check_positive(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    if not is_positive_int(value):
         raise ValueError(f"{name} must be a positive integer, got {value!r}.")
     return value
 

@@ -43,6 +43,7 @@ from torch import Tensor, nn
 from torch.distributions import Independent, MultivariateNormal, Normal
 
 from vae_lib.divergences import kl_standard_normal
+from vae_lib.validation import is_positive_int
 
 __all__ = [
     "ARCHITECTURES",
@@ -63,7 +64,7 @@ _CONV_CHANNELS = (32, 64)
 
 
 def _check_positive_int(name: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    if not is_positive_int(value):
         raise ValueError(f"VAEConfig.{name} must be an integer >= 1, got {value!r}.")
 
 
@@ -124,7 +125,7 @@ class VAEConfig:
         if (
             not isinstance(shape, (tuple, list))
             or len(shape) != 3
-            or any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in shape)
+            or any(not is_positive_int(s) for s in shape)
         ):
             raise ValueError(
                 "VAEConfig.image_shape must be three positive integers (channels, height, width), "
@@ -596,7 +597,7 @@ class VAE(nn.Module):
     def _check_beta_samples(self, beta: float, samples: int = 1) -> None:
         if not isinstance(beta, Tensor) and not (beta >= 0):
             raise ValueError(f"beta must be >= 0 (1 gives the ELBO), got {beta!r}.")
-        if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
+        if not is_positive_int(samples):
             raise ValueError(f"samples must be an integer >= 1, got {samples!r}.")
 
     def elbo(self, x: Tensor, beta: float = 1.0, samples: int = 1,
@@ -676,7 +677,7 @@ class VAE(nn.Module):
         >>> a.shape, bool(torch.equal(a, b)), 0 <= a.min().item() <= a.max().item() <= 1
         (torch.Size([4, 1, 28, 28]), True, True)
         """
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        if not is_positive_int(n):
             raise ValueError(f"n must be a positive integer, got {n!r}.")
         parameter = next(self.parameters())
         z = self._standard_normal(1, (n, self.config.latent_dim), parameter, generator)[0]
@@ -739,11 +740,11 @@ class VAE(nn.Module):
         >>> s1.shape
         torch.Size([3])
         """
-        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        if not is_positive_int(k):
             raise ValueError(f"k (the number of importance samples) must be an integer >= 1, got {k!r}.")
         if chunk_size is None:
             chunk_size = k
-        if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+        if not is_positive_int(chunk_size):
             raise ValueError(f"chunk_size must be an integer >= 1, got {chunk_size!r}.")
         images = self._as_images(x)
         posterior = self.encoder(images)
