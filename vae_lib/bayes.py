@@ -100,6 +100,13 @@ def _check_prior(values: Belief) -> tuple[np.ndarray, list[str] | None]:
     return prior, names
 
 
+def _check_prior_and_likelihood(prior: Belief, likelihood: Belief,
+                                density: bool) -> tuple[np.ndarray, np.ndarray, list[str] | None]:
+    """Both checked and aligned: ``(prior_array, likelihood_array, names)``."""
+    prior_array, names = _check_prior(prior)
+    return prior_array, _check_likelihood(likelihood, names, prior_array.size, density), names
+
+
 def _check_likelihood(values: Belief, names: list[str] | None, size: int, density: bool) -> np.ndarray:
     """Likelihood values aligned with the prior's hypotheses."""
     if isinstance(values, Mapping) and names is not None:
@@ -165,8 +172,7 @@ def joint(prior: Belief, likelihood: Belief, *, density: bool = False) -> Belief
     >>> {h: round(p, 4) for h, p in both.items()}
     {'clogged': 0.27, 'low water': 0.14}
     """
-    prior_array, names = _check_prior(prior)
-    likelihood_array = _check_likelihood(likelihood, names, prior_array.size, density)
+    prior_array, likelihood_array, names = _check_prior_and_likelihood(prior, likelihood, density)
     return _wrap(prior_array * likelihood_array, names)
 
 
@@ -176,8 +182,7 @@ def evidence(prior: Belief, likelihood: Belief, *, density: bool = False) -> flo
     >>> round(evidence([0.3, 0.7], [0.9, 0.2]), 10)
     0.41
     """
-    prior_array, names = _check_prior(prior)
-    likelihood_array = _check_likelihood(likelihood, names, prior_array.size, density)
+    prior_array, likelihood_array, names = _check_prior_and_likelihood(prior, likelihood, density)
     return float(np.dot(prior_array, likelihood_array))
 
 
@@ -202,8 +207,7 @@ def posterior(prior: Belief, likelihood: Belief, *, density: bool = False) -> Be
     >>> {h: round(p, 4) for h, p in post.items()}
     {'clogged': 0.6585, 'low water': 0.3415}
     """
-    prior_array, names = _check_prior(prior)
-    likelihood_array = _check_likelihood(likelihood, names, prior_array.size, density)
+    prior_array, likelihood_array, names = _check_prior_and_likelihood(prior, likelihood, density)
     joint_array = prior_array * likelihood_array
     total = float(joint_array.sum())
     if total <= 0.0:
