@@ -13,7 +13,6 @@ One module per idea, each one a chapter points at:
 - :mod:`vae_lib.plots`   small plotting helpers the chapters share
 - :mod:`vae_lib.widgets` interactive figures that also work on the static site
 - :mod:`vae_lib.checks`  self-checks for exercises that never reveal the answer
-- :mod:`vae_lib.validation` argument checks the other modules share
 
 Modules are imported on demand (``from vae_lib import data``) so that ``import vae_lib``
 stays cheap.

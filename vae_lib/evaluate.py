@@ -30,7 +30,7 @@ from torch import Tensor
 
 from vae_lib.device import pick_device
 from vae_lib.models import VAE
-from vae_lib.validation import is_positive_int
+from vae_lib._checking import is_positive_int
 
 __all__ = ["bits_per_dim", "test_elbo", "log_likelihood", "LogLikelihoodResult", "iwae_gap"]
 

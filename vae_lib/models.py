@@ -43,7 +43,7 @@ from torch import Tensor, nn
 from torch.distributions import Independent, MultivariateNormal, Normal
 
 from vae_lib.divergences import kl_standard_normal
-from vae_lib.validation import is_positive_int
+from vae_lib._checking import is_positive_int
 
 __all__ = [
     "ARCHITECTURES",
@@ -98,6 +98,8 @@ class VAEConfig:
     def __post_init__(self) -> None:
         _check_positive_int("latent_dim", self.latent_dim)
         _check_positive_int("hidden_dim", self.hidden_dim)
+        object.__setattr__(self, "latent_dim", int(self.latent_dim))  # NumPy integers become plain ints
+        object.__setattr__(self, "hidden_dim", int(self.hidden_dim))
         if self.architecture not in ARCHITECTURES:
             raise ValueError(
                 f"VAEConfig.architecture must be one of {', '.join(map(repr, ARCHITECTURES))}, "
@@ -131,7 +133,7 @@ class VAEConfig:
                 "VAEConfig.image_shape must be three positive integers (channels, height, width), "
                 f"e.g. (1, 28, 28); got {shape!r}."
             )
-        object.__setattr__(self, "image_shape", tuple(shape))
+        object.__setattr__(self, "image_shape", tuple(int(s) for s in shape))
         if self.architecture == "conv" and (shape[1] % 4 or shape[2] % 4):
             raise ValueError(
                 f"VAEConfig.image_shape={tuple(shape)} does not suit architecture='conv': its two "

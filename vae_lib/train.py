@@ -47,7 +47,7 @@ from torch import Tensor, nn
 from vae_lib.device import pick_device
 from vae_lib.models import VAE, VAEConfig, build_vae
 from vae_lib.paths import cache_dir
-from vae_lib.validation import is_positive_int
+from vae_lib._checking import is_positive_int
 
 __all__ = [
     "BINARIZE_CHOICES",
@@ -182,7 +182,7 @@ class _Settings:
 def _positive_int(name: str, value: object, example: str) -> int:
     if not is_positive_int(value):
         raise ValueError(f"{name} must be a whole number >= 1 (e.g. {example}), got {value!r}.")
-    return value
+    return int(value)
 
 
 def _settings(epochs, batch_size, lr, beta, binarize, seed) -> _Settings:
