@@ -12,9 +12,18 @@ from vae_lib import bayes, widgets
 from vae_lib.widgets import DEFAULT_GRID, bayes_explorer, widget_state_size
 
 
+# The chapter-1 coffee machine (a test fixture here; the chapter's own data live with its exercises).
+PRIOR = {"clogged": 0.3, "low water": 0.7}
+P_NOISE = {"clogged": 0.9, "low water": 0.2}
+
+
+def coffee_explorer(**kwargs):
+    return bayes_explorer(PRIOR, P_NOISE, observation="noise", **kwargs)
+
+
 @pytest.fixture(scope="module")
 def explorer():
-    return bayes_explorer()
+    return coffee_explorer()
 
 
 def follow_links(explorer) -> None:
@@ -83,7 +92,7 @@ def test_default_picture_shows_the_coffee_machine_posterior(explorer):
 
 
 def test_moving_sliders_switches_to_the_right_picture():
-    explorer = bayes_explorer()
+    explorer = coffee_explorer()
     before = explorer.shown_html()
     for indices in [(0, 8, 0), (8, 0, 8), (4, 4, 4), (2, 8, 1)]:
         for slider, index in zip(explorer.sliders, indices):
@@ -119,7 +128,7 @@ def test_embedded_state_is_light_and_holds_the_links(explorer):
 
 
 def test_live_explorer_recomputes_in_python():
-    explorer = bayes_explorer(static=False)
+    explorer = coffee_explorer(static=False)
     assert not explorer.static and explorer.links == []
     assert all(isinstance(s, ipywidgets.FloatSlider) for s in explorer.sliders)
     for text in expected_texts(0.3, 0.9, 0.2):
@@ -131,8 +140,8 @@ def test_live_explorer_recomputes_in_python():
 
 
 def test_custom_names_and_impossible_observations():
-    explorer = bayes_explorer(hypotheses=("rain", "sprinkler"), observation="wet grass", grid=(0.0, 0.5, 1.0),
-                              prior=0.5, p_obs_given_first=1.0, p_obs_given_second=0.0)
+    explorer = bayes_explorer({"rain": 0.5, "sprinkler": 0.5}, {"rain": 1.0, "sprinkler": 0.0},
+                              observation="wet grass", grid=(0.0, 0.5, 1.0))
     assert explorer.sliders[1].description == "P(wet grass | rain)"
     for slider, index in zip(explorer.sliders, (1, 0, 0)):
         slider.index = index
@@ -143,15 +152,17 @@ def test_custom_names_and_impossible_observations():
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"prior": 0.35}, "not on the slider grid"),
+        ({"prior": {"clogged": 0.35, "low water": 0.65}}, "not on the slider grid"),
         ({"grid": tuple(i / 20 for i in range(1, 20))}, "too heavy"),
         ({"grid": (0.1, 1.2)}, r"\[0, 1\]"),
-        ({"hypotheses": ("a", "b", "c")}, "exactly two"),
+        ({"prior": {"a": 0.2, "b": 0.3, "c": 0.5}, "likelihood": {"a": 1, "b": 1, "c": 1}}, "exactly two"),
+        ({"likelihood": {"clogged": 0.9}}, "missing"),
     ],
 )
 def test_bad_arguments_are_refused(kwargs, match):
+    arguments = {"prior": PRIOR, "likelihood": P_NOISE, **kwargs}
     with pytest.raises(ValueError, match=match):
-        bayes_explorer(**kwargs)
+        bayes_explorer(arguments.pop("prior"), arguments.pop("likelihood"), **arguments)
 
 
 def test_belief_svg_is_small_and_labelled():
@@ -160,3 +171,12 @@ def test_belief_svg_is_small_and_labelled():
     assert ">clogged<" in svg and ">0.70<" in svg and "P(noise) = 0.41" in svg
     assert len(svg) < 600
     assert "&lt;b&gt;" in widgets.belief_svg({"<b>": 1.0})  # names are escaped
+
+
+def test_explorer_carries_a_png_of_its_starting_state_for_pdf_builds(explorer):
+    import base64
+
+    bundle = explorer._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    png = base64.b64decode(bundle["image/png"])
+    assert png.startswith(b"\x89PNG") and len(png) < 60_000

@@ -1,15 +1,12 @@
-"""Interactive figures that also work on the static website, where no Python kernel runs.
+"""The chapter-1 explorer: sliders for a prior and two likelihoods, bars for prior and posterior.
 
-On a static page a widget's Python callbacks are gone: a slider still moves, but nothing
-recomputes. What still runs in the browser are *links* between widget properties made with
-:func:`ipywidgets.jslink`. So the static mode of each widget here precomputes every picture
-the sliders can ask for, stacks them in :class:`ipywidgets.Stack` widgets, and links each
-slider's position to the stacks' ``selected_index``: moving a slider switches pictures in
-the browser, with or without a kernel. The pictures are small inline SVGs, so hundreds of
-them weigh a few hundred kilobytes.
+It works on the static site with no kernel: every picture the sliders can ask for is
+precomputed as a tiny inline SVG and switched in the browser (see
+:mod:`vae_lib.widgets.precomputed`).
 
 >>> from vae_lib.widgets import bayes_explorer, widget_state_size
->>> explorer = bayes_explorer()                      # the static (precomputed) mode
+>>> explorer = bayes_explorer({"clogged": 0.3, "low water": 0.7}, {"clogged": 0.9, "low water": 0.2},
+...                           observation="noise")
 >>> len(explorer.sliders), len(explorer.links)
 (3, 92)
 >>> widget_state_size(explorer) < 1_500_000          # bytes of widget state embedded in the page
@@ -18,26 +15,26 @@ True
 
 from __future__ import annotations
 
+import base64
 import html
-import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import ipywidgets as widgets
-import ipywidgets.embed
 from ipywidgets.widgets.widget_string import HTMLStyle
 
-from vae_lib import bayes
+from vae_lib import bayes, plots
+from vae_lib.widgets.pictures import figure_png
+from vae_lib.widgets.precomputed import (SLIDER_LAYOUT, SLIDER_STYLE, leaves, link_levels, nested_stacks,
+                                         shown_leaf)
 
-__all__ = ["BayesExplorer", "bayes_explorer", "belief_svg", "widget_state_size", "DEFAULT_GRID"]
+__all__ = ["BayesExplorer", "bayes_explorer", "belief_svg", "DEFAULT_GRID"]
 
 #: Slider values of the static explorer: 0.1, 0.2, ..., 0.9 (9 values → 9³ = 729 pictures).
 DEFAULT_GRID: tuple[float, ...] = tuple(round(0.1 * i, 1) for i in range(1, 10))
 #: Refuse grids whose pictures would make the page too heavy.
-MAX_PICTURES = 2000
+MAX_PICTURES = 2000  # 9³ + 9 = 738 pictures by default
 
 _COLOURS = ("#d95f02", "#1b9e77")  # first and second hypothesis
-_SLIDER_STYLE = {"description_width": "150px"}
-_SLIDER_LAYOUT = {"width": "460px"}
 
 
 # --------------------------------------------------------------------------- the picture
@@ -122,19 +119,21 @@ class BayesExplorer(widgets.VBox):
         picture: an HBox of two titled panels (prior, posterior); each panel's last child shows
             the bars: nested Stacks of HTML pictures in static mode, one HTML in live mode.
         static: which mode was built.
+        fallback_png: the starting prior and posterior as a PNG bar chart (for PDF builds).
     """
 
-    def __init__(self, children, *, sliders, links, picture, static):
+    def __init__(self, children, *, sliders, links, picture, static, fallback_png):
         super().__init__(children)
         self.sliders = tuple(sliders)
         self.links = list(links)
         self.picture = picture
         self.static = static
+        self.fallback_png = fallback_png
 
     @property
     def n_pictures(self) -> int:
         """How many bar pictures the widget holds (all precomputed ones in static mode)."""
-        return sum(1 for panel in self.picture.children for _ in _leaves(panel.children[-1]))
+        return sum(1 for panel in self.picture.children for _ in leaves(panel.children[-1]))
 
     def __repr__(self) -> str:
         mode = "static: precomputed pictures switched in the browser" if self.static else "live: redrawn by Python"
@@ -142,60 +141,48 @@ class BayesExplorer(widgets.VBox):
 
     def shown_html(self) -> str:
         """The HTML of the pictures that the current selections display (following the stacks)."""
-        shown = []
-        for panel in self.picture.children:
-            part = panel.children[-1]
-            while isinstance(part, widgets.Stack):
-                part = part.children[part.selected_index]
-            shown.append(part.value)
-        return "\n".join(shown)
+        return "\n".join(shown_leaf(panel.children[-1]).value for panel in self.picture.children)
 
-
-def _leaves(widget: widgets.Widget):
-    """Every non-container widget inside ``widget`` (depth first)."""
-    children = getattr(widget, "children", None)
-    if children is None:
-        yield widget
-        return
-    for child in children:
-        yield from _leaves(child)
+    def _repr_mimebundle_(self, **kwargs):
+        bundle = super()._repr_mimebundle_(**kwargs)
+        if bundle is not None:
+            bundle["image/png"] = base64.b64encode(self.fallback_png).decode("ascii")
+        return bundle
 
 
 def bayes_explorer(
+    prior: Mapping[str, float],
+    likelihood: Mapping[str, float],
     *,
+    observation: str = "the observation",
     static: bool = True,
-    prior: float = 0.3,
-    p_obs_given_first: float = 0.9,
-    p_obs_given_second: float = 0.2,
-    hypotheses: Sequence[str] = ("clogged", "low water"),
-    observation: str = "noise",
     grid: Sequence[float] = DEFAULT_GRID,
 ) -> BayesExplorer:
     """Sliders for the prior and the two likelihoods; bars for the prior and the posterior.
 
     Args:
+        prior: the starting belief over exactly two hypotheses, ``{name: probability}``.
+        likelihood: the starting P(observation | hypothesis), with the same names.
+        observation: what was observed, used in labels (e.g. ``"noise"``).
         static: ``True`` (default) precomputes a picture for every combination of slider values
             on ``grid`` and switches between them in the browser (``jslink`` to nested
             ``Stack`` widgets), so it works on the static website *and* live in Jupyter.
             ``False`` builds continuous sliders (steps of 0.01) whose Python callback recomputes
             the posterior; it needs a running kernel (live Jupyter only).
-        prior: initial P(first hypothesis); the second gets the rest.
-        p_obs_given_first, p_obs_given_second: initial P(observation | hypothesis).
-        hypotheses: the two hypothesis names.
-        observation: what was observed, used in labels.
-        grid: the slider values of the static mode (initial values must be on it).
+        grid: the slider values of the static mode (the starting values must be on it).
 
     Returns:
         A :class:`BayesExplorer` (an ``ipywidgets.VBox``); display it as a cell's last value.
 
-    >>> explorer = bayes_explorer(static=False)
+    >>> explorer = bayes_explorer({"a": 0.3, "b": 0.7}, {"a": 0.9, "b": 0.2}, static=False)
     >>> "0.66" in explorer.shown_html()
     True
     """
-    if len(hypotheses) != 2:
-        raise ValueError(f"The explorer compares exactly two hypotheses, got {len(hypotheses)}: {list(hypotheses)}.")
-    first, second = hypotheses
-    initial = (prior, p_obs_given_first, p_obs_given_second)
+    if len(prior) != 2:
+        raise ValueError(f"The explorer compares exactly two hypotheses, got {len(prior)}: {list(prior)}.")
+    bayes.posterior(prior, likelihood)  # a clear error for a malformed problem
+    first, second = hypotheses = tuple(prior)
+    initial = (prior[first], likelihood[first], likelihood[second])
     names = (f"P({first})", f"P({observation} | {first})", f"P({observation} | {second})")
     if static:
         sliders, links, picture = _static_parts(initial, names, hypotheses, observation, grid)
@@ -209,7 +196,22 @@ def bayes_explorer(
         f"how often each cause makes the {what}.</div>",
         layout=widgets.Layout(max_width="560px"),
     )
-    return BayesExplorer([legend, *sliders, picture], sliders=sliders, links=links, picture=picture, static=static)
+    fallback = _fallback_png(prior, likelihood, observation)
+    return BayesExplorer([legend, *sliders, picture], sliders=sliders, links=links, picture=picture,
+                         static=static, fallback_png=fallback)
+
+
+def _fallback_png(prior: Mapping[str, float], likelihood: Mapping[str, float], observation: str) -> bytes:
+    """The starting prior and posterior as a bar chart, for builds that cannot show widgets."""
+    ax = plots.plot_beliefs({"prior": dict(prior), f"posterior given {observation}": bayes.posterior(prior, likelihood)})
+    return figure_png(ax.figure)
+
+
+def _grid_index(grid: Sequence[float], name: str, value: float) -> int:
+    matches = [i for i, v in enumerate(grid) if abs(v - value) < 1e-9]
+    if not matches:
+        raise ValueError(f"The initial {name} = {value} is not on the slider grid {list(grid)}: pick one of those values.")
+    return matches[0]
 
 
 def _static_parts(initial, names, hypotheses, observation, grid):
@@ -221,48 +223,26 @@ def _static_parts(initial, names, hypotheses, observation, grid):
             f"A grid of {len(grid)} values needs {len(grid) ** 3} precomputed pictures (at most {MAX_PICTURES}): "
             "the page would get too heavy. Use fewer values, or static=False in live Jupyter."
         )
-    start = []
-    for name, value in zip(names, initial):
-        matches = [i for i, v in enumerate(grid) if abs(v - value) < 1e-9]
-        if not matches:
-            raise ValueError(f"The initial {name} = {value} is not on the slider grid {grid}: pick one of those values.")
-        start.append(matches[0])
-
+    start = [_grid_index(grid, name, value) for name, value in zip(names, initial)]
     sliders = [
         widgets.SelectionSlider(options=[(f"{v:g}", v) for v in grid], index=i, description=name,
-                                continuous_update=True, style=_SLIDER_STYLE, layout=_SLIDER_LAYOUT)
+                                continuous_update=True, style=SLIDER_STYLE, layout=SLIDER_LAYOUT)
         for name, i in zip(names, start)
     ]
     # One Layout/Style model shared by all pictures keeps the embedded state small.
-    leaf_layout, leaf_style, stack_layout = widgets.Layout(), HTMLStyle(), widgets.Layout()
+    layout, style = widgets.Layout(), HTMLStyle()
 
-    def leaf(svg: str) -> widgets.HTML:
-        return widgets.HTML(svg, layout=leaf_layout, style=leaf_style)
+    def prior_leaf(idx: tuple[int, ...]) -> widgets.HTML:
+        return widgets.HTML(_prior_svg(grid[idx[0]], hypotheses), layout=layout, style=style)
 
-    def stack(children: list, index: int) -> widgets.Stack:
-        return widgets.Stack(children, selected_index=index, layout=stack_layout)
+    def posterior_leaf(idx: tuple[int, ...]) -> widgets.HTML:
+        p, a, b = (grid[i] for i in idx)
+        return widgets.HTML(_posterior_svg(p, a, b, hypotheses, observation), layout=layout, style=style)
 
-    prior_stack = stack([leaf(_prior_svg(p, hypotheses)) for p in grid], start[0])
-    # posterior_stack[i].children[j].children[k] shows prior grid[i], likelihoods grid[j], grid[k].
-    posterior_stack = stack(
-        [
-            stack(
-                [
-                    stack([leaf(_posterior_svg(p, a, b, hypotheses, observation)) for b in grid], start[2])
-                    for a in grid
-                ],
-                start[1],
-            )
-            for p in grid
-        ],
-        start[0],
-    )
-    middle = list(posterior_stack.children)
-    inner = [s for m in middle for s in m.children]
-    links = [widgets.jslink((sliders[0], "index"), (prior_stack, "selected_index")),
-             widgets.jslink((sliders[0], "index"), (posterior_stack, "selected_index"))]
-    links += [widgets.jslink((sliders[1], "index"), (s, "selected_index")) for s in middle]
-    links += [widgets.jslink((sliders[2], "index"), (s, "selected_index")) for s in inner]
+    n = len(grid)
+    prior_stack, prior_levels = nested_stacks([n], prior_leaf, start[:1])
+    posterior_stack, posterior_levels = nested_stacks([n, n, n], posterior_leaf, start)
+    links = link_levels(sliders[:1], prior_levels) + link_levels(sliders, posterior_levels)
     return sliders, links, _panels(prior_stack, posterior_stack, observation)
 
 
@@ -274,7 +254,7 @@ def _panels(prior_part: widgets.Widget, posterior_part: widgets.Widget, observat
 def _live_parts(initial, names, hypotheses, observation):
     sliders = [
         widgets.FloatSlider(value=value, min=0.01, max=0.99, step=0.01, description=name,
-                            continuous_update=True, style=_SLIDER_STYLE, layout=_SLIDER_LAYOUT)
+                            continuous_update=True, style=SLIDER_STYLE, layout=SLIDER_LAYOUT)
         for name, value in zip(names, initial)
     ]
     prior_view, posterior_view = widgets.HTML(), widgets.HTML()
@@ -288,16 +268,3 @@ def _live_parts(initial, names, hypotheses, observation):
         slider.observe(redraw, names="value")
     redraw()
     return sliders, [], _panels(prior_view, posterior_view, observation)
-
-
-# --------------------------------------------------------------------------- page weight
-
-
-def widget_state_size(widget: widgets.Widget) -> int:
-    """Bytes of JSON widget state a page embeds for ``widget``: it, everything it contains, its links.
-
-    Counts the full state (defaults included), as a notebook saved with its widget state stores it.
-    """
-    roots = [widget] + list(getattr(widget, "links", []))
-    state = widgets.embed.dependency_state(roots, drop_defaults=False)
-    return len(json.dumps(state))
