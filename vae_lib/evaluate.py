@@ -29,6 +29,7 @@ import torch
 from torch import Tensor
 
 from vae_lib.device import pick_device
+from vae_lib.estimators import importance_log_sums
 from vae_lib.models import VAE
 from vae_lib._checking import is_positive_int
 
@@ -198,13 +199,13 @@ class LogLikelihoodResult:
 def _importance_sums(model: VAE, images: Tensor, k: int, chunk_size: int, batch_size: int,
                      generator: torch.Generator, device: torch.device, binarize: bool | str | None,
                      seed: int) -> tuple[Tensor, Tensor]:
-    """(log Σw, log Σw²) for every image, batch by batch, via the model's own implementation."""
+    """(log Σw, log Σw²) for every image, batch by batch, via :func:`vae_lib.estimators.importance_log_sums`."""
     binarize_generator = torch.Generator().manual_seed(seed)
     sums_w, sums_w2 = [], []
     for batch in _batches(images, batch_size):
         batch = _prepare_batch(batch, model, device, binarize, binarize_generator)
         model.check_input(batch)
-        log_sum_w, log_sum_w2 = model.importance_log_sums(batch, k, chunk_size=chunk_size, generator=generator)
+        log_sum_w, log_sum_w2 = importance_log_sums(model, batch, k, chunk_size=chunk_size, generator=generator)
         sums_w.append(log_sum_w.double().cpu())
         sums_w2.append(log_sum_w2.double().cpu())
     return torch.cat(sums_w), torch.cat(sums_w2)
@@ -219,7 +220,8 @@ def log_likelihood(model: VAE, images: Tensor, k: int = 1000, chunk_size: int = 
     log p(x) ≈ logsumexp_i [log p(x|z_i) + log p(z_i) − log q(z_i|x)] − log k, z_i ~ q(z|x),
     accumulated ``chunk_size`` samples at a time with a running logsumexp, so memory stays at
     ``chunk_size × batch_size`` decoder outputs even for k in the thousands. The weights come
-    from :meth:`VAE.log_importance_weights`, the same code as :meth:`VAE.iwae_bound`.
+    from :func:`vae_lib.estimators.log_importance_weights`, the same code as
+    :func:`vae_lib.estimators.iwae_bound`.
 
     Args:
         model: a :class:`~vae_lib.models.VAE`.
