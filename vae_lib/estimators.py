@@ -187,7 +187,7 @@ def log_importance_weights(model: VAE, x: Tensor, k: int = 1, generator: torch.G
 
     The mean of the w_i estimates p(x) without bias; the mean of the log w_i estimates the ELBO.
     This is the one place a VAE's importance weights are computed: :func:`iwae_bound` and
-    :func:`vae_lib.evaluate.log_likelihood` build on it. Defined in the chapter on the marginal
+    :func:`vae_lib.evaluate.log_px` build on it. Defined in the chapter on the marginal
     likelihood and importance sampling (the proposal q(z|x): the chapter on amortized inference).
 
     Args:
