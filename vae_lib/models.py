@@ -184,7 +184,8 @@ class VAE(nn.Module):
 
     def __init__(self, config: VAEConfig | Mapping | None = None, **overrides):
         super().__init__()
-        self.config = config = VAEConfig.coerce(config, **overrides)
+        config = VAEConfig.coerce(config, **overrides)
+        self.config = config
         encoder_class, decoder_class = NETWORKS[config.architecture]
         self.encoder = encoder_class(config)
         self.decoder = decoder_class(config)
@@ -244,8 +245,8 @@ class VAE(nn.Module):
         Args:
             mu, logvar: ``[B, latent_dim]``.
             samples: ``None`` gives z of shape ``[B, latent_dim]``; an integer S gives ``[S, B, latent_dim]``.
-            generator: a ``torch.Generator`` for reproducible draws; the s-th sample is the same
-                whatever the number of samples drawn with it.
+            generator: a ``torch.Generator`` for reproducible draws; with one, the s-th sample is
+                the same whatever the number of samples drawn.
 
         >>> import torch
         >>> VAE(latent_dim=2).reparameterize(torch.zeros(4, 2), torch.zeros(4, 2), samples=3).shape
