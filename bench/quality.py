@@ -32,7 +32,7 @@ import torch
 import vae_lib
 from vae_lib.data import dynamic_binarize, load_mnist, mnist_source
 from vae_lib.device import describe_device, pick_device
-from vae_lib.evaluate import log_likelihood, test_elbo
+from vae_lib.evaluate import log_px, test_elbo
 from vae_lib.train import trained_vae
 
 REFERENCE_VALUES = {
@@ -71,7 +71,7 @@ def train_and_score(args, binarize: str | None, test_images: torch.Tensor, devic
         test_images = dynamic_binarize(test_images, torch.Generator().manual_seed(BINARIZATION_SEED))
     elbo = test_elbo(model, test_images, seed=args.seed)
     started = time.perf_counter()
-    likelihood = log_likelihood(model, test_images, k=args.k, seed=args.seed)
+    likelihood = log_px(model, test_images, k=args.k, seed=args.seed)
     scoring_seconds = time.perf_counter() - started
     print(f"{binarize or 'grey'}: test ELBO {elbo['elbo']:.2f}, log p(x) {likelihood.mean:.2f}", file=sys.stderr)
     return {

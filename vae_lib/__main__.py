@@ -205,7 +205,7 @@ def _evaluate(args) -> int:
     import torch
 
     from vae_lib.data import dynamic_binarize
-    from vae_lib.evaluate import log_likelihood, test_elbo
+    from vae_lib.evaluate import log_px, test_elbo
     from vae_lib.train import load_checkpoint
 
     device = _device(args.device)
@@ -222,7 +222,7 @@ def _evaluate(args) -> int:
     elbo = test_elbo(model, images, batch_size=max(args.batch_size, 500), seed=args.seed)
     print(f"Test ELBO: {elbo['elbo']:.2f} nats/image ({elbo['bits_per_dim']:.4f} bits/dim); "
           f"reconstruction {elbo['reconstruction']:.2f}, KL {elbo['kl']:.2f} ({elbo['n_images']:,} images)")
-    result = log_likelihood(model, images, k=args.samples, batch_size=args.batch_size, seed=args.seed)
+    result = log_px(model, images, k=args.samples, batch_size=args.batch_size, seed=args.seed)
     print(f"log p(x) by importance sampling (k={args.samples}): {result.mean:.2f} ± {result.mean_standard_error:.2f} "
           f"nats/image ({result.bits_per_dim:.4f} bits/dim); mean effective sample size "
           f"{result.mean_ess:.1f} of {args.samples}")
