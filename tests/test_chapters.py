@@ -22,6 +22,7 @@ from vae_lib.exercises import bayes as bayes_exercises
 REPO = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted((REPO / "chapters").glob("[0-9][0-9]_*.md"))
 TOC = (REPO / "book" / "_toc.yml").read_text()
+EXERCISE_LABEL = re.compile(r"\{exercise\}[^\n]*\n:label: ([\w-]+)")
 EXERCISE_IMPORT = re.compile(r"^from vae_lib\.exercises import (\w+)(?: as (\w+))?", flags=re.M)
 
 
@@ -59,12 +60,12 @@ def test_chapter_structure(chapter):
     assert "you will be able to" in lowered or "you will learn" in lowered, "open with what the reader will be able to do"
     assert re.search(r"^#+ summary", text, flags=re.M | re.I), "close with a Summary section"
 
-    exercises = re.findall(r"\{exercise\}[^\n]*\n:label: ([\w-]+)", text)
+    exercises = EXERCISE_LABEL.findall(text)
     solutions = re.findall(r"\{solution\} ([\w-]+)", text)
     assert len(exercises) >= 3, "a chapter has at least three exercises"
     assert set(exercises) <= set(solutions), f"exercises without a solution: {set(exercises) - set(solutions)}"
     imports = EXERCISE_IMPORT.findall("\n".join(code))
-    assert len(imports) == 1, "exercises come with self-checks: import the chapter's module from vae_lib.exercises once"
+    assert len(imports) == 1, "exercises come with self-checks: import the chapter's vae_lib.exercises module once"
 
 
 def _cells(chapter: Path) -> list:
@@ -88,7 +89,7 @@ def test_every_exercise_has_a_self_check_cell(chapter):
         if cell.cell_type == "code":
             events.append(("code", cell.source))
         else:
-            events += [("exercise", label) for label in re.findall(r"\{exercise\}[^\n]*\n:label: ([\w-]+)", cell.source)]
+            events += [("exercise", label) for label in EXERCISE_LABEL.findall(cell.source)]
     labels = [label for kind, label in events if kind == "exercise"]
     assert set(labels) == set(checks), f"exercises without a check in {module.__name__}, or checks without an exercise"
     for index, (kind, label) in enumerate(events):
