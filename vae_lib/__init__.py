@@ -12,7 +12,8 @@ One module per idea, each one a chapter points at:
 - :mod:`vae_lib.divergences` KL divergences in closed form and by Monte Carlo
 - :mod:`vae_lib.plots`   small plotting helpers the chapters share
 - :mod:`vae_lib.widgets` interactive figures that also work on the static site
-- :mod:`vae_lib.checks`  self-checks for exercises that never reveal the answer
+- :mod:`vae_lib.checks`  the self-check machinery: never reveals an answer or confirms a digit
+- :mod:`vae_lib.exercises` one module per chapter: its problem data and exercise self-checks
 
 Modules are imported on demand (``from vae_lib import data``) so that ``import vae_lib``
 stays cheap.
