@@ -1,12 +1,14 @@
 """vae_lib: the small library behind the book *Variational Autoencoders, from Bayes' rule to MNIST*.
 
-One module per idea, each one a chapter points at:
+One module per idea, each one a chapter points at (CONTRIBUTING.md maps them to the chapters):
 
 - :mod:`vae_lib.device`  pick CUDA, Apple MPS or the CPU, and say why
 - :mod:`vae_lib.data`    MNIST that never fails to load (local dir, cache, download, bundled subset)
 - :mod:`vae_lib.paths`   the cache folder for downloads and trained models
 - :mod:`vae_lib.bayes`   discrete Bayes updates (the coffee machine)
-- :mod:`vae_lib.models`  encoder/decoder VAEs and their ELBO
+- :mod:`vae_lib.estimators` Monte Carlo and importance sampling of p(x), ESS, IWAE bounds
+- :mod:`vae_lib.networks` the encoder and decoder networks (MLP, convolutional, linear)
+- :mod:`vae_lib.models`  ``VAE``: encode → reparameterize → decode → ELBO
 - :mod:`vae_lib.train`   the training loop (``fit``), its settings and result
 - :mod:`vae_lib.history` the record of a training run, one dict per epoch
 - :mod:`vae_lib.progress` the progress display: a bar, one line per epoch, or nothing
