@@ -214,3 +214,14 @@ def test_an_unwritable_models_folder_trains_anyway_without_caching(tmp_path, mon
     assert "The trained-model cache cannot be written" in out and "without caching this model" in out
     assert "it will not be cached" in out
     assert len(history) == 1 and result.checkpoint is None and blocker.read_text() == "not a folder"
+
+
+def test_a_read_only_cache_still_serves_the_models_it_holds(cached_model_path, monkeypatch, capsys):
+    def cannot_write(path):
+        raise PermissionError(f"Cannot write the checkpoint {path} (Permission denied).")
+
+    monkeypatch.setattr(model_cache, "check_writable", cannot_write)
+    monkeypatch.setattr(model_cache, "fit", lambda *a, **k: pytest.fail("a cached model must load, not train"))
+    result = trained_vae(TINY, epochs=1, data="synthetic", device="cpu", progress="none")
+    assert "Loaded the trained VAE from the cache" in capsys.readouterr().out
+    assert result.checkpoint == cached_model_path and len(result.history) == 1

@@ -89,18 +89,20 @@ def trained_vae(
     choice = _data_choice(data)
     key = _cache_key(model_config, settings, choice)
     try:
-        path = check_writable(_cache_path(key, model_config))
+        path = _cache_path(key, model_config)
     except OSError as err:
-        print(f"The trained-model cache cannot be written ({err}); training anyway, without caching this model.")
-        return _train(model_config, settings, choice, key, None, False, progress)
+        return _uncached(err, model_config, settings, choice, key, progress)
+    try:
+        check_writable(path)
+    except OSError as err:  # a read-only cache may still hold the model: load it, but train nothing into it
+        cached = _cached_run(path, key, settings.device) if path.exists() and not retrain else None
+        if isinstance(cached, FitResult):
+            return _loaded(cached, path, choice)
+        return _uncached(err, model_config, settings, choice, key, progress)
     with _exclusive(path):  # another process training the same model: wait, then load its result
         cached = _cached_run(path, key, settings.device) if path.exists() and not retrain else None
         if isinstance(cached, FitResult):
-            print(choice.description)
-            last = cached.history[-1] if cached.history else {}
-            score = f", test ELBO {last['test_elbo']:.1f}" if last.get("test_elbo") is not None else ""
-            print(f"Loaded the trained VAE from the cache: {path} ({len(cached.history)} epochs{score})")
-            return cached
+            return _loaded(cached, path, choice)
         if cached == "unreadable":
             return _train(model_config, settings, choice, key, None, False, progress)
         if retrain and path.exists():
@@ -109,6 +111,20 @@ def trained_vae(
         if not result.interrupted:
             _aside_path(path).unlink(missing_ok=True)  # the new model is written: the old one may go
         return result
+
+
+def _loaded(cached: FitResult, path: Path, choice: _DataChoice) -> FitResult:
+    print(choice.description)
+    last = cached.history[-1] if cached.history else {}
+    score = f", test ELBO {last['test_elbo']:.1f}" if last.get("test_elbo") is not None else ""
+    print(f"Loaded the trained VAE from the cache: {path} ({len(cached.history)} epochs{score})")
+    return cached
+
+
+def _uncached(problem: OSError, config: VAEConfig, settings: Settings, choice: _DataChoice, key: dict,
+              progress: str | bool) -> FitResult:
+    print(f"The trained-model cache cannot be written ({problem}); training anyway, without caching this model.")
+    return _train(config, settings, choice, key, None, False, progress)
 
 
 def _train(config: VAEConfig, settings: Settings, choice: _DataChoice, key: dict, path: Path | None,
