@@ -18,7 +18,7 @@ from vae_lib import evaluate
 from vae_lib.__main__ import EXAMPLES, OTHER_DATA_MARK, main
 from vae_lib.checkpoints import load_checkpoint, save_checkpoint
 from vae_lib.data import MnistSource, synthetic_digits
-from vae_lib.model_cache import SYNTHETIC_SIZES
+from vae_lib.model_cache import SYNTHETIC_SIZES, _data_choice
 from vae_lib.models import VAE
 
 TINY = ["--data", "synthetic", "--latent-dim", "2", "--hidden-dim", "16", "--batch-size", "64"]
@@ -234,8 +234,7 @@ def _source(kind, fingerprint, n_images=10_000, split="test", **extra):
     return {"kind": kind, "fingerprint": fingerprint, "n_images": n_images, "split": split, **extra}
 
 
-SYNTHETIC_SOURCE = {"train": _source("synthetic", "synthetic-512", 512, "train"),
-                    "test": _source("synthetic", "synthetic-128", 128)}
+SYNTHETIC_SOURCE = _data_choice("synthetic").sources  # what train records for --data synthetic
 OFFICIAL_SOURCE = {"train": _source("env", "f00d", 60_000, "train", location="/data/mnist"),
                    "test": _source("env", "beef", location="/data/mnist")}
 
@@ -275,12 +274,12 @@ def test_evaluate_reads_the_recorded_folder_when_the_data_found_now_differ(tmp_p
     found = {None: MnistSource("cache", "/cache/mnist", 10_000, "dead", "test"),
              recorded_folder: MnistSource("directory", recorded_folder, 10_000, "beef", "test")}
     monkeypatch.setattr(cli_module, "mnist_source", lambda split, root=None, **kwargs: found[root])
-    roots = []
+    loaded = []
     test_images = synthetic_digits(30, seed=1)[0]
-    monkeypatch.setattr(cli_module, "load_mnist", lambda split, root=None: roots.append(root) or (test_images, None))
+    monkeypatch.setattr(cli_module, "load_source", lambda source: loaded.append(source) or (test_images, None))
     path = _checkpoint(tmp_path / "run.pt", data="mnist", data_source=source)
     code, out, err = cli(capsys, "evaluate", path, "--samples", "2", "--limit", "20")
-    assert code == 0 and err == "" and roots == [recorded_folder] and "(20 images)" in out
+    assert code == 0 and err == "" and loaded == [found[recorded_folder]] and "(20 images)" in out
     assert OTHER_DATA_MARK not in out
 
 

@@ -24,15 +24,18 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+import numpy
 import torch
 
+import vae_lib
 from vae_lib._fit_checks import checked_seed
 from vae_lib.checkpoints import check_writable, load_checkpoint
-from vae_lib.data import BINARIZATIONS, MnistDataError, load_mnist, mnist_source
+from vae_lib.data import BINARIZATIONS, MnistDataError, MnistSource, load_source, mnist_report, mnist_source
 from vae_lib.device import describe_device, pick_device
 from vae_lib.evaluate import log_px, test_elbo
-from vae_lib.model_cache import SYNTHETIC_SIZES
+from vae_lib.model_cache import _data_choice  # the one definition of a run's data, shared with trained_vae
 from vae_lib.models import ARCHITECTURES, LIKELIHOODS, VAEConfig, build_vae
+from vae_lib.paths import cache_dir
 from vae_lib.progress import PROGRESS_CHOICES
 from vae_lib.train import TrainingDiverged, fit
 
@@ -195,18 +198,13 @@ def _device(name: str, task: str = "training") -> torch.device:
     return device
 
 
-def _load(data: str, split: str, limit: int | None):
-    """Images of one split of the named data, cut to ``limit``."""
-    from vae_lib.data import load_mnist, synthetic_digits
-    from vae_lib.model_cache import SYNTHETIC_SIZES
-
-    if data == "mnist":
-        images = load_mnist(split)[0]
-    else:
-        size = SYNTHETIC_SIZES[0 if split == "train" else 1]
-        images = synthetic_digits(size, seed=0 if split == "train" else 1)[0]
-        print(f"Synthetic digits {split}: {size} images (vae_lib.data.synthetic_digits)")
-    return images if limit is None else images[:limit]
+def _load_run_data(data: str, limit: int | None):
+    """The training images (cut to ``limit``) and test images of one run, both from one source, and
+    the metadata recording that source (``{"data": ..., "data_source": {"train": ..., "test": ...}}``)."""
+    choice = _data_choice(data)
+    print(choice.description)
+    train_images, test_images = choice.load()
+    return (train_images if limit is None else train_images[:limit]), test_images, choice.metadata
 
 
 def _train(args) -> int:
@@ -217,8 +215,7 @@ def _train(args) -> int:
     config = VAEConfig(latent_dim=args.latent_dim, hidden_dim=args.hidden_dim, architecture=args.architecture,
                        likelihood=args.likelihood, sigma=args.sigma)
     device = _device(args.device)
-    train_images = _load(args.data, "train", args.limit)
-    test_images = _load(args.data, "test", None)
+    train_images, test_images, data_metadata = _load_run_data(args.data, args.limit)
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(args.seed)
@@ -227,7 +224,7 @@ def _train(args) -> int:
     result = fit(model, train_images, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                  device=device, seed=args.seed, test_data=test_images, beta=args.beta,
                  binarize=args.binarize, checkpoint=args.output, resume=args.resume, progress=args.progress,
-                 metadata={"data": args.data, "limit": args.limit})
+                 metadata={**data_metadata, "limit": args.limit})
     if result.interrupted:
         return EXIT_INTERRUPTED
     if result.new_epochs == 0:
@@ -303,23 +300,22 @@ _SOURCE_WORDS = {"directory": "a folder given as root", "env": "the folder in VA
 
 
 def _test_images(args, data: str, recorded: object):
-    """The images to score, their source (a dict) and the mark for each line of results ("" when none).
+    """The images to score, the record of their source and the mark for each line of results ("" when none).
 
     The run's own test split when it can be found (the data found now, or the folder the run
     recorded); else a UsageError, unless ``--allow-other-test-data``.
     """
+    now, load_now = _test_split_now(data)
     if not (isinstance(recorded, Mapping) and isinstance(recorded.get("test"), Mapping)):
         print(f"Warning: {args.checkpoint} does not record which data it was trained on (an older run), so the "
               "test images below cannot be checked against its training data.")
-        return _load(data, "test", args.limit), _source_now(data), ""
+        return _first(load_now(), args.limit), now, ""
     run_test = recorded["test"]
-    now = _source_now(data)
     if _same_data(run_test, now):
-        return _load(data, "test", args.limit), now, ""
-    in_recorded_folder = _source_in_recorded_folder(run_test)
+        return _first(load_now(), args.limit), now, ""
+    in_recorded_folder = _test_split_in_recorded_folder(run_test)
     if in_recorded_folder is not None:
-        images = load_mnist("test", root=in_recorded_folder["location"])[0]
-        return (images if args.limit is None else images[:args.limit]), in_recorded_folder, ""
+        return _first(load_source(in_recorded_folder)[0], args.limit), in_recorded_folder.to_dict(), ""
     if not args.allow_other_test_data:
         raise UsageError(
             f"{args.checkpoint} was tested on {_described(run_test)}, but the test split found now is "
@@ -328,37 +324,37 @@ def _test_images(args, data: str, recorded: object):
         )
     print(f"{OTHER_DATA_MARK} --allow-other-test-data: scoring {_described(now)}, not the run's test split "
           f"({_described(run_test)}); these numbers may count images the model trained on.")
-    return _load(data, "test", args.limit), now, f"{OTHER_DATA_MARK} "
+    return _first(load_now(), args.limit), now, f"{OTHER_DATA_MARK} "
 
 
-def _source_now(data: str) -> dict:
-    """Where the test split of ``data`` comes from now (what ``_load`` would read)."""
+def _first(images, limit: int | None):
+    return images if limit is None else images[:limit]
+
+
+def _test_split_now(data: str):
+    """The record of the test split of ``data`` found now, and a loader of exactly those images
+    (which prints the line saying what they are)."""
     if data == "synthetic":
-        return {"kind": "synthetic", "fingerprint": None, "n_images": SYNTHETIC_SIZES[1], "split": "test"}
-    return _source_dict(mnist_source("test"))
-
-
-def _source_dict(source) -> dict:
-    return {"kind": source.kind, "fingerprint": source.fingerprint, "n_images": source.n_images,
-            "split": source.split, "location": source.location}
+        choice = _data_choice("synthetic")
+        return choice.sources["test"], lambda: print(choice.sources["test"]["description"]) or choice.load()[1]
+    source = mnist_source("test")
+    return source.to_dict(), lambda: load_source(source)[0]
 
 
 def _same_data(recorded: Mapping, now: Mapping) -> bool:
-    if recorded.get("kind") == "synthetic" or now["kind"] == "synthetic":
-        return recorded.get("kind") == now["kind"]  # generated from fixed seeds: the same images
-    return recorded.get("fingerprint") is not None and recorded.get("fingerprint") == now["fingerprint"]
+    return recorded.get("fingerprint") is not None and recorded.get("fingerprint") == now.get("fingerprint")
 
 
-def _source_in_recorded_folder(recorded: Mapping) -> dict | None:
-    """The run's test split read from the folder it recorded, if the same files are still there."""
+def _test_split_in_recorded_folder(recorded: Mapping) -> MnistSource | None:
+    """The run's test split in the folder it recorded, if the same files are still there."""
     folder = recorded.get("location")
     if recorded.get("kind") not in ("directory", "env", "cache", "download") or not folder:
         return None
     try:
-        found = _source_dict(mnist_source("test", root=folder, download=False))
+        found = mnist_source("test", root=folder, download=False)
     except (MnistDataError, OSError, ValueError):
         return None
-    return found if _same_data(recorded, found) else None
+    return found if _same_data(recorded, found.to_dict()) else None
 
 
 def _described(source: Mapping) -> str:
@@ -369,21 +365,11 @@ def _described(source: Mapping) -> str:
 
 
 def _info(args) -> int:
-    import numpy
-    import torch
-
-    import vae_lib
-    from vae_lib.data import MnistDataError, mnist_source
-    from vae_lib.paths import cache_dir
-
     print(f"vae_lib {vae_lib.__version__}  python {platform.python_version()}  torch {torch.__version__}  "
           f"numpy {numpy.__version__}")
     _device("auto")
-    try:
-        print(mnist_source("train", download=False).describe())
-    except MnistDataError as err:
-        print(f"MNIST: not available without a download ({str(err).splitlines()[0]})")
-    print(f"Cache: {cache_dir(create=False)}")
+    print(mnist_report())  # looks only: creates, changes, deletes and downloads nothing
+    print(f"Cache (downloads and trained models): {cache_dir(create=False)}")
     return 0
 
 
