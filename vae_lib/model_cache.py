@@ -106,7 +106,8 @@ def trained_vae(
         if cached == "unreadable":
             return _train(model_config, settings, choice, key, None, False, progress)
         if retrain and path.exists():
-            print(f"Retraining: the cached model is kept aside as {_set_aside(path).name} until the new one is finished.")
+            aside = _set_aside(path)
+            print(f"Retraining: the cached model is kept aside as {aside.name} until the new one is finished.")
         result = _train(model_config, settings, choice, key, path, cached == "partial", progress)
         if not result.interrupted:
             _aside_path(path).unlink(missing_ok=True)  # the new model is written: the old one may go
