@@ -82,7 +82,7 @@ def trained_vae(
     MNIST train: 60,000 images from /home/you/.cache/vae_lib/mnist (cache)
     Loaded the trained VAE from the cache: vae-mlp-bernoulli-z20-e10-....pt (10 epochs, test ELBO -99.1)
     """
-    model_config = _as_config(config)
+    model_config = VAEConfig.coerce(config)
     # Checked (and the device picked) once, here: the cache key needs the checked values, and fit uses them as they are.
     settings = Settings(epochs=epochs, batch_size=batch_size, lr=lr, beta=beta, binarize=binarize, seed=seed,
                         device=device)
@@ -144,16 +144,6 @@ def _train(config: VAEConfig, settings: Settings, choice: _DataChoice, key: dict
     if result.interrupted and path is not None:
         print("The interrupted model is not cached as finished; asking for it again continues the training.")
     return result
-
-
-def _as_config(config: VAEConfig | Mapping | None) -> VAEConfig:
-    if config is None:
-        return VAEConfig()
-    if isinstance(config, VAEConfig):
-        return config
-    if isinstance(config, Mapping):
-        return VAEConfig.from_dict(config)
-    raise TypeError(f"config must be a VAEConfig, a dict or None, got {type(config).__name__}.")
 
 
 # --------------------------------------------------------------------------- the data
