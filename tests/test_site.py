@@ -298,7 +298,6 @@ def test_sliders_change_the_picture_without_a_kernel(site, server, browser):
         relative = path.relative_to(site).as_posix()
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.set_default_timeout(PAGE_TIMEOUT_MS)
-    page.set_default_timeout(PAGE_TIMEOUT_MS)
         page.goto(f"{server}/{relative}")
         _settle(page)
         areas = page.query_selector_all(".cell_output .jupyter-widgets, .output .jupyter-widgets")
