@@ -6,6 +6,7 @@ One module per idea, each one a chapter points at:
 - :mod:`vae_lib.data`    MNIST that never fails to load (local dir, cache, download, bundled subset)
 - :mod:`vae_lib.paths`   the cache folder for downloads and trained models
 - :mod:`vae_lib.bayes`   discrete Bayes updates (the coffee machine)
+- :mod:`vae_lib.mixture` the mixture of Gaussians: sampling, log p(x), responsibilities, EM
 - :mod:`vae_lib.models`  encoder/decoder VAEs and their ELBO
 - :mod:`vae_lib.train`   the training loop, checkpoints and the trained-model cache
 - :mod:`vae_lib.evaluate` test ELBO, importance-sampled log p(x), bits per dimension
@@ -13,6 +14,7 @@ One module per idea, each one a chapter points at:
 - :mod:`vae_lib.plots`   small plotting helpers the chapters share
 - :mod:`vae_lib.widgets` interactive figures that also work on the static site
 - :mod:`vae_lib.checks`  self-checks for exercises that never reveal the answer
+- :mod:`vae_lib.exercises` each chapter's exercise data and self-checks
 
 Modules are imported on demand (``from vae_lib import data``) so that ``import vae_lib``
 stays cheap.
