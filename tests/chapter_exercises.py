@@ -46,8 +46,3 @@ def code_cells(chapter: Path) -> str:
     """The source of every code cell of the chapter, joined."""
     notebook = jupytext.reads(chapter.read_text(encoding="utf-8"), fmt="md:myst")
     return "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "code")
-
-
-def generic_message(check, values) -> set[str]:
-    """The messages the check prints for answers that are neither right nor a known mistake."""
-    return {run(check, value)[0].message for value in values}

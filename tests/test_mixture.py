@@ -85,11 +85,11 @@ def test_responsibilities_are_bayes_rule(truth, data):
     np.testing.assert_allclose(truth.responsibilities(data).sum(axis=1), 1.0)
 
 
-def test_relabelling_the_components_changes_nothing(truth, data):
+def test_relabeling_the_components_changes_nothing(truth, data):
     for order in itertools.permutations(range(truth.n_components)):
-        relabelled = truth.permuted(order)
-        np.testing.assert_allclose(relabelled.log_prob(data), truth.log_prob(data), rtol=1e-12)
-        np.testing.assert_allclose(relabelled.responsibilities(data), truth.responsibilities(data)[:, list(order)])
+        relabeled = truth.permuted(order)
+        np.testing.assert_allclose(relabeled.log_prob(data), truth.log_prob(data), rtol=1e-12)
+        np.testing.assert_allclose(relabeled.responsibilities(data), truth.responsibilities(data)[:, list(order)])
 
 
 def test_a_zero_weight_component_is_allowed_and_ignored(truth, data):

@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.patches import Ellipse  # noqa: E402
 
 from vae_lib.mixture import MixtureOfGaussians, fit_em  # noqa: E402
-from vae_lib.widgets.mixture import (component_colours, draw_em_state, em_explorer,  # noqa: E402
+from vae_lib.widgets.mixture import (component_colors, draw_em_state, em_explorer,  # noqa: E402
                                      gaussian_ellipse, plot_mixture)
 from vae_lib.widgets.precomputed import leaves  # noqa: E402
 
@@ -36,7 +36,7 @@ def test_ellipse_axes_are_the_covariance_eigenvectors():
     assert ellipse.center == (1.0, 2.0)
     assert ellipse.width == pytest.approx(2 * 2 * 2.0) and ellipse.height == pytest.approx(2 * 2 * 0.5)
     assert np.radians(ellipse.angle) % np.pi == pytest.approx(angle)
-    # A point on the ellipse is exactly n_std Mahalanobis units from the centre.
+    # A point on the ellipse is exactly n_std Mahalanobis units from the center.
     on_edge = ellipse.get_verts()[0] - np.array([1.0, 2.0])
     assert on_edge @ np.linalg.solve(covariance, on_edge) == pytest.approx(4.0, rel=1e-6)
 
@@ -46,8 +46,8 @@ def test_plot_mixture_draws_the_mixture(data, runs):
     ax = plot_mixture(mog, data)
     ellipses = [patch for patch in ax.patches if isinstance(patch, Ellipse)]
     np.testing.assert_allclose([e.center for e in ellipses], mog.means)
-    colours = ax.collections[0].get_facecolors()[:, :3]
-    np.testing.assert_allclose(colours, mog.responsibilities(data) @ component_colours(3), atol=1e-6)
+    colors = ax.collections[0].get_facecolors()[:, :3]
+    np.testing.assert_allclose(colors, mog.responsibilities(data) @ component_colors(3), atol=1e-6)
     plt.close(ax.figure)
     with pytest.raises(ValueError, match="2-D mixtures"):
         plot_mixture(MixtureOfGaussians([1.0], [[0.0]], [[[1.0]]]))
@@ -59,8 +59,8 @@ def test_em_state_shows_the_runs_numbers(data, runs):
         shown = min(step, run.n_steps)
         fig = draw_em_state(data, run, step)
         left, right = fig.axes
-        centres = [patch.center for patch in left.patches if isinstance(patch, Ellipse)]
-        np.testing.assert_allclose(centres, run.history[shown].means)
+        centers = [patch.center for patch in left.patches if isinstance(patch, Ellipse)]
+        np.testing.assert_allclose(centers, run.history[shown].means)
         assert right.get_title() == f"{run.log_likelihoods[shown]:.3f} nats per point"
         np.testing.assert_allclose(right.lines[0].get_ydata(), run.log_likelihoods)
         assert list(right.lines[1].get_xdata()) == [shown]

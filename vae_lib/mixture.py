@@ -48,7 +48,7 @@ class MixtureOfGaussians:
 
     Args:
         weights: shape ``(K,)``, non-negative, summing to 1: the prior p(z = k).
-        means: shape ``(K, D)``: the centre of each component.
+        means: shape ``(K, D)``: the center of each component.
         covariances: shape ``(K, D, D)``: symmetric positive definite matrices.
 
     Lists are accepted and converted to float arrays; bad shapes or values raise ``ValueError``.
@@ -128,7 +128,7 @@ class MixtureOfGaussians:
         return softmax(self.log_joint(x), axis=1)
 
     def permuted(self, order) -> MixtureOfGaussians:
-        """The same mixture with its components relabelled in ``order``: the same p(x).
+        """The same mixture with its components relabeled in ``order``: the same p(x).
 
         >>> mog = MixtureOfGaussians([0.2, 0.8], [[0.0], [3.0]], [[[1.0]], [[2.0]]])
         >>> mog.permuted([1, 0]).weights
@@ -214,8 +214,8 @@ def _maximization(x: np.ndarray, resp: np.ndarray, ridge: float) -> MixtureOfGau
     """The M-step: each component's weight, mean and covariance, weighting every point by its responsibility."""
     counts = resp.sum(axis=0) + _EMPTY_COMPONENT                  # N_k, a "soft" count of points
     means = resp.T @ x / counts[:, None]
-    centred = x[:, None, :] - means[None, :, :]                   # (n, K, D)
-    scatter = np.einsum("nkd,nke->kde", resp[:, :, None] * centred, centred)
+    centerd = x[:, None, :] - means[None, :, :]                   # (n, K, D)
+    scatter = np.einsum("nkd,nke->kde", resp[:, :, None] * centerd, centerd)
     covariances = scatter / counts[:, None, None] + ridge * np.eye(x.shape[1])
     return MixtureOfGaussians(counts / counts.sum(), means, covariances)
 
@@ -228,7 +228,7 @@ def fit_em(x: np.ndarray, k: int, *, init: str | MixtureOfGaussians = "random", 
         x: data, shape ``(n, D)`` (1-D data: ``x[:, None]``).
         k: the number of components.
         init: ``"random"`` (see :func:`random_init`, drawn with ``seed``) or a starting mixture.
-        seed: seeds the random initialisation.
+        seed: seeds the random initialization.
         iterations: the most EM steps to take.
         tol: stop once a step raises the average log-likelihood by less than this (nats per point).
         ridge: added to the diagonal of every covariance (the M-step is exact for ``ridge=0``).

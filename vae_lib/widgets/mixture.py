@@ -1,7 +1,7 @@
 """Pictures of a mixture of Gaussians, and the EM explorer of chapter 3 (``chap-mixture``).
 
-- :func:`plot_mixture` draws 2-D points coloured by their responsibilities (a point half owned
-  by two components gets a blend of their colours) and each component as an ellipse.
+- :func:`plot_mixture` draws 2-D points colored by their responsibilities (a point half owned
+  by two components gets a blend of their colors) and each component as an ellipse.
 - :func:`draw_em_state` draws one EM iterate next to the log-likelihood curve of its run.
 - :func:`em_explorer` puts sliders over the EM step and the restart: every picture is drawn in
   advance, so it works on the static site with no kernel (:mod:`vae_lib.widgets.precomputed`).
@@ -30,20 +30,20 @@ from matplotlib.patches import Ellipse
 from vae_lib.mixture import EMResult, MixtureOfGaussians
 from vae_lib.widgets.precomputed import Slider, SliderFigure, slider_figure
 
-__all__ = ["COMPONENT_COLOURS", "component_colours", "gaussian_ellipse", "plot_mixture", "draw_em_state",
+__all__ = ["COMPONENT_COLORS", "component_colors", "gaussian_ellipse", "plot_mixture", "draw_em_state",
            "em_explorer"]
 
-#: One colour per component (repeated beyond eight); colour-blind friendly (ColorBrewer Dark2).
-COMPONENT_COLOURS = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666")
+#: One color per component (repeated beyond eight); color-blind friendly (ColorBrewer Dark2).
+COMPONENT_COLORS = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666")
 
 
-def component_colours(k: int) -> np.ndarray:
-    """RGB colours of ``k`` components, shape ``(k, 3)``.
+def component_colors(k: int) -> np.ndarray:
+    """RGB colors of ``k`` components, shape ``(k, 3)``.
 
-    >>> component_colours(2).shape
+    >>> component_colors(2).shape
     (2, 3)
     """
-    return np.array([to_rgb(COMPONENT_COLOURS[i % len(COMPONENT_COLOURS)]) for i in range(k)])
+    return np.array([to_rgb(COMPONENT_COLORS[i % len(COMPONENT_COLORS)]) for i in range(k)])
 
 
 def gaussian_ellipse(mean, covariance, n_std: float = 2.0, **style) -> Ellipse:
@@ -61,14 +61,14 @@ def gaussian_ellipse(mean, covariance, n_std: float = 2.0, **style) -> Ellipse:
 
 
 def plot_mixture(mixture: MixtureOfGaussians, x: np.ndarray | None = None, *, ax: Axes | None = None,
-                 colour_points: bool = True, n_std: float = 2.0, limits: tuple | None = None) -> Axes:
-    """Points coloured by responsibility, and each component's ``n_std`` ellipse with its mean.
+                 color_points: bool = True, n_std: float = 2.0, limits: tuple | None = None) -> Axes:
+    """Points colored by responsibility, and each component's ``n_std`` ellipse with its mean.
 
     Args:
         mixture: a 2-D :class:`~vae_lib.mixture.MixtureOfGaussians`.
         x: points of shape ``(n, 2)`` to scatter (optional).
         ax: the Axes to draw into (a new figure if None).
-        colour_points: blend the component colours by responsibility; ``False`` draws grey points.
+        color_points: blend the component colors by responsibility; ``False`` draws gray points.
         n_std: the ellipses' size in standard deviations (2 holds about 86 % of a 2-D Gaussian).
         limits: ``((x_min, x_max), (y_min, y_max))``, to keep several pictures on the same scale.
     """
@@ -76,12 +76,12 @@ def plot_mixture(mixture: MixtureOfGaussians, x: np.ndarray | None = None, *, ax
         raise ValueError(f"plot_mixture draws 2-D mixtures; this one has {mixture.dim} dimensions.")
     if ax is None:
         _, ax = plt.subplots(figsize=(4, 4))
-    colours = component_colours(mixture.n_components)
+    colors = component_colors(mixture.n_components)
     if x is not None:
-        point_colours = mixture.responsibilities(x) @ colours if colour_points else "0.6"
-        ax.scatter(x[:, 0], x[:, 1], s=7, c=point_colours, linewidths=0)
+        point_colors = mixture.responsibilities(x) @ colors if color_points else "0.6"
+        ax.scatter(x[:, 0], x[:, 1], s=7, c=point_colors, linewidths=0)
     for k in range(mixture.n_components):
-        style = {"edgecolor": colours[k], "linewidth": 1.0 + 3.0 * mixture.weights[k]}
+        style = {"edgecolor": colors[k], "linewidth": 1.0 + 3.0 * mixture.weights[k]}
         ax.add_patch(gaussian_ellipse(mixture.means[k], mixture.covariances[k], n_std, **style))
         ax.plot(*mixture.means[k], marker="+", markersize=9, color="black", markeredgewidth=1.5)
     if limits is not None:
@@ -108,14 +108,14 @@ def draw_em_state(x: np.ndarray, run: EMResult, step: int, *, ll_limits: tuple |
     Args:
         x: the 2-D data.
         run: a :func:`~vae_lib.mixture.fit_em` result.
-        step: which iterate to show (0 = the initialisation).
+        step: which iterate to show (0 = the initialization).
         ll_limits: y-limits of the curve, to share a scale across runs.
         max_step: x-limit of the curve, to share a scale across runs.
     """
     shown = min(step, run.n_steps)
     fig, (left, right) = plt.subplots(1, 2, figsize=(6.4, 3.0), gridspec_kw={"width_ratios": [1.15, 1]})
     plot_mixture(run.history[shown], x, ax=left, limits=_limits(x))
-    left.set_title(f"after {shown} EM steps" if shown else "initialisation", fontsize=10)
+    left.set_title(f"after {shown} EM steps" if shown else "initialization", fontsize=10)
     steps = np.arange(run.n_steps + 1)
     right.plot(steps, run.log_likelihoods, color="0.45", lw=1.5)
     right.plot(shown, run.log_likelihoods[shown], "o", color="#d95f02", markersize=7)
