@@ -79,8 +79,8 @@ def test_the_chapter_states_the_problem_data():
     binary = exercise_text["ex-mixture-binary-terms"]
     assert f"{exercises.BINARY_UNITS} binary features" in binary and f"one class out of {exercises.CLASSES}" in binary
     solutions = {label: " ".join(body.split()) for label, body in blocks(CHAPTER, "solution").items()}
-    stated = (f"weights, means, sds = np.array([{w[0]!r}, {w[1]!r}]), np.array([{m[0]!r}, {m[1]!r}]), "
-              f"np.array([{s[0]!r}, {s[1]!r}])")
+    stated = (f"weights = np.array([{w[0]!r}, {w[1]!r}]) means = np.array([{m[0]!r}, {m[1]!r}]) "
+              f"sds = np.array([{s[0]!r}, {s[1]!r}])")
     for label in ("ex-mixture-responsibility", "ex-mixture-density", "ex-mixture-em-mean"):
         assert stated in solutions[label], label
     assert f"np.array([{', '.join(repr(p) for p in exercises.EM_DATA)}])" in solutions["ex-mixture-em-mean"]

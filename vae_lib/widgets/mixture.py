@@ -113,7 +113,7 @@ def draw_em_state(x: np.ndarray, run: EMResult, step: int, *, ll_limits: tuple |
         max_step: x-limit of the curve, to share a scale across runs.
     """
     shown = min(step, run.n_steps)
-    fig, (left, right) = plt.subplots(1, 2, figsize=(6.4, 3.0), gridspec_kw={"width_ratios": [1.15, 1]})
+    fig, (left, right) = plt.subplots(1, 2, figsize=(7.2, 3.2), gridspec_kw={"width_ratios": [1.15, 1]})
     plot_mixture(run.history[shown], x, ax=left, limits=_limits(x))
     left.set_title(f"after {shown} EM steps" if shown else "initialization", fontsize=10)
     steps = np.arange(run.n_steps + 1)
