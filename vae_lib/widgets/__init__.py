@@ -4,12 +4,14 @@
   that switch between pictures drawn in advance for every slider setting, in the browser.
 - :mod:`vae_lib.widgets.pictures`: matplotlib figures as small inline PNGs.
 - :mod:`vae_lib.widgets.bayes`: the chapter on Bayes' rule's explorer of prior, likelihood and posterior.
+- :mod:`vae_lib.widgets.mixture`: pictures of a mixture of Gaussians and the EM explorer (chapter 3).
 
 Every figure also carries a PNG of its starting picture, which builds that cannot show widgets
 (PDF) display instead.
 """
 
 from vae_lib.widgets.bayes import DEFAULT_GRID, BayesExplorer, bayes_explorer, belief_svg
+from vae_lib.widgets.mixture import em_explorer, plot_mixture
 from vae_lib.widgets.pictures import figure_png, png_img
 from vae_lib.widgets.precomputed import Slider, SliderFigure, slider_figure, widget_state_size
 
@@ -20,7 +22,9 @@ __all__ = [
     "SliderFigure",
     "bayes_explorer",
     "belief_svg",
+    "em_explorer",
     "figure_png",
+    "plot_mixture",
     "png_img",
     "slider_figure",
     "widget_state_size",
