@@ -72,7 +72,8 @@ def _nonnegative_float(text: str) -> float:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m vae_lib`` (exposed for the docs and the tests)."""
     from vae_lib.models import ARCHITECTURES, LIKELIHOODS
-    from vae_lib.train import BINARIZE_CHOICES, PROGRESS_CHOICES
+    from vae_lib.progress import PROGRESS_CHOICES
+    from vae_lib.train import BINARIZE_CHOICES
 
     parser = _Parser(
         prog="python -m vae_lib",
@@ -152,7 +153,7 @@ def _device(name: str):
 def _load(data: str, split: str, limit: int | None):
     """Images of one split of the named data, cut to ``limit``."""
     from vae_lib.data import load_mnist, synthetic_digits
-    from vae_lib.train import SYNTHETIC_SIZES
+    from vae_lib.model_cache import SYNTHETIC_SIZES
 
     if data == "mnist":
         images = load_mnist(split)[0]
@@ -205,8 +206,8 @@ def _evaluate(args) -> int:
     import torch
 
     from vae_lib.data import dynamic_binarize
-    from vae_lib.evaluate import log_likelihood, test_elbo
-    from vae_lib.train import load_checkpoint
+    from vae_lib.checkpoints import load_checkpoint
+    from vae_lib.evaluate import log_px, test_elbo
 
     device = _device(args.device)
     model, state = load_checkpoint(args.checkpoint, device=device)
@@ -222,7 +223,7 @@ def _evaluate(args) -> int:
     elbo = test_elbo(model, images, batch_size=max(args.batch_size, 500), seed=args.seed)
     print(f"Test ELBO: {elbo['elbo']:.2f} nats/image ({elbo['bits_per_dim']:.4f} bits/dim); "
           f"reconstruction {elbo['reconstruction']:.2f}, KL {elbo['kl']:.2f} ({elbo['n_images']:,} images)")
-    result = log_likelihood(model, images, k=args.samples, batch_size=args.batch_size, seed=args.seed)
+    result = log_px(model, images, k=args.samples, batch_size=args.batch_size, seed=args.seed)
     print(f"log p(x) by importance sampling (k={args.samples}): {result.mean:.2f} ± {result.mean_standard_error:.2f} "
           f"nats/image ({result.bits_per_dim:.4f} bits/dim); mean effective sample size "
           f"{result.mean_ess:.1f} of {args.samples}")

@@ -6,14 +6,19 @@ tightens it: with k samples,
     log p(x) ≈ log (1/k) Σ_i p(x|z_i) p(z_i) / q(z_i|x),   z_i ~ q(z|x),
 
 whose expectation is the IWAE bound L_k: L_1 is the ELBO, and L_k rises to log p(x) as k grows
-(Burda et al., 2016). All numbers are in nats per image (log-likelihoods summed over pixels,
-averaged over images) unless they say bits per dimension.
+(Burda et al., 2016). How far below log p(x) it stays depends on how close q(z|x) is to the
+true posterior: a fraction of a nat for a good encoder, several nats for a poor one, and the
+reported standard error does not see this gap (see :class:`LogPxResult`). The weights come
+from :mod:`vae_lib.estimators`. All numbers are in nats per image (log-likelihoods summed over
+pixels, averaged over images) unless they say bits per dimension. Defined in the chapter on
+training a VAE on MNIST (the estimator itself: the chapter on the marginal likelihood and
+importance sampling).
 
 >>> import torch
 >>> from vae_lib.models import VAE
 >>> from vae_lib import evaluate
 >>> images = torch.rand(8, 1, 28, 28)
->>> result = evaluate.log_likelihood(VAE(latent_dim=2), images, k=20, seed=0)
+>>> result = evaluate.log_px(VAE(latent_dim=2), images, k=20, seed=0)
 >>> result.log_px.shape, 1 <= result.mean_ess <= 20
 (torch.Size([8]), True)
 """
@@ -29,10 +34,11 @@ import torch
 from torch import Tensor
 
 from vae_lib.device import pick_device
+from vae_lib.estimators import importance_log_sums
 from vae_lib.models import VAE
 from vae_lib._checking import is_positive_int
 
-__all__ = ["bits_per_dim", "test_elbo", "log_likelihood", "LogLikelihoodResult", "iwae_gap"]
+__all__ = ["bits_per_dim", "test_elbo", "log_px", "LogPxResult", "iwae_gap"]
 
 
 def bits_per_dim(nats_per_image: float | Tensor, dims: int = 784) -> float | Tensor:
@@ -42,6 +48,7 @@ def bits_per_dim(nats_per_image: float | Tensor, dims: int = 784) -> float | Ten
     binary pixels. For a Gaussian likelihood it refers to a *density* over continuous pixel
     values: it can be negative and is not comparable with discrete bits/dim unless the data
     were dequantised (uniform noise added to 8-bit values, then the 256-bin offset accounted for).
+    Defined in the chapter on training a VAE on MNIST.
 
     Args:
         nats_per_image: −log p(x) (or −ELBO) per image, a number or tensor.
@@ -123,7 +130,8 @@ def test_elbo(model: VAE, images: Tensor, batch_size: int = 1000, device: str | 
               binarize: bool | str | None = None, seed: int = 0) -> dict[str, float]:
     """Mean ELBO, reconstruction and KL (nats per image) and bits/dim on a set of images.
 
-    Runs in eval mode without gradients, one z sample per image (the KL is exact).
+    Runs in eval mode without gradients, one z sample per image (the KL is exact). The ELBO is
+    defined in the chapter on the ELBO; scoring a test set, in the chapter on training a VAE on MNIST.
 
     Args:
         model: a :class:`~vae_lib.models.VAE`.
@@ -168,19 +176,29 @@ test_elbo.__test__ = False  # a library function, not a pytest test, even when i
 
 
 @dataclass
-class LogLikelihoodResult:
+class LogPxResult:
     """Importance-sampled log p(x) with diagnostics (all per-image tensors on the CPU).
+
+    What the standard error covers, and what it does not: ``standard_error`` measures the Monte
+    Carlo spread of the estimate around its own expectation, the IWAE bound L_k, i.e. how much
+    the number would move with another seed. It says nothing about the bias L_k − log p(x),
+    which is small only when q(z|x) is close to the true posterior: for a poor encoder it can
+    be several nats while the standard error is a few hundredths of a nat. A low ESS
+    (compared with k) is the warning sign; rising estimates as k grows are another.
+    Defined in the chapter on the marginal likelihood and importance sampling.
 
     Attributes:
         log_px: ``[N]`` estimates of log p(x) (nats). Each is the log of an unbiased estimate of
-            p(x), so on average it lies slightly below log p(x) (it is the IWAE bound L_k).
+            p(x), so on average it lies below log p(x): its expectation is the IWAE bound L_k,
+            below log p(x) by a gap that shrinks with k and with a better encoder.
         mean: mean of ``log_px`` (nats per image).
         ess: ``[N]`` effective sample size (Σw)²/Σw² of the k importance weights, between 1 and k.
             Near 1 means one sample dominated and the estimate is unreliable.
         mean_ess: mean of ``ess``.
         standard_error: ``[N]`` Monte Carlo standard error of ``log_px`` by the delta method,
-            √((1/ESS − 1/k) · k/(k−1)); NaN for k = 1. Too optimistic when weights are heavy-tailed.
-        mean_standard_error: standard error of ``mean`` (images independent).
+            √((1/ESS − 1/k) · k/(k−1)); NaN for k = 1. Too optimistic when weights are
+            heavy-tailed, and blind to the gap L_k − log p(x) (see above).
+        mean_standard_error: standard error of ``mean`` (images independent); the same caveats.
         k: importance samples per image.
         bits_per_dim: −``mean`` in bits per dimension.
     """
@@ -198,28 +216,31 @@ class LogLikelihoodResult:
 def _importance_sums(model: VAE, images: Tensor, k: int, chunk_size: int, batch_size: int,
                      generator: torch.Generator, device: torch.device, binarize: bool | str | None,
                      seed: int) -> tuple[Tensor, Tensor]:
-    """(log Σw, log Σw²) for every image, batch by batch, via the model's own implementation."""
+    """(log Σw, log Σw²) for every image, batch by batch, via :func:`vae_lib.estimators.importance_log_sums`."""
     binarize_generator = torch.Generator().manual_seed(seed)
     sums_w, sums_w2 = [], []
     for batch in _batches(images, batch_size):
         batch = _prepare_batch(batch, model, device, binarize, binarize_generator)
         model.check_input(batch)
-        log_sum_w, log_sum_w2 = model.importance_log_sums(batch, k, chunk_size=chunk_size, generator=generator)
+        log_sum_w, log_sum_w2 = importance_log_sums(model, batch, k, chunk_size=chunk_size, generator=generator)
         sums_w.append(log_sum_w.double().cpu())
         sums_w2.append(log_sum_w2.double().cpu())
     return torch.cat(sums_w), torch.cat(sums_w2)
 
 
-def log_likelihood(model: VAE, images: Tensor, k: int = 1000, chunk_size: int = 100, batch_size: int = 100,
-                   seed: int = 0, generator: torch.Generator | None = None,
-                   device: str | torch.device | None = None,
-                   binarize: bool | str | None = None) -> LogLikelihoodResult:
+def log_px(model: VAE, images: Tensor, k: int = 1000, chunk_size: int = 100, batch_size: int = 100,
+           seed: int = 0, generator: torch.Generator | None = None,
+           device: str | torch.device | None = None,
+           binarize: bool | str | None = None) -> LogPxResult:
     """Estimate log p(x) per image by importance sampling with q(z|x) as the proposal.
 
     log p(x) ≈ logsumexp_i [log p(x|z_i) + log p(z_i) − log q(z_i|x)] − log k, z_i ~ q(z|x),
     accumulated ``chunk_size`` samples at a time with a running logsumexp, so memory stays at
     ``chunk_size × batch_size`` decoder outputs even for k in the thousands. The weights come
-    from :meth:`VAE.log_importance_weights`, the same code as :meth:`VAE.iwae_bound`.
+    from :func:`vae_lib.estimators.log_importance_weights`, the same code as
+    :func:`vae_lib.estimators.iwae_bound`. The estimate lies below log p(x) on average, by a
+    gap its standard error does not measure (see :class:`LogPxResult`). Defined in the chapter
+    on the marginal likelihood and importance sampling.
 
     Args:
         model: a :class:`~vae_lib.models.VAE`.
@@ -234,7 +255,7 @@ def log_likelihood(model: VAE, images: Tensor, k: int = 1000, chunk_size: int = 
 
     >>> import torch
     >>> from vae_lib.models import VAE
-    >>> r = log_likelihood(VAE(latent_dim=2), torch.rand(4, 784), k=10, chunk_size=3)
+    >>> r = log_px(VAE(latent_dim=2), torch.rand(4, 784), k=10, chunk_size=3)
     >>> r.log_px.shape, r.k
     (torch.Size([4]), 10)
     """
@@ -248,16 +269,16 @@ def log_likelihood(model: VAE, images: Tensor, k: int = 1000, chunk_size: int = 
         log_sum_w, log_sum_w2 = _importance_sums(
             model, images, k, chunk_size, batch_size, generator, target, binarize, seed
         )
-    log_px = log_sum_w - math.log(k)
+    estimates = log_sum_w - math.log(k)
     ess = torch.exp(2.0 * log_sum_w - log_sum_w2).clamp(1.0, float(k))
     if k > 1:
         standard_error = ((1.0 / ess - 1.0 / k).clamp_min(0.0) * k / (k - 1)).sqrt()
     else:
-        standard_error = torch.full_like(log_px, float("nan"))
-    n_images = log_px.shape[0]
-    mean = float(log_px.mean())
-    return LogLikelihoodResult(
-        log_px=log_px.float(),
+        standard_error = torch.full_like(estimates, float("nan"))
+    n_images = estimates.shape[0]
+    mean = float(estimates.mean())
+    return LogPxResult(
+        log_px=estimates.float(),
         mean=mean,
         ess=ess.float(),
         mean_ess=float(ess.mean()),
@@ -275,6 +296,7 @@ def iwae_gap(model: VAE, images: Tensor, ks: Sequence[int] = (1, 10, 100, 1000),
 
     Every k uses the same seed, so the k = 10 samples are the first 10 of the k = 100 ones
     (common random numbers make the trend easier to see). L_1 is an estimate of the ELBO.
+    Defined in the chapter on the marginal likelihood and importance sampling.
 
     >>> import torch
     >>> from vae_lib.models import VAE
@@ -286,7 +308,7 @@ def iwae_gap(model: VAE, images: Tensor, ks: Sequence[int] = (1, 10, 100, 1000),
         raise ValueError("ks must list at least one number of samples, e.g. (1, 10, 100).")
     bounds = {}
     for k in ks:
-        result = log_likelihood(model, images, k=k, chunk_size=chunk_size, batch_size=batch_size,
-                                seed=seed, device=device, binarize=binarize)
+        result = log_px(model, images, k=k, chunk_size=chunk_size, batch_size=batch_size,
+                        seed=seed, device=device, binarize=binarize)
         bounds[int(k)] = result.mean
     return bounds
