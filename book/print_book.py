@@ -15,6 +15,7 @@ position that it carries (``image/png``, preferred for this builder in ``book/_c
 from __future__ import annotations
 
 import argparse
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -45,6 +46,14 @@ def build_single_page(path_output: Path) -> Path:
     return page
 
 
+def has_chinese_font() -> bool | None:
+    """Whether the system has a font for Chinese (the glossary's terms); ``None`` when it cannot tell."""
+    if shutil.which("fc-list") is None:
+        return None
+    listed = subprocess.run(["fc-list", ":lang=zh", "family"], capture_output=True, text=True, check=False)
+    return bool(listed.stdout.strip())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Print the whole book as one PDF (offline).")
     parser.add_argument("--path-output", type=Path, default=REPO / "book",
@@ -56,6 +65,9 @@ def main(argv: list[str] | None = None) -> int:
         print("make pdf needs Chromium to print the book: install it (Debian/Ubuntu: apt-get install chromium)\n"
               "or set VAE_BOOK_CHROMIUM=/path/to/chrome.", file=sys.stderr)
         return 1
+    if has_chinese_font() is False:
+        print("note: no font for Chinese is installed, so the glossary's Chinese terms will print as boxes.\n"
+              "      Install one (Debian/Ubuntu: apt-get install fonts-wqy-microhei) and run make pdf again.")
     page = build_single_page(args.path_output)
     pdf = args.pdf or args.path_output / "_build" / "pdf" / "vae-book.pdf"
     pdf.parent.mkdir(parents=True, exist_ok=True)

@@ -48,7 +48,8 @@ class Exercise:
         difficulty: 1 to 3 stars, or ``None`` when the title does not say.
         minutes: the estimated time, or ``None`` when the title does not say.
         body: the task, in MyST Markdown.
-        number: ``"1.2"`` (chapter number and place in the chapter), as the book numbers it.
+        number: ``"1.2"`` (chapter number and place in the chapter), as the book numbers it;
+            ``""`` for an exercise marked ``:nonumber:``.
         chapter: the chapter's docname, e.g. ``"chapters/01_bayes"``.
         cell: index of the notebook cell holding the exercise.
         check_source: the self-check cell's source, or ``None`` without a self-check.
@@ -79,7 +80,7 @@ class Exercise:
     def heading(self) -> str:
         """``"Exercise 1.2: Title (★★, 15 min)"``, the way a sheet names it."""
         cost = f" ({self.stars}, {self.minutes} min)" if self.difficulty and self.minutes else ""
-        return f"Exercise {self.number}: {self.title}{cost}"
+        return f"Exercise {self.number}: {self.title}{cost}" if self.number else f"Exercise: {self.title}{cost}"
 
 
 @dataclass(frozen=True)
@@ -149,7 +150,8 @@ def find_exercises(cells, chapter_number: int | None, docname: str) -> list[Exer
         if not label:
             raise ValueError(f"{docname}: the exercise {block['argument']!r} has no :label:; "
                              "give it a stable one, e.g. ':label: ex-<chapter>-<name>'.")
-        counter += "nonumber" not in block["options"]
+        numbered = "nonumber" not in block["options"]
+        counter += numbered
         # The cells after this exercise and before the next one (none if the next shares its cell).
         next_index = found[position + 1][0] if position + 1 < len(found) else len(cells)
         following = cells[index + 1:max(next_index, index + 1)]
@@ -160,7 +162,7 @@ def find_exercises(cells, chapter_number: int | None, docname: str) -> list[Exer
         solution = solutions.get(label)
         exercises.append(Exercise(
             label=label, title=title, difficulty=difficulty, minutes=minutes, body=block["body"].strip("\n"),
-            number=f"{chapter_number}.{counter}" if chapter_number else str(counter),
+            number=(f"{chapter_number}.{counter}" if chapter_number else str(counter)) if numbered else "",
             chapter=docname, cell=index,
             check_source=check.source if check else None,
             check_function=_CHECK_CALL.search(check.source).group("function") if check else None,

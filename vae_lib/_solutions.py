@@ -23,8 +23,10 @@ contains one.
 from __future__ import annotations
 
 import difflib
+import html
 import json
 import re
+import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -108,7 +110,8 @@ def words(text: str) -> str:
     >>> words('<span class="n">my_answer</span> = <b>P(clogged)</b>')
     'span class n my answer span b p clogged b'
     """
-    return " ".join(_WORD.findall(text.lower()))
+    # NFKC undoes typographic ligatures (a PDF's "ﬁ" is "fi").
+    return " ".join(_WORD.findall(unicodedata.normalize("NFKC", text).lower()))
 
 
 def solution_fragments(text: str) -> set[str]:
@@ -124,13 +127,15 @@ def solution_fragments(text: str) -> set[str]:
 
 
 def _file_words(path: Path) -> str:
-    """The words of one output file (PDF text through pypdf; notebooks and JSON decoded first)."""
+    """The words of one output file (PDF text through pypdf; HTML without its tags; notebooks decoded)."""
     if path.suffix == ".pdf":
         import pypdf  # only PDFs need it (a dev dependency): a slow import kept out of the module's
 
         return words(" ".join(page.extract_text() or "" for page in pypdf.PdfReader(path).pages))
     text = path.read_bytes().decode("utf-8", errors="ignore")
-    if path.suffix in (".ipynb", ".json"):
+    if path.suffix in (".html", ".htm", ".xml"):
+        text = html.unescape(re.sub(r"<[^>]*>", " ", text))
+    elif path.suffix in (".ipynb", ".json"):
         try:
             text = json.dumps(json.loads(text), ensure_ascii=False).replace("\\n", "\n")
         except ValueError:

@@ -100,7 +100,11 @@ def _read(statement: ast.stmt) -> set[str]:
         return _loads(statement.value) | set().union(*(_loads(target) for target in targets))
     if isinstance(statement, ast.AugAssign):
         return _loads(statement.value) | _loads(statement.target) | {getattr(statement.target, "id", "")}
-    return _loads(statement) - _bound(statement)
+    # Inside loops and branches: names bound there are local to the statement, except the
+    # targets of `total += ...`, which read the value from before.
+    updated = {node.target.id for node in ast.walk(statement)
+               if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name)}
+    return (_loads(statement) - _bound(statement)) | updated
 
 
 def _loads(node: ast.AST) -> set[str]:

@@ -98,6 +98,13 @@ def _link(fromdoc: str, target: str, text: str, reftype: str) -> nodes.paragraph
     return paragraph
 
 
+def _exercise_link(docname: str, exercise: Exercise) -> nodes.paragraph:
+    """"Exercise 1.2", linked (an unnumbered exercise shows its title instead)."""
+    if exercise.number:
+        return _link(docname, exercise.label, exercise.label, "numref")
+    return _link(docname, exercise.label, exercise.title, "ref")
+
+
 def _table(header: list[str], rows: list[list[nodes.Node]], classes: list[str]) -> nodes.table:
     table = nodes.table(classes=["colwidths-auto", *classes])
     group = nodes.tgroup(cols=len(header))
@@ -143,7 +150,7 @@ def exercise_index(docname: str, chapters: list[Chapter]) -> list[nodes.Node]:
     for chapter in chapters:
         if not chapter.exercises:
             continue
-        rows = [[_link(docname, exercise.label, exercise.label, "numref"), _text(exercise.title),
+        rows = [[_exercise_link(docname, exercise), _text(exercise.title),
                  *_cost(exercise), _text("yes" if exercise.check_source else "—"),
                  nodes.paragraph("", "", nodes.literal(text=exercise.label))]
                 for exercise in chapter.exercises]
@@ -181,7 +188,7 @@ def chapter_overview(env, docname: str, chapters: list[Chapter]) -> list[nodes.N
         for exercise in chapter.exercises:
             verifies = check_summary(chapter, exercise) if exercise.check_source else None
             exercise_rows.append([
-                _link(docname, exercise.label, exercise.label, "numref"),
+                _exercise_link(docname, exercise),
                 _text(exercise.title),
                 *_cost(exercise),
                 _text(verifies or ("a self-check (its docstring says nothing)" if exercise.check_source
