@@ -60,7 +60,7 @@ def _roles(name: str, pages=SOURCES) -> list[tuple[Path, str]]:
 def test_every_entry_gives_the_notes_chinese_term_first(terms, definition):
     match = re.match(r"\*\*([^*]+)\*\*", definition)
     assert match and _CJK.search(match.group(1)), (
-        f"{terms[0]}: start the definition with the Chinese term in bold, e.g. '**先验** — meaning'")
+        f"{terms[0]}: start the definition with the Chinese term in bold, e.g. '**先验** · meaning'")
 
 
 @pytest.mark.parametrize("term, chinese", sorted(REQUIRED_TERMS.items()))

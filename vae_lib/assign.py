@@ -53,8 +53,8 @@ class Assignment:
 def select(labels: list[str], *, title: str = "Assignment", repo: Path = REPO) -> Assignment:
     """Look up exercises by label in the book; a clear error names any unknown or repeated label.
 
-    >>> select(["ex-bayes-grid"]).exercises[0].number
-    '1.4'
+    >>> select(["ex-bayes-grid"]).exercises[0].chapter
+    'chapters/01_bayes'
     """
     chapters = {chapter.docname: chapter for chapter in read_book(repo)}
     known = {exercise.label: exercise for chapter in chapters.values() for exercise in chapter.exercises}
@@ -121,8 +121,9 @@ def _loads(node: ast.AST) -> set[str]:
 def cell_names(source: str) -> tuple[set[str], set[str]]:
     """(names a code cell defines, names it uses that must be defined before it).
 
-    >>> cell_names("import numpy as np\\nx = np.ones(3)\\ny = x + z")
-    ({'np', 'x', 'y'}, {'z'})
+    >>> defined, needed = cell_names("import numpy as np\\nx = np.ones(3)\\ny = x + z")
+    >>> sorted(defined), sorted(needed)
+    (['np', 'x', 'y'], ['z'])
     """
     try:
         tree = ast.parse(python_source(source))

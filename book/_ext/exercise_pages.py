@@ -35,7 +35,6 @@ from sphinx.util.docutils import SphinxDirective
 from vae_lib._book_sources import Chapter, Exercise, check_function, check_summary, read_book
 
 
-
 def _pages(env) -> set[str]:
     """The pages holding one of these directives (kept on the build environment, so pickled with it)."""
     if not hasattr(env, "vae_exercise_pages"):
@@ -86,13 +85,13 @@ def _text(value: str) -> nodes.paragraph:
     return nodes.paragraph(text=value)
 
 
-def _link(fromdoc: str, target: str, text: str, reftype: str) -> nodes.paragraph:
+def _link(fromdoc: str, target: str, text: str, reftype: str, *, strong: bool = False) -> nodes.paragraph:
     """A paragraph holding a cross-reference (``doc``, ``ref`` or ``numref``) resolved by Sphinx."""
     if reftype == "doc":
         target = "/" + target
     xref = pending_xref("", refdoc=fromdoc, reftarget=target, reftype=reftype, refdomain="std",
                         refexplicit=reftype != "numref", refwarn=True)
-    xref += nodes.inline(text=text)
+    xref += nodes.strong(text=text) if strong else nodes.inline(text=text)
     paragraph = nodes.paragraph()
     paragraph += xref
     return paragraph
@@ -123,9 +122,9 @@ def _cost(exercise: Exercise) -> list[nodes.Node]:
     return [_text(exercise.stars), _text(f"{exercise.minutes} min" if exercise.minutes else "—")]
 
 
-def _chapter_link(docname: str, chapter: Chapter) -> nodes.paragraph:
+def _chapter_link(docname: str, chapter: Chapter, *, strong: bool = False) -> nodes.paragraph:
     name = f"Chapter {chapter.number}: {chapter.title}" if chapter.number else chapter.title
-    return _link(docname, chapter.docname, name, "doc")
+    return _link(docname, chapter.docname, name, "doc", strong=strong)
 
 
 def _summary(chapters: list[Chapter]) -> nodes.paragraph:
@@ -154,17 +153,17 @@ def exercise_index(docname: str, chapters: list[Chapter]) -> list[nodes.Node]:
                  *_cost(exercise), _text("yes" if exercise.check_source else "—"),
                  nodes.paragraph("", "", nodes.literal(text=exercise.label))]
                 for exercise in chapter.exercises]
-        heading = _chapter_link(docname, chapter)
-        heading["classes"].append("exercise-index-chapter")
+        heading = _chapter_link(docname, chapter, strong=True)
         found += [heading, _table(header, rows, ["exercise-index"])]
     return found
 
 
 def _device_sentence() -> tuple[str, str]:
     """Which column this build's times belong in, and a sentence saying what machine measured them."""
+    recorded = "Execution times are those of each chapter's last run, as this build's execution cache records it"
     if torch.cuda.is_available():
-        return "gpu", f"Times were measured by this build, on a GPU ({torch.cuda.get_device_name(0)})."
-    return "cpu", f"Times were measured by this build, on a CPU ({os.cpu_count()} cores, no GPU)."
+        return "gpu", f"{recorded}, on a machine with a GPU ({torch.cuda.get_device_name(0)})."
+    return "cpu", f"{recorded}, on a CPU ({os.cpu_count()} cores, no GPU)."
 
 
 def _seconds(env, docname: str) -> str:
@@ -222,7 +221,7 @@ class FillExercisePages(SphinxPostTransform):
 
 
 def _pages_to_update(app: Sphinx, env) -> list[str]:
-    """After chapters were re-read (edited or executed), rewrite the pages holding these tables."""
+    """Rewrite the pages holding these tables in every build (cheap), so they show this build's data."""
     if not env.found_docs:
         return []
     return sorted(_pages(env) & env.found_docs)
