@@ -2,9 +2,11 @@
 
 Only for the ``singlehtml`` builder:
 
+- every node an extension taught the ``html`` builder to write is written the same way by the
+  single-page builder. (Sphinx looks handlers up by builder name first, and sphinx-exercise
+  registers some for ``singlehtml``, so that builder does not fall back to the ``html`` ones:
+  myst-nb's folded code cells would stop the build.)
 - folded code cells (``hide-input``) are printed open: on paper nothing can be clicked;
-  myst-nb registers its folding node for the ``html`` builder only, and the single-page builder
-  needs its own visitor anyway;
 - a print stylesheet (``print_static/vae-print.css``): no navigation, no buttons, solutions
   printed open, figures kept whole on a page.
 """
@@ -30,14 +32,18 @@ def depart_open_details(self, node: HideCodeCellNode) -> None:
     self.body.append("</details>\n")
 
 
-def _add_print_stylesheet(app: Sphinx) -> None:
+def _prepare_single_page(app: Sphinx) -> None:
     if app.builder.name != "singlehtml":
         return
+    handlers = app.registry.translation_handlers
+    single = handlers.setdefault("singlehtml", {})
+    for node_name, visitors in handlers.get("html", {}).items():
+        single.setdefault(node_name, visitors)
+    single[HideCodeCellNode.__name__] = (visit_open_details, depart_open_details)
     app.config.html_static_path = [*app.config.html_static_path, str(STATIC)]
     app.add_css_file("vae-print.css")
 
 
 def setup(app: Sphinx) -> dict:
-    app.add_node(HideCodeCellNode, override=True, singlehtml=(visit_open_details, depart_open_details))
-    app.connect("builder-inited", _add_print_stylesheet)
+    app.connect("builder-inited", _prepare_single_page)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
