@@ -13,8 +13,11 @@ import sys
 import pytest
 import torch
 
+from vae_lib import evaluate
 from vae_lib.__main__ import main
 from vae_lib.checkpoints import load_checkpoint
+from vae_lib.data import synthetic_digits
+from vae_lib.model_cache import SYNTHETIC_SIZES
 
 TINY = ["--data", "synthetic", "--latent-dim", "2", "--hidden-dim", "16", "--batch-size", "64"]
 
@@ -54,6 +57,25 @@ def test_evaluate_prints_elbo_and_log_px(tmp_path, capsys):
     assert "Test ELBO: -" in out and "bits/dim" in out
     assert "log p(x) by importance sampling (k=20): -" in out and "effective sample size" in out
     assert "(30 images)" in out
+
+
+@pytest.mark.parametrize("binarize", ["dynamic", "static", "threshold", "none"])
+def test_evaluate_repeats_the_test_elbo_fit_recorded(tmp_path, capsys, binarize):
+    """The command line scores the same binary sample of the test set, with the same z noise, as
+    fit did after the last epoch (it used to score another binary sample: a different number)."""
+    output = tmp_path / "toy.pt"
+    assert cli(capsys, "train", *TINY, "--epochs", "2", "--seed", "5", "--binarize", binarize,
+               "--output", output, "--progress", "none")[0] == 0
+    recorded = load_checkpoint(output)[1]["history"][-1]["test_elbo"]
+    code, out, _ = cli(capsys, "evaluate", output, "--samples", "2")
+    assert code == 0 and "seed 5" in out
+    printed = float(out.split("Test ELBO: ")[1].split()[0])
+    assert printed == round(recorded, 2)
+    # ... exactly, not only to the printed decimals:
+    model, state = load_checkpoint(output)
+    test_images = synthetic_digits(SYNTHETIC_SIZES[1], seed=1)[0]
+    again = evaluate.test_elbo(model, test_images, binarize=binarize, seed=state["training"]["seed"])["elbo"]
+    assert again == pytest.approx(recorded, rel=1e-6, abs=1e-5)
 
 
 def test_info_prints_device_data_source_and_versions(capsys):

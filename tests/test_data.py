@@ -406,12 +406,12 @@ def test_bad_split_is_a_value_error_naming_the_choices():
 
 
 def test_bad_binarize_value_lists_the_valid_ones():
-    with pytest.raises(ValueError, match="None .*'static'.*'threshold'"):
+    with pytest.raises(ValueError, match="'none' .*'dynamic'.*'static'.*'threshold'"):
         data.load_mnist("train", binarize="bernoulli")
 
 
 def test_dynamic_binarize_at_load_time_points_to_the_trainer():
-    with pytest.raises(ValueError, match="trainer.*dynamic_binarize"):
+    with pytest.raises(ValueError, match="trainer.*bernoulli_sample"):
         data.load_mnist("train", binarize="dynamic")
 
 
@@ -429,20 +429,34 @@ def test_static_and_threshold_binarization():
     assert torch.equal(threshold, (gray > 0.5).float())
 
 
-def test_dynamic_binarize_draws_a_fresh_sample_each_call():
+def test_bernoulli_sample_draws_a_fresh_sample_each_call():
     x = torch.full((100, 1, 28, 28), 0.3)
-    first, second = data.dynamic_binarize(x), data.dynamic_binarize(x)
+    first, second = data.bernoulli_sample(x), data.bernoulli_sample(x)
     assert set(first.unique().tolist()) == {0.0, 1.0} and first.dtype == x.dtype
     assert not torch.equal(first, second)
     assert abs(first.mean().item() - 0.3) < 0.01
-    seeded = [data.dynamic_binarize(x, torch.Generator().manual_seed(7)) for _ in range(2)]
+    seeded = [data.bernoulli_sample(x, torch.Generator().manual_seed(7)) for _ in range(2)]
     assert torch.equal(*seeded)
-    assert torch.equal(data.dynamic_binarize(torch.tensor([0.0, 1.0])), torch.tensor([0.0, 1.0]))
+    assert torch.equal(data.bernoulli_sample(torch.tensor([0.0, 1.0])), torch.tensor([0.0, 1.0]))
 
 
-def test_dynamic_binarize_rejects_integer_pixels():
+def test_bernoulli_sample_rejects_integer_pixels():
     with pytest.raises(TypeError, match="float intensities"):
-        data.dynamic_binarize(torch.zeros(3, dtype=torch.uint8))
+        data.bernoulli_sample(torch.zeros(3, dtype=torch.uint8))
+
+
+def test_one_binarization_vocabulary_and_one_sample_per_seed():
+    x = torch.rand(50, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    assert data.binarization(None) == "none"
+    assert torch.equal(data.binarize(x, "none"), x) and torch.equal(data.binarize(x, None), x)
+    assert torch.equal(data.binarize(x, "threshold"), (x > 0.5).float())
+    # A fixed set binarized "dynamic" or "static" is one sample, decided by the seed alone.
+    assert torch.equal(data.binarize(x, "dynamic", seed=4), data.binarize(x, "static", seed=4))
+    assert torch.equal(data.binarize(x, "dynamic", seed=4),
+                       data.bernoulli_sample(x, torch.Generator().manual_seed(4)))
+    assert not torch.equal(data.binarize(x, "static", seed=4), data.binarize(x, "static", seed=5))
+    with pytest.raises(ValueError, match="Unknown binarization 'sample'"):
+        data.binarize(x, "sample")
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")

@@ -226,7 +226,7 @@ def test_nan_is_caught_by_the_progress_bar_refresh_too(images, monkeypatch):
         ({"lr": -1e-3}, "lr"),
         ({"lr": float("nan")}, "lr"),
         ({"beta": -1.0}, "beta"),
-        ({"binarize": "sometimes"}, "binarize must be"),
+        ({"binarize": "sometimes"}, "Unknown binarization"),
         ({"progress": "loud"}, "progress must be"),
         ({"device": "tpu"}, "Unknown device"),
         ({"resume": True}, "needs checkpoint"),

@@ -73,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m vae_lib`` (exposed for the docs and the tests)."""
     from vae_lib.models import ARCHITECTURES, LIKELIHOODS
     from vae_lib.progress import PROGRESS_CHOICES
-    from vae_lib.train import BINARIZE_CHOICES
+    from vae_lib.data import BINARIZATIONS
 
     parser = _Parser(
         prog="python -m vae_lib",
@@ -102,9 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--batch-size", type=_positive_int, default=128)
     train.add_argument("--lr", type=_positive_float, default=1e-3, help="Adam learning rate")
     train.add_argument("--beta", type=_nonnegative_float, default=1.0, help="KL weight (1 = the ELBO)")
-    train.add_argument("--binarize", choices=BINARIZE_CHOICES, default="dynamic",
+    train.add_argument("--binarize", choices=BINARIZATIONS, default="dynamic",
                        help="binary targets: a fresh sample per batch (dynamic), one fixed sample "
-                            "(static), or the grey values (none)")
+                            "(static), pixel > 0.5 (threshold), or the grey values (none)")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     train.add_argument("--output", type=Path, default=Path("runs/vae.pt"), help="checkpoint file")
@@ -126,7 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--limit", type=_positive_int, default=None, metavar="N",
                           help="evaluate on the first N test images only")
     evaluate.add_argument("--batch-size", type=_positive_int, default=100)
-    evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.add_argument("--seed", type=int, default=None,
+                          help="seeds the binary test sample and z draws (default: the run's own seed)")
     evaluate.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
 
     commands.add_parser("info", help="the device, the data source and the versions", epilog=EXAMPLES,
@@ -203,9 +204,6 @@ def _describe_config(config: dict) -> str:
 
 
 def _evaluate(args) -> int:
-    import torch
-
-    from vae_lib.data import dynamic_binarize
     from vae_lib.checkpoints import load_checkpoint
     from vae_lib.evaluate import log_px, test_elbo
 
@@ -215,15 +213,15 @@ def _evaluate(args) -> int:
     training = state.get("training") or {}
     data = args.data or metadata.get("data") or "mnist"
     binarize = training.get("binarize", "none")
+    # The run's own seed by default: the same binary test sample and z noise as fit's test ELBO.
+    seed = training.get("seed", 0) if args.seed is None else args.seed
     print(f"Checkpoint {args.checkpoint}: {_describe_config(state['config'])}; trained {state['epoch']} epochs "
-          f"on {metadata.get('data', 'unknown data')} (binarize {binarize})")
+          f"on {metadata.get('data', 'unknown data')} (binarize {binarize}, seed {seed})")
     images = _load(data, "test", args.limit)
-    if binarize != "none":  # score binary images, as the model was trained on (one seeded sample)
-        images = dynamic_binarize(images, generator=torch.Generator().manual_seed(args.seed))
-    elbo = test_elbo(model, images, batch_size=max(args.batch_size, 500), seed=args.seed)
+    elbo = test_elbo(model, images, binarize=binarize, seed=seed)
     print(f"Test ELBO: {elbo['elbo']:.2f} nats/image ({elbo['bits_per_dim']:.4f} bits/dim); "
           f"reconstruction {elbo['reconstruction']:.2f}, KL {elbo['kl']:.2f} ({elbo['n_images']:,} images)")
-    result = log_px(model, images, k=args.samples, batch_size=args.batch_size, seed=args.seed)
+    result = log_px(model, images, k=args.samples, batch_size=args.batch_size, binarize=binarize, seed=seed)
     print(f"log p(x) by importance sampling (k={args.samples}): {result.mean:.2f} ± {result.mean_standard_error:.2f} "
           f"nats/image ({result.bits_per_dim:.4f} bits/dim); mean effective sample size "
           f"{result.mean_ess:.1f} of {args.samples}")

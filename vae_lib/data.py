@@ -49,14 +49,16 @@ __all__ = [
     "FileChecksums",
     "MnistDataError",
     "MnistSource",
-    "dynamic_binarize",
+    "BINARIZATIONS",
+    "bernoulli_sample",
+    "binarization",
+    "binarize",
     "load_mnist",
     "mnist_source",
     "synthetic_digits",
     "train_val_split",
 ]
 
-BINARIZE_CHOICES = (None, "static", "threshold")
 STATIC_BINARIZATION_SEED = 0
 
 
@@ -77,12 +79,12 @@ def load_mnist(
         split: ``"train"`` (60,000 images) or ``"test"`` (10,000 images).
         root: a folder with the official IDX files (``.gz`` or decompressed). When given,
             only this folder is used and a missing or bad file is an error.
-        binarize: ``None`` keeps the gray levels; ``"static"`` returns one fixed, seeded
+        binarize: ``"none"`` (or ``None``) keeps the gray levels; ``"static"`` returns one fixed, seeded
             Bernoulli sample of the intensities (the usual "static binarization"; the same
             recipe as, but not byte-identical to, Larochelle & Murray's published file);
             ``"threshold"`` returns ``x > 0.5``. For a fresh sample every batch ("dynamic"
             binarization) pass ``binarize="dynamic"`` to the trainer or call
-            :func:`dynamic_binarize` yourself.
+            :func:`bernoulli_sample` yourself. See :data:`BINARIZATIONS`.
         download: allow downloading into the cache (also disabled by ``VAE_LIB_OFFLINE=1``).
         verbose: print the one line saying which source was used.
 
@@ -193,54 +195,88 @@ def _check_split(split: str) -> None:
         )
 
 
-def dynamic_binarize(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-    """A fresh Bernoulli sample of the intensities ``x`` (0 or 1 in x's dtype and device).
+# --------------------------------------------------------------------------- binarization
 
-    Call it on every batch ("dynamic binarization"): each pixel is 1 with probability x.
+#: The one vocabulary of binarizations, used by load_mnist, fit, evaluate and the command line.
+#: "none": the grey levels are the targets; "dynamic": a fresh binary sample of each image
+#: every time it is used in training (a fixed evaluation set gets one seeded sample);
+#: "static": one seeded binary sample, drawn once; "threshold": pixel > 0.5.
+BINARIZATIONS = ("none", "dynamic", "static", "threshold")
+
+
+def binarization(how: str | None) -> str:
+    """Check a binarization name and return it (``None`` means ``"none"``).
+
+    >>> binarization(None), binarization("dynamic")
+    ('none', 'dynamic')
+    """
+    mode = "none" if how is None else how
+    if mode not in BINARIZATIONS:
+        raise ValueError(
+            f"Unknown binarization {how!r}: use 'none' (grey levels as targets), 'dynamic' (a fresh binary "
+            "sample each time), 'static' (one fixed binary sample) or 'threshold' (pixel > 0.5)."
+        )
+    return mode
+
+
+def bernoulli_sample(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """A binary sample of the intensities ``x``: each pixel is 1 with probability x (x's dtype and device).
+
+    The one Bernoulli sampler of the library: training draws a fresh one for every batch
+    ("dynamic" binarization), :func:`binarize` one seeded sample of a whole data set.
 
     Args:
         x: floating-point intensities in [0, 1], on any device.
-        generator: a ``torch.Generator`` on x's device, for reproducible samples.
+        generator: makes the sample reproducible. A generator on another device than ``x``
+            (e.g. a CPU generator for CUDA images) draws its noise there, so a seeded CPU
+            generator gives the same sample on every device.
 
     >>> x = torch.full((2, 3), 0.5)
-    >>> dynamic_binarize(x, torch.Generator().manual_seed(0)).unique().tolist()
+    >>> bernoulli_sample(x, torch.Generator().manual_seed(0)).unique().tolist()
     [0.0, 1.0]
     """
     if not x.is_floating_point():
-        raise TypeError(f"dynamic_binarize needs float intensities in [0, 1], got dtype {x.dtype}.")
-    if generator is not None and generator.device.type != x.device.type:
-        raise ValueError(
-            f"The generator is on {generator.device} but x is on {x.device}: "
-            "create it with torch.Generator(device=x.device)."
-        )
+        raise TypeError(f"bernoulli_sample needs float intensities in [0, 1], got dtype {x.dtype}.")
+    where = x.device if generator is None else generator.device
     # Comparing with uniform noise (instead of torch.bernoulli) never hits a device-side
     # assert on CUDA when x strays slightly outside [0, 1].
-    noise = torch.rand(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+    noise = torch.rand(x.shape, generator=generator, device=where, dtype=x.dtype).to(x.device)
     return (noise < x).to(x.dtype)
+
+
+def binarize(images: torch.Tensor, how: str | None, *, seed: int = 0) -> torch.Tensor:
+    """A fixed data set binarized as ``how`` says; "dynamic" and "static" give one seeded sample.
+
+    A data set that is scored (a test set) cannot change between uses, so "dynamic" (a
+    training-time notion: a fresh sample per batch) means one sample here, the same for the
+    same ``seed`` on every device. Training draws its per-batch samples itself.
+
+    >>> x = torch.rand(4, 1, 28, 28, generator=torch.Generator().manual_seed(1))
+    >>> a, b = binarize(x, "dynamic", seed=3), binarize(x, "static", seed=3)
+    >>> bool(torch.equal(a, b)), sorted(a.unique().tolist()), bool(torch.equal(binarize(x, None), x))
+    (True, [0.0, 1.0], True)
+    """
+    mode = binarization(how)
+    if mode == "none":
+        return images
+    if mode == "threshold":
+        return (images > 0.5).to(images.dtype)
+    return bernoulli_sample(images, torch.Generator().manual_seed(seed))
 
 
 def _check_binarize(binarize: str | None) -> None:
     if binarize == "dynamic":
         raise ValueError(
             "binarize='dynamic' draws a fresh sample every batch, so it is not done at load time: "
-            "load the gray levels (binarize=None) and pass binarize='dynamic' to the trainer, "
-            "or call vae_lib.data.dynamic_binarize(batch) yourself."
+            "load the gray levels (binarize='none') and pass binarize='dynamic' to the trainer, "
+            "or call vae_lib.data.bernoulli_sample(batch) yourself."
         )
-    if binarize not in BINARIZE_CHOICES:
-        raise ValueError(
-            f"Unknown binarize={binarize!r}: use None (gray levels), 'static' (one fixed Bernoulli "
-            "sample) or 'threshold' (x > 0.5); 'dynamic' belongs to the trainer."
-        )
+    binarization(binarize)
 
 
-def _binarized(images: torch.Tensor, binarize: str | None, split: str) -> torch.Tensor:
-    if binarize == "threshold":
-        return (images > 0.5).to(images.dtype)
-    if binarize == "static":
-        # A different seed per split so that train and test noise are not the same draws.
-        seed = STATIC_BINARIZATION_SEED + SPLITS.index(split)
-        return dynamic_binarize(images, torch.Generator().manual_seed(seed))
-    return images
+def _binarized(images: torch.Tensor, how: str | None, split: str) -> torch.Tensor:
+    # A different seed per split so that train and test noise are not the same draws.
+    return binarize(images, how, seed=STATIC_BINARIZATION_SEED + SPLITS.index(split))
 
 
 def train_val_split(

@@ -19,11 +19,12 @@ import torch
 from filelock import FileLock, Timeout
 from torch import Tensor
 
+from vae_lib._sampling import derived_seed
 from vae_lib.checkpoints import CHECKPOINT_VERSION, CheckpointError, load_checkpoint
 from vae_lib.data import load_mnist, mnist_source, synthetic_digits
 from vae_lib.models import VAEConfig, build_vae
 from vae_lib.paths import cache_dir
-from vae_lib.train import FitResult, Settings, derived_seed, fit
+from vae_lib.train import FitResult, Settings, fit
 
 __all__ = ["SYNTHETIC_SIZES", "trained_vae"]
 
@@ -146,9 +147,15 @@ def _data_choice(data: str) -> _DataChoice:
 # --------------------------------------------------------------------------- the cache file
 
 
+#: Bumped when the numbers a cached run records change meaning (2: the test set's binary sample
+#: is the one vae_lib.evaluate.test_elbo draws, so the command line repeats them).
+HISTORY_VERSION = 2
+
+
 def _cache_key(config: VAEConfig, settings: Settings, data: _DataChoice) -> dict:
     return {"config": config.to_dict(), "epochs": settings.epochs, **settings.training_dict(),
-            "data": data.name, "data_fingerprint": data.fingerprint, "format_version": CHECKPOINT_VERSION}
+            "data": data.name, "data_fingerprint": data.fingerprint, "format_version": CHECKPOINT_VERSION,
+            "history_version": HISTORY_VERSION}
 
 
 def _cache_path(key: dict, config: VAEConfig) -> Path:

@@ -18,7 +18,6 @@ models in :mod:`vae_lib.model_cache`.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import math
 import os
 import time
@@ -32,17 +31,16 @@ from torch import Tensor, nn
 
 from vae_lib._fit_checks import check_model, images_of, is_finite_number, positive_int
 from vae_lib._interrupt import DeferredInterrupt
+from vae_lib._sampling import derived_seed
 from vae_lib.checkpoints import Position, data_signature, resume_run, save_run
-from vae_lib.data import dynamic_binarize
+from vae_lib.data import bernoulli_sample, binarization, binarize
 from vae_lib.device import pick_device
-from vae_lib.evaluate import test_elbo
+from vae_lib.evaluate import TEST_BATCH_SIZE, test_elbo
 from vae_lib.history import History
 from vae_lib.models import VAE, ELBOTerms
 from vae_lib.progress import ProgressDisplay, progress_mode
 
-__all__ = ["BINARIZE_CHOICES", "FitResult", "Settings", "TrainingDiverged", "derived_seed", "fit"]
-
-BINARIZE_CHOICES = ("none", "dynamic", "static")
+__all__ = ["FitResult", "Settings", "TrainingDiverged", "fit"]
 _METRICS = ("elbo", "reconstruction", "kl")
 
 
@@ -104,7 +102,7 @@ class Settings:
         if isinstance(self.seed, bool) or not isinstance(self.seed, int):
             raise ValueError(f"seed must be a whole number, got {self.seed!r}.")
         checked = {"epochs": epochs, "batch_size": batch_size, "lr": float(self.lr), "beta": float(self.beta),
-                   "binarize": _binarize_mode(self.binarize), "device": pick_device(self.device)}
+                   "binarize": binarization(self.binarize), "device": pick_device(self.device)}
         for name, value in checked.items():
             object.__setattr__(self, name, value)  # frozen: the checked values are set here, once
 
@@ -115,16 +113,6 @@ class Settings:
 
 
 _SETTING_DEFAULTS = {field.name: field.default for field in dataclasses.fields(Settings)}
-
-
-def _binarize_mode(binarize: str | None) -> str:
-    mode = "none" if binarize is None else binarize
-    if mode not in BINARIZE_CHOICES:
-        raise ValueError(
-            f"binarize must be None/'none' (use the grey values as targets), 'dynamic' (a fresh "
-            f"binary sample every batch) or 'static' (one fixed binary sample), got {binarize!r}."
-        )
-    return mode
 
 
 def _chosen_settings(settings: Settings | None, given: dict[str, Any]) -> Settings:
@@ -144,16 +132,6 @@ def _is_default(value: object, default: object) -> bool:
 
 
 # --------------------------------------------------------------------------- random streams
-
-
-def derived_seed(seed: int, stream: str) -> int:
-    """An independent seed for one random stream of a run (``"permutation"``, ``"noise"``, ...).
-
-    >>> derived_seed(0, "noise") == derived_seed(0, "noise") != derived_seed(0, "permutation")
-    True
-    """
-    digest = hashlib.sha256(f"vae_lib:{seed}:{stream}".encode()).digest()
-    return int.from_bytes(digest[:8], "little") >> 1
 
 
 def _generator(device: torch.device, seed: int, stream: str) -> torch.Generator:
@@ -215,7 +193,7 @@ def fit(model: VAE, data: Tensor | tuple, *,
         epochs: int = 10, batch_size: int = 128, lr: float = 1e-3, beta: float = 1.0, binarize: str | None = None,
         seed: int = 0, device: str | torch.device | None = "auto",
         test_data: Tensor | tuple | None = None, checkpoint: str | os.PathLike | None = None, resume: bool = False,
-        progress: str | bool = "auto", test_batch_size: int = 1000, metadata: Mapping[str, Any] | None = None,
+        progress: str | bool = "auto", test_batch_size: int = TEST_BATCH_SIZE, metadata: Mapping[str, Any] | None = None,
         on_epoch: Callable[[dict], None] | None = None, settings: Settings | None = None) -> FitResult:
     """Train ``model`` with Adam on the negative (β-)ELBO; return ``(model, history)``.
 
@@ -230,10 +208,13 @@ def fit(model: VAE, data: Tensor | tuple, *,
         batch_size: images per optimizer step.
         lr: Adam's learning rate.
         beta: weight of the KL term (β-VAE); 1 trains on the ELBO itself.
-        binarize: ``None``/``"none"`` uses the pixel values as targets; ``"dynamic"`` draws a
-            fresh binary image (pixel = 1 with probability x) for every batch, on the device;
-            ``"static"`` draws one fixed binary sample of the data before training. Test data
-            are binarized once (seeded) whenever ``binarize`` is not ``"none"``.
+        binarize: one of :data:`vae_lib.data.BINARIZATIONS`: ``"none"`` (or ``None``) uses the
+            pixel values as targets; ``"dynamic"`` draws a fresh binary image (pixel = 1 with
+            probability x) for every batch, on the device; ``"static"`` draws one fixed binary
+            sample of the data before training; ``"threshold"`` uses pixel > 0.5. The test data
+            are scored as :func:`vae_lib.evaluate.test_elbo` scores them with this ``binarize``
+            and ``seed`` (one seeded binary sample), so the command line's ``evaluate`` repeats
+            the last test ELBO exactly.
         seed: seeds the order of the batches and the noise (z samples, binarization).
             The same seed gives the same numbers on the same kind of device.
         device: ``"auto"`` (CUDA, then MPS, then CPU), ``"cpu"``, ``"cuda"``, ``"mps"``...
@@ -270,7 +251,7 @@ def fit(model: VAE, data: Tensor | tuple, *,
                                                binarize=binarize, seed=seed, device=device))
     mode = progress_mode(progress)
     check_model(model)
-    test_batch_size = positive_int("test_batch_size", test_batch_size, "test_batch_size=1000")
+    test_batch_size = positive_int("test_batch_size", test_batch_size, f"test_batch_size={TEST_BATCH_SIZE}")
     if resume and checkpoint is None:
         raise ValueError("resume=True needs checkpoint=PATH: the file to continue the run from.")
     train_images = images_of(data, "data")
@@ -297,7 +278,7 @@ def fit(model: VAE, data: Tensor | tuple, *,
                         raise KeyboardInterrupt
                     batch = torch.index_select(x, 0, order[b * b_size:(b + 1) * b_size])  # faster than x[idx]
                     if settings.binarize == "dynamic":
-                        batch = dynamic_binarize(batch, generator=run.noise_gen)
+                        batch = bernoulli_sample(batch, generator=run.noise_gen)
                     terms = model.elbo(batch, beta=settings.beta, generator=run.noise_gen, validate=False)
                     loss = -terms.objective.mean()
                     optimizer.zero_grad(set_to_none=True)
@@ -322,13 +303,12 @@ def fit(model: VAE, data: Tensor | tuple, *,
 
 def _training_tensors(model: VAE, train_images: Tensor, test_images: Tensor | None,
                       settings: Settings) -> tuple[Tensor, Tensor | None]:
-    """Training and test images on the device in the model's dtype, checked, binarized once if asked."""
+    """Training and test images on the device in the model's dtype, checked; the training set
+    binarized once for "static" and "threshold" (the test set is binarized when it is scored)."""
     x = _on_device(model, train_images, settings)
     test_x = None if test_images is None else _on_device(model, test_images, settings)
-    if settings.binarize == "static":
-        x = _binarize_once(x, _generator(settings.device, settings.seed, "static-binarize"))
-    if test_x is not None and settings.binarize != "none":
-        test_x = _binarize_once(test_x, _generator(settings.device, settings.seed, "test-binarize"))
+    if settings.binarize in ("static", "threshold"):
+        x = binarize(x, settings.binarize, seed=derived_seed(settings.seed, "static-binarize"))
     return x, test_x
 
 
@@ -338,13 +318,9 @@ def _on_device(model: VAE, images: Tensor, settings: Settings) -> Tensor:
     return x
 
 
-def _binarize_once(images: Tensor, generator: torch.Generator) -> Tensor:
-    return dynamic_binarize(images, generator=generator)
-
-
-def _test_metrics(model: VAE, test_x: Tensor, batch_size: int, seed: int) -> dict:
-    """Test ELBO and its parts with the same z noise every epoch (so epochs compare fairly)."""
-    result = test_elbo(model, test_x, batch_size=batch_size, seed=derived_seed(seed, "test-noise"))
+def _test_metrics(model: VAE, test_x: Tensor, batch_size: int, settings: Settings) -> dict:
+    """Test ELBO and its parts, the same binary sample and z noise every epoch (epochs compare fairly)."""
+    result = test_elbo(model, test_x, batch_size=batch_size, binarize=settings.binarize, seed=settings.seed)
     return {f"test_{name}": result[name] for name in _METRICS}
 
 
@@ -410,7 +386,7 @@ class _Run:
         record = {"epoch": pos.epoch + 1, "train_elbo": (reconstruction - kl) / n,
                   "train_reconstruction": reconstruction / n, "train_kl": kl / n, "seconds": pos.seconds}
         if test_x is not None:
-            record.update(_test_metrics(self.model, test_x, test_batch_size, self.settings.seed))
+            record.update(_test_metrics(self.model, test_x, test_batch_size, self.settings))
         self.history.append(record)
         pos.epoch, pos.batch, pos.seconds = pos.epoch + 1, 0, 0.0
         pos.sums.zero_()
