@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import inspect
 import os
-import posixpath
 from pathlib import Path
 
 import torch
