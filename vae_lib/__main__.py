@@ -152,7 +152,7 @@ def _device(name: str):
 
 
 def _load(data: str, split: str, limit: int | None):
-    """Images of one split of the named data, cut to ``limit``."""
+    """Images of one split of the named data, cut to ``limit`` (a run's two splits: :func:`_load_run_data`)."""
     from vae_lib.data import load_mnist, synthetic_digits
     from vae_lib.model_cache import SYNTHETIC_SIZES
 
@@ -163,6 +163,17 @@ def _load(data: str, split: str, limit: int | None):
         images = synthetic_digits(size, seed=0 if split == "train" else 1)[0]
         print(f"Synthetic digits {split}: {size} images (vae_lib.data.synthetic_digits)")
     return images if limit is None else images[:limit]
+
+
+def _load_run_data(data: str, limit: int | None):
+    """The training images (cut to ``limit``) and test images of one run, both from one source, and
+    the metadata recording that source (``{"data": ..., "data_source": {"train": ..., "test": ...}}``)."""
+    from vae_lib.model_cache import _data_choice  # the one definition of a run's data, shared with trained_vae
+
+    choice = _data_choice(data)
+    print(choice.description)
+    train_images, test_images = choice.load()
+    return (train_images if limit is None else train_images[:limit]), test_images, choice.metadata
 
 
 def _train(args) -> int:
@@ -177,8 +188,7 @@ def _train(args) -> int:
     config = VAEConfig(latent_dim=args.latent_dim, hidden_dim=args.hidden_dim, architecture=args.architecture,
                        likelihood=args.likelihood, sigma=args.sigma)
     device = _device(args.device)
-    train_images = _load(args.data, "train", args.limit)
-    test_images = _load(args.data, "test", None)
+    train_images, test_images, data_metadata = _load_run_data(args.data, args.limit)
     import torch
 
     with torch.random.fork_rng(devices=[]):
@@ -188,7 +198,7 @@ def _train(args) -> int:
     result = fit(model, train_images, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                  device=device, seed=args.seed, test_data=test_images, beta=args.beta,
                  binarize=args.binarize, checkpoint=args.output, resume=args.resume, progress=args.progress,
-                 metadata={"data": args.data, "limit": args.limit})
+                 metadata={**data_metadata, "limit": args.limit})
     if result.interrupted:
         return EXIT_INTERRUPTED
     print(f"Saved the checkpoint to {args.output}")
@@ -233,17 +243,14 @@ def _info(args) -> int:
     import torch
 
     import vae_lib
-    from vae_lib.data import MnistDataError, mnist_source
+    from vae_lib.data import mnist_report
     from vae_lib.paths import cache_dir
 
     print(f"vae_lib {vae_lib.__version__}  python {platform.python_version()}  torch {torch.__version__}  "
           f"numpy {numpy.__version__}")
     _device("auto")
-    try:
-        print(mnist_source("train", download=False).describe())
-    except MnistDataError as err:
-        print(f"MNIST: not available without a download ({str(err).splitlines()[0]})")
-    print(f"Cache: {cache_dir(create=False)}")
+    print(mnist_report())  # looks only: creates, changes, deletes and downloads nothing
+    print(f"Cache (downloads and trained models): {cache_dir(create=False)}")
     return 0
 
 

@@ -21,7 +21,7 @@ from torch import Tensor
 
 from vae_lib._sampling import derived_seed
 from vae_lib.checkpoints import CHECKPOINT_VERSION, CheckpointError, load_checkpoint
-from vae_lib.data import load_mnist, mnist_source, synthetic_digits
+from vae_lib.data import load_source, mnist_sources, synthetic_digits
 from vae_lib.models import VAEConfig, build_vae
 from vae_lib.paths import cache_dir
 from vae_lib.train import FitResult, Settings, fit
@@ -95,12 +95,13 @@ def trained_vae(
 
         action = "Continuing the interrupted training of" if resume else "Training"
         print(f"{action} the VAE ({settings.epochs} epochs on {settings.device.type}); it will be cached as {path}")
+        print(choice.description)
         train_images, test_images = choice.load()
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(derived_seed(settings.seed, "init"))
             model = build_vae(model_config)
         result = fit(model, train_images, settings=settings, test_data=test_images, checkpoint=path, resume=resume,
-                     progress=progress, metadata={"cache_key": json.dumps(key, sort_keys=True), "data": choice.name})
+                     progress=progress, metadata={"cache_key": json.dumps(key, sort_keys=True), **choice.metadata})
         if result.interrupted:
             print("The interrupted model is not cached as finished; asking for it again continues the training.")
         return result
@@ -121,27 +122,46 @@ def _as_config(config: VAEConfig | Mapping | None) -> VAEConfig:
 
 @dataclass
 class _DataChoice:
+    """The data of one run, found but not loaded: both splits always come from one source."""
+
     name: str
-    fingerprint: str
-    description: str
-    load: Callable[[], tuple[Tensor, Tensor]]  # -> (train images, test images)
+    fingerprint: str  # part of the cache key
+    description: str  # one line per split, as loading would print them
+    sources: dict  # split -> the record of its source (MnistSource.to_dict() for MNIST)
+    load: Callable[[], tuple[Tensor, Tensor]]  # -> (train images, test images), silently
+
+    @property
+    def metadata(self) -> dict:
+        """What a run records about its data: ``{"data": name, "data_source": {"train": ..., "test": ...}}``."""
+        return {"data": self.name, "data_source": self.sources}
 
 
 def _data_choice(data: str) -> _DataChoice:
-    """The named data set: its fingerprint and description without loading it (MNIST)."""
+    """The named data set: its fingerprint, description and sources without loading it (MNIST)."""
     if data == "mnist":
-        train, test = mnist_source("train"), mnist_source("test")
+        train, test = mnist_sources()  # both official or both the bundled subset, never a mix
         return _DataChoice(
-            "mnist", f"{train.fingerprint}+{test.fingerprint}", train.describe(),
-            lambda: (load_mnist("train")[0], load_mnist("test")[0]),
+            "mnist", f"{train.fingerprint}+{test.fingerprint}", f"{train.describe()}\n{test.describe()}",
+            {"train": train.to_dict(), "test": test.to_dict()},
+            lambda: (load_source(train, verbose=False)[0], load_source(test, verbose=False)[0]),
         )
     if data == "synthetic":
         n_train, n_test = SYNTHETIC_SIZES
         return _DataChoice("synthetic", f"synthetic-{n_train}-{n_test}-v1",
                            f"Synthetic digits: {n_train} train / {n_test} test images "
                            "(vae_lib.data.synthetic_digits, seeds 0 and 1)",
+                           {"train": _synthetic_source("train", n_train, 0),
+                            "test": _synthetic_source("test", n_test, 1)},
                            lambda: (synthetic_digits(n_train, seed=0)[0], synthetic_digits(n_test, seed=1)[0]))
     raise ValueError(f"data must be 'mnist' or 'synthetic', got {data!r}.")
+
+
+def _synthetic_source(split: str, n_images: int, seed: int) -> dict:
+    """The record of a synthetic split, with the keys of :meth:`vae_lib.data.MnistSource.to_dict`."""
+    drawn_by = f"vae_lib.data.synthetic_digits({n_images}, seed={seed})"
+    return {"kind": "synthetic", "location": drawn_by, "n_images": n_images,
+            "fingerprint": f"synthetic-{n_images}-seed{seed}-v1", "split": split, "official_test_set": False,
+            "description": f"Synthetic digits {split}: {n_images} images ({drawn_by})"}
 
 
 # --------------------------------------------------------------------------- the cache file
