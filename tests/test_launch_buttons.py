@@ -38,10 +38,19 @@ def _page_buttons(repository_url: str, settings=SETTINGS, pagename="chapters/01_
     return config, context["header_buttons"]
 
 
-def test_the_repository_url_is_set_in_one_place_and_empty_for_now():
+def _configured_url() -> str:
     config = yaml.safe_load((REPO / "book" / "_config.yml").read_text())
     assert "url" in config["repository"], "book/_config.yml must say repository.url (empty or the address)"
-    assert config["repository"]["url"] == "", "no public repository yet: the URL stays empty until there is one"
+    return config["repository"]["url"] or ""
+
+
+@pytest.mark.slow
+def test_the_built_chapters_show_launch_buttons_exactly_when_the_url_is_set(built_book):
+    pages = sorted((built_book / "_build" / "html" / "chapters").glob("*.html"))
+    assert pages
+    for page in pages:
+        shown = "Launch on Binder" in page.read_text(encoding="utf-8")
+        assert shown == (launch_buttons.repository_parts(_configured_url()) is not None), page.name
 
 
 def test_without_a_repository_url_no_page_shows_a_launch_button():
