@@ -23,6 +23,8 @@ import jupytext
 import nbformat
 import yaml
 
+from vae_lib._atomic_files import atomic_write
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "book" / "_ext"))
 from launch_buttons import NOTEBOOKS_BRANCH, repository_parts  # noqa: E402  (the book's own extension)
@@ -70,9 +72,8 @@ def write_notebooks(out: Path, repo: Path = REPO) -> list[Path]:
     written = []
     for chapter in sorted((repo / "chapters").glob("*.md")):
         path = out / f"{chapter.stem}.ipynb"
-        partial = path.with_name(path.name + ".partial")
-        nbformat.write(chapter_notebook(chapter, url, branch), partial)
-        partial.replace(path)
+        text = nbformat.writes(chapter_notebook(chapter, url, branch))
+        atomic_write(path, lambda stream, text=text: stream.write(text.encode("utf-8")))
         written.append(path)
     if repository_parts(url) is None:
         print("note: repository.url in book/_config.yml is empty, so the notebooks have no install cell "

@@ -20,6 +20,7 @@ from markdown_it import MarkdownIt
 from mdit_py_plugins.dollarmath import dollarmath_plugin
 
 from vae_lib import _printing
+from vae_lib._atomic_files import atomic_write
 from vae_lib._book_sources import REPO, check_summary, plain_markdown
 
 if TYPE_CHECKING:  # assign imports this module
@@ -117,9 +118,7 @@ def write_sheet(assignment: Assignment, titles: dict[str, str], out: Path, *, pd
         source.unlink(missing_ok=True)
     if "<mjx-container" not in typeset and "\\(" in typeset:
         raise RuntimeError("MathJax did not typeset the sheet's math; is book/_offline complete?")
-    partial = page.with_name(page.name + ".partial")
-    partial.write_text(typeset, encoding="utf-8")
-    partial.replace(page)
+    atomic_write(page, lambda stream: stream.write(typeset.encode("utf-8")))
     written = [page]
     if pdf:
         written.append(_printing.print_to_pdf(page, out / "sheet.pdf"))

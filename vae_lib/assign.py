@@ -30,6 +30,7 @@ from pathlib import Path
 import nbformat
 
 from vae_lib import _assignment_sheet
+from vae_lib._atomic_files import atomic_write
 from vae_lib._book_sources import REPO, Chapter, Exercise, plain_markdown, python_source, read_book
 
 __all__ = ["Assignment", "select", "context_cells", "assignment_notebook", "write_assignment", "main"]
@@ -246,12 +247,6 @@ def _exercise_cells(exercise: Exercise, titles: dict[str, str]) -> list:
 
 # ------------------------------------------------------------------- writing
 
-def _write_atomically(path: Path, data: str | bytes) -> None:
-    partial = path.with_name(path.name + ".partial")
-    partial.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
-    partial.replace(path)
-
-
 def write_assignment(assignment: Assignment, out: Path, *, pdf: bool = True) -> list[Path]:
     """Write the notebook and the sheet into ``out`` (created if needed); return the files written."""
     out = Path(out)
@@ -259,7 +254,7 @@ def write_assignment(assignment: Assignment, out: Path, *, pdf: bool = True) -> 
     notebook = assignment_notebook(assignment)
     nbformat.validate(notebook)
     written = [out / "assignment.ipynb"]
-    _write_atomically(written[0], nbformat.writes(notebook))
+    atomic_write(written[0], lambda stream: stream.write(nbformat.writes(notebook).encode("utf-8")))
     written += _assignment_sheet.write_sheet(assignment, _titles(assignment), out, pdf=pdf)
     return written
 
