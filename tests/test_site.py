@@ -18,8 +18,6 @@ import http.server
 import os
 import re
 import shutil
-import subprocess
-import sys
 import threading
 from pathlib import Path
 from urllib.parse import urlparse
@@ -27,7 +25,7 @@ from urllib.parse import urlparse
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from conftest import SITE_REPORT, book_build_env
+from conftest import SITE_REPORT
 
 REPO = Path(__file__).resolve().parents[1]
 SCREENSHOTS = REPO / "book" / "_build" / "screenshots"
@@ -49,27 +47,9 @@ def _find_chromium() -> str | None:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory) -> Path:
-    """The folder of the built HTML site (built fresh unless VAE_BOOK_SITE is set)."""
-    if os.environ.get("VAE_BOOK_SITE"):
-        return Path(os.environ["VAE_BOOK_SITE"])
-    out = tmp_path_factory.mktemp("book")
-    command = [
-        str(Path(sys.executable).with_name("jupyter-book")), "build", ".",
-        "--config", "book/_config.yml", "--toc", "book/_toc.yml",
-        "--path-output", str(out), "-W", "--keep-going", "--all",
-    ]
-    result = subprocess.run(command, cwd=REPO, env=book_build_env(), capture_output=True, text=True)
-    log = result.stdout + result.stderr
-    (out / "build.log").write_text(log)
-    # Sphinx's own warnings ("file:line: WARNING: ..."); -W also turns them into a non-zero exit.
-    # (Kernels log "[IPKernelApp] WARNING | ..." to the terminal; that is not a page problem.)
-    warnings = [line for line in log.splitlines() if re.search(r"\b(WARNING|ERROR|CRITICAL):", line)]
-    assert result.returncode == 0 and not warnings, (
-        "The book build failed or warned (full log in " + str(out / "build.log") + "):\n"
-        + "\n".join(warnings[:30] or log.splitlines()[-30:])
-    )
-    return out / "_build" / "html"
+def site(built_book) -> Path:
+    """The folder of the built HTML site (the session's build, see conftest.built_book)."""
+    return built_book / "_build" / "html"
 
 
 def _pages(site: Path) -> list[Path]:
