@@ -9,7 +9,8 @@ import torch
 
 from vae_lib import evaluate  # not `from ... import test_elbo`: pytest would collect it as a test
 from vae_lib.estimators import log_importance_weights
-from vae_lib.models import VAE, linear_gaussian_vae
+from vae_lib.linear_gaussian import linear_gaussian_vae
+from vae_lib.models import VAE
 
 
 def seeded(seed: int = 0) -> torch.Generator:

@@ -7,6 +7,7 @@ One module per idea, each one a chapter points at:
 - :mod:`vae_lib.paths`   the cache folder for downloads and trained models
 - :mod:`vae_lib.bayes`   discrete Bayes updates (the coffee machine)
 - :mod:`vae_lib.models`  encoder/decoder VAEs and their ELBO
+- :mod:`vae_lib.linear_gaussian` models whose evidence and posterior are known exactly
 - :mod:`vae_lib.train`   the training loop, checkpoints and the trained-model cache
 - :mod:`vae_lib.evaluate` test ELBO, importance-sampled log p(x), bits per dimension
 - :mod:`vae_lib.divergences` KL divergences in closed form and by Monte Carlo
