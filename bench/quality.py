@@ -5,7 +5,7 @@ Prints ONE JSON object to stdout (everything else goes to stderr). See bench/REA
     VAE_LIB_DATA=/path/to/mnist python bench/quality.py --epochs 10 --k 1000
     python bench/quality.py --quick                     # a smoke run: 1 epoch, 500 test images, k = 100
 
-It trains (or loads from the cache, see vae_lib.train.trained_vae) the default 784-400-20 MLP
+It trains (or loads from the cache, see vae_lib.model_cache.trained_vae) the default 784-400-20 MLP
 VAE twice and evaluates each on the MNIST test set:
 
 - "grey": trained and scored on the grey levels as Bernoulli targets, like the PyTorch
@@ -33,7 +33,7 @@ import vae_lib
 from vae_lib.data import dynamic_binarize, load_mnist, mnist_source
 from vae_lib.device import describe_device, pick_device
 from vae_lib.evaluate import log_px, test_elbo
-from vae_lib.train import trained_vae
+from vae_lib.model_cache import trained_vae
 
 REFERENCE_VALUES = {
     "pytorch_example_grey_test_loss_after_10_epochs_nats": 105.6,

@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from vae_lib.__main__ import main
-from vae_lib.train import load_checkpoint
+from vae_lib.checkpoints import load_checkpoint
 
 TINY = ["--data", "synthetic", "--latent-dim", "2", "--hidden-dim", "16", "--batch-size", "64"]
 

@@ -8,12 +8,17 @@ One module per idea, each one a chapter points at:
 - :mod:`vae_lib.bayes`   discrete Bayes updates (the coffee machine)
 - :mod:`vae_lib.models`  encoder/decoder VAEs and their ELBO
 - :mod:`vae_lib.linear_gaussian` models whose evidence and posterior are known exactly
-- :mod:`vae_lib.train`   the training loop, checkpoints and the trained-model cache
+- :mod:`vae_lib.train`   the training loop (``fit``), its settings and result
+- :mod:`vae_lib.history` the record of a training run, one dict per epoch
+- :mod:`vae_lib.progress` the progress display: a bar, one line per epoch, or nothing
+- :mod:`vae_lib.checkpoints` checkpoint files: atomic writes, loading, exact resume
+- :mod:`vae_lib.model_cache` ``trained_vae``: train a model once, then load it from the cache
 - :mod:`vae_lib.evaluate` test ELBO, importance-sampled log p(x), bits per dimension
 - :mod:`vae_lib.divergences` KL divergences in closed form and by Monte Carlo
 - :mod:`vae_lib.plots`   small plotting helpers the chapters share
 - :mod:`vae_lib.widgets` interactive figures that also work on the static site
-- :mod:`vae_lib.checks`  self-checks for exercises that never reveal the answer
+- :mod:`vae_lib.checks`  the self-check machinery: never reveals an answer or confirms a digit
+- :mod:`vae_lib.exercises` one module per chapter: its problem data and exercise self-checks
 
 Modules are imported on demand (``from vae_lib import data``) so that ``import vae_lib``
 stays cheap.

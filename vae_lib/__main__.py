@@ -72,7 +72,8 @@ def _nonnegative_float(text: str) -> float:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m vae_lib`` (exposed for the docs and the tests)."""
     from vae_lib.models import ARCHITECTURES, LIKELIHOODS
-    from vae_lib.train import BINARIZE_CHOICES, PROGRESS_CHOICES
+    from vae_lib.progress import PROGRESS_CHOICES
+    from vae_lib.train import BINARIZE_CHOICES
 
     parser = _Parser(
         prog="python -m vae_lib",
@@ -152,7 +153,7 @@ def _device(name: str):
 def _load(data: str, split: str, limit: int | None):
     """Images of one split of the named data, cut to ``limit``."""
     from vae_lib.data import load_mnist, synthetic_digits
-    from vae_lib.train import SYNTHETIC_SIZES
+    from vae_lib.model_cache import SYNTHETIC_SIZES
 
     if data == "mnist":
         images = load_mnist(split)[0]
@@ -205,8 +206,8 @@ def _evaluate(args) -> int:
     import torch
 
     from vae_lib.data import dynamic_binarize
+    from vae_lib.checkpoints import load_checkpoint
     from vae_lib.evaluate import log_px, test_elbo
-    from vae_lib.train import load_checkpoint
 
     device = _device(args.device)
     model, state = load_checkpoint(args.checkpoint, device=device)
