@@ -1,0 +1,115 @@
+"""The explorers of the chapters on importance sampling and on the ELBO: numbers from the library, pictures that respond."""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib
+import pytest
+import torch
+
+from vae_lib.estimators import monte_carlo_log_evidence
+from vae_lib.linear_gaussian import LinearGaussian, diagonal_gaussian
+from vae_lib.widgets import elbo_explorer, importance_explorer
+from vae_lib.widgets.elbo import draw_elbo, elbo_ledger
+from vae_lib.widgets.importance import draw_importance_runs, importance_runs
+
+matplotlib.use("Agg")
+
+MODEL = LinearGaussian(A=[[3.0]], b=[0.0], sigma=1.0)
+X = torch.tensor([4.0])
+POSTERIOR = MODEL.posterior(X)
+
+
+def follow_links(figure) -> None:
+    """Do what the browser does with jslink: copy each link's source value to its target."""
+    for link in figure.links:
+        (source, source_attr), (target, target_attr) = link.source, link.target
+        setattr(target, target_attr, getattr(source, source_attr))
+
+
+def shown_pictures(figure) -> list[str]:
+    """The picture shown for every slider setting, in slider order."""
+    pictures = []
+    mean_slider, width_slider = figure.sliders
+    for i in range(len(mean_slider.options)):
+        for j in range(len(width_slider.options)):
+            mean_slider.index, width_slider.index = i, j
+            follow_links(figure)
+            pictures.append(figure.shown_html())
+    return pictures
+
+
+# ---------------------------------------------------------------------------- importance sampling
+
+
+def test_runs_are_the_library_estimates():
+    runs = importance_runs(MODEL, X, mean=0.5, width=0.6, k=7, repeats=30, seed=3)
+    proposal = diagonal_gaussian([0.5], [0.6]).expand((30,))
+    estimate = monte_carlo_log_evidence(lambda z: MODEL.log_joint(X, z), proposal, 7, torch.Generator().manual_seed(3))
+    torch.testing.assert_close(runs.ratios, (estimate.log_evidence - MODEL.log_evidence(X)).exp())
+    torch.testing.assert_close(runs.mean_ess, estimate.ess.mean())
+
+
+def test_estimates_are_unbiased_and_exact_with_the_posterior():
+    runs = importance_runs(MODEL, X, mean=0.8, width=0.6, k=10, repeats=4000, seed=0)
+    assert abs(runs.ratios.mean().item() - 1.0) < 4 * runs.relative_spread / math.sqrt(4000)
+    exact = importance_runs(MODEL, X, POSTERIOR.mean.item(), POSTERIOR.stddev.item(), k=10, repeats=50)
+    assert exact.relative_spread < 1e-12 and exact.mean_ess.item() == pytest.approx(10.0)
+
+
+def test_importance_picture_states_the_runs_numbers():
+    runs = importance_runs(MODEL, X, 0.0, 1.0, k=10, repeats=200, seed=0)
+    fig = draw_importance_runs(MODEL, X, 0.0, 1.0)
+    title = fig.axes[1].get_title()
+    assert f"sd {runs.relative_spread:.2f}" in title and f"mean ESS {runs.mean_ess.item():.1f} of 10" in title
+    assert fig.axes[0].get_title() == "q = N(0.00, 1.00²)"
+    matplotlib.pyplot.close(fig)
+
+
+def test_importance_explorer_switches_pictures_in_the_browser():
+    figure = importance_explorer(MODEL, X, [0.0, 1.2], [0.3, 1.0], repeats=20)
+    assert figure.n_pictures == 4 and len(figure.sliders) == 2
+    assert [s.description for s in figure.sliders] == ["proposal mean", "proposal width (sd)"]
+    assert [s.value for s in figure.sliders] == [0.0, 1.0]   # starts at the prior: naive Monte Carlo
+    assert len(set(shown_pictures(figure))) == 4
+
+
+# ---------------------------------------------------------------------------- the ELBO
+
+
+def test_ledger_is_the_models_exact_elbo():
+    ledger = elbo_ledger(MODEL, X, mean=1.0, width=0.5)
+    mean, std = torch.tensor([1.0], dtype=torch.float64), torch.tensor([0.5], dtype=torch.float64)
+    assert ledger.elbo == pytest.approx(MODEL.elbo(X, mean, std).item(), abs=1e-12)
+    assert ledger.log_evidence - ledger.gap == pytest.approx(ledger.elbo, abs=1e-12)
+    assert ledger.kl_prior == pytest.approx(MODEL.kl_to_prior(mean, std).item())
+    exact = elbo_ledger(MODEL, X, POSTERIOR.mean.item(), POSTERIOR.stddev.item())
+    assert exact.gap == pytest.approx(0.0, abs=1e-12)
+
+
+def test_elbo_picture_states_the_ledgers_numbers():
+    ledger = elbo_ledger(MODEL, X, 1.0, 0.5)
+    fig = draw_elbo(MODEL, X, 1.0, 0.5)
+    right = fig.axes[1]
+    labels = [label.get_text() for label in right.get_xticklabels()]
+    assert labels == [f"E_q log p(x|z)\n{ledger.reconstruction:.2f}", f"ELBO\n{ledger.elbo:.2f}",
+                      f"log p(x)\n{ledger.log_evidence:.2f}"]
+    assert f"KL(q‖p(z)) = {ledger.kl_prior:.2f}" in right.get_title()
+    assert f"gap = KL(q‖p(z|x)) = {ledger.gap:.2f}" in right.get_title()
+    matplotlib.pyplot.close(fig)
+
+
+def test_elbo_explorer_switches_pictures_in_the_browser():
+    figure = elbo_explorer(MODEL, X, [0.0, 1.2], [0.3, 1.0])
+    assert figure.n_pictures == 4 and [s.value for s in figure.sliders] == [0.0, 1.0]
+    assert all("$" not in s.description for s in figure.sliders)
+    assert len(set(shown_pictures(figure))) == 4
+
+
+def test_explorers_need_a_one_dimensional_latent():
+    model = LinearGaussian.random(latent_dim=2, data_dim=3)
+    with pytest.raises(ValueError, match="one-dimensional"):
+        importance_runs(model, torch.zeros(3), 0.0, 1.0)
+    with pytest.raises(ValueError, match="one-dimensional"):
+        elbo_ledger(model, torch.zeros(3), 0.0, 1.0)
