@@ -16,14 +16,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from scipy import stats
+from scipy import integrate, stats
 
 import vae_lib.exercises
 from vae_lib import bayes
 from vae_lib.checks import ROUNDING_ADVICE, Check, CheckResult, Mistake, checks_by_exercise
 from vae_lib.exercises import bayes as exercises
+from vae_lib.exercises import elbo as elbo_exercises
+from vae_lib.exercises import importance_sampling as importance_exercises
 
-CHAPTER = Path(__file__).resolve().parents[1] / "chapters" / "01_bayes.md"
+CHAPTERS_DIR = Path(__file__).resolve().parents[1] / "chapters"
 
 # Each chapter-1 self-check: (public function, the cached builder of the Check it uses).
 CHAPTER_CHECKS = {
@@ -31,6 +33,14 @@ CHAPTER_CHECKS = {
     "ex-bayes-two-mornings": (exercises.check_noise_then_silence, exercises._noise_then_silence_check),
     "ex-bayes-loaded-die": (exercises.check_loaded_die_mle, exercises._loaded_die_check),
     "ex-bayes-grid": (exercises.check_grid_dimension, exercises._grid_dimension_check),
+    "ex-importance-weight": (importance_exercises.check_importance_weight, importance_exercises._importance_weight_check),
+    "ex-importance-ess": (importance_exercises.check_effective_sample_size,
+                          importance_exercises._effective_sample_size_check),
+    "ex-importance-bias": (importance_exercises.check_samples_for_small_bias,
+                           importance_exercises._samples_for_small_bias_check),
+    "ex-elbo-gaussian": (elbo_exercises.check_elbo_of_gaussian, elbo_exercises._elbo_of_gaussian_check),
+    "ex-elbo-gap": (elbo_exercises.check_gap, elbo_exercises._gap_check),
+    "ex-elbo-entropy": (elbo_exercises.check_gaussian_entropy, elbo_exercises._gaussian_entropy_check),
 }
 
 
@@ -56,15 +66,61 @@ def answer_spellings(value: float) -> list[str]:
 
 
 def expected_values():
-    """The chapter-1 answers, computed here independently of the checks (closed forms)."""
+    """The chapters' answers, computed here independently of the checks (closed forms)."""
     prior, noise = exercises.COFFEE_PRIOR, exercises.COFFEE_P_NOISE
     silence = {h: 1 - p for h, p in noise.items()}
     return {
+        **importance_sampling_answers(),
+        **elbo_answers(),
         "ex-bayes-silence": prior["clogged"] * silence["clogged"] / bayes.evidence(prior, silence),
         "ex-bayes-two-mornings": bayes.update_sequentially(prior, [noise, silence])[-1]["clogged"],
         "ex-bayes-loaded-die": exercises.FRIEND_DIE_SIXES / exercises.FRIEND_DIE_ROLLS,
         "ex-bayes-grid": max(d for d in range(40)
                              if 10**d <= exercises.GRID_TERMS_PER_SECOND * exercises.GRID_SECONDS_ALLOWED),
+    }
+
+
+def _one_dimensional_posterior() -> tuple[float, float]:
+    """Mean and variance of p(z|x) for z ~ N(0, 1), x | z ~ N(a z + b, σ²), by the scalar formulas."""
+    data = importance_exercises
+    a, b, sigma, x = data.SLOPE, data.OFFSET, data.NOISE_STD, data.OBSERVED_X
+    variance = sigma**2 / (sigma**2 + a**2)
+    return variance * a * (x - b) / sigma**2, variance
+
+
+def importance_sampling_answers() -> dict[str, float]:
+    """Chapter 4's answers in closed form (the bias exercise: the Gaussian integral of p(z|x)² / q(z))."""
+    data = importance_exercises
+    a, b, sigma, x, z = data.SLOPE, data.OFFSET, data.NOISE_STD, data.OBSERVED_X, data.WEIGHT_Z
+    weight = stats.norm.pdf(z) * stats.norm.pdf(x, a * z + b, sigma) / stats.norm.pdf(
+        z, data.WEIGHT_PROPOSAL_MEAN, data.WEIGHT_PROPOSAL_STD)
+    weights = np.exp(np.array(data.LOG_WEIGHTS))
+    m, s2 = _one_dimensional_posterior()
+    q_mean, q_sd = data.BIAS_PROPOSAL_MEAN, data.BIAS_PROPOSAL_STD
+    second_moment, _ = integrate.quad(  # ∫ p(z|x)² / q(z) dz, numerically
+        lambda t: math.exp(2 * stats.norm.logpdf(t, m, math.sqrt(s2)) - stats.norm.logpdf(t, q_mean, q_sd)),
+        -40, 40, points=[m], epsabs=1e-13, epsrel=1e-12, limit=200)
+    return {
+        "ex-importance-weight": weight,
+        "ex-importance-ess": weights.sum() ** 2 / (weights**2).sum(),
+        "ex-importance-bias": math.floor((second_moment - 1) / (2 * data.BIAS_THRESHOLD)) + 1,
+    }
+
+
+def elbo_answers() -> dict[str, float]:
+    """Chapter 5's answers from the scalar formulas of the one-dimensional model."""
+    data = elbo_exercises
+    a, b, sigma, x = data.SLOPE, data.OFFSET, data.NOISE_STD, data.OBSERVED_X
+    mu, s = data.ELBO_Q_MEAN, data.ELBO_Q_STD
+    reconstruction = -0.5 * math.log(2 * math.pi * sigma**2) - ((x - a * mu - b) ** 2 + a**2 * s**2) / (2 * sigma**2)
+    kl_prior = 0.5 * (mu**2 + s**2 - math.log(s**2) - 1)
+    m, v = _one_dimensional_posterior()
+    mu, s = data.GAP_Q_MEAN, data.GAP_Q_STD
+    gap = 0.5 * (math.log(v / s**2) + (s**2 + (mu - m) ** 2) / v - 1)
+    return {
+        "ex-elbo-gaussian": reconstruction - kl_prior,
+        "ex-elbo-gap": gap,
+        "ex-elbo-entropy": sum(stats.norm(scale=s).entropy() for s in data.ENTROPY_STDS),
     }
 
 
@@ -337,13 +393,25 @@ def test_the_answer_never_leaks(label):
 
 
 def chapter_blocks(directive: str) -> dict[str, str]:
-    """``{label: body}`` of every ```` ```{exercise} ```` / ```` ````{solution} ```` block in chapter 1."""
-    text = CHAPTER.read_text(encoding="utf-8")
+    """``{label: body}`` of every ```` ```{exercise} ```` / ```` ````{solution} ```` block in the chapters."""
     if directive == "solution":
         pattern = r"^````\{solution\} (\S+)\n(.*?)^````$"
     else:
         pattern = r"^```\{exercise\}[^\n]*\n:label: (\S+)\n(.*?)^```$"
-    return dict(re.findall(pattern, text, flags=re.S | re.M))
+    blocks = {}
+    for chapter in sorted(CHAPTERS_DIR.glob("[0-9][0-9]_*.md")):
+        blocks.update(re.findall(pattern, chapter.read_text(encoding="utf-8"), flags=re.S | re.M))
+    return blocks
+
+
+def solution_namespace(label: str) -> dict[str, object]:
+    """What a solution's code may use: ``exercises`` is its chapter's module (chapter 1 also has its data)."""
+    check, _ = CHAPTER_CHECKS[label]
+    module = importlib.import_module(check.__module__)
+    namespace = {"np": np, "stats": stats, "torch": torch, "exercises": module}
+    if module is exercises:
+        namespace.update(bayes=bayes, prior=dict(exercises.COFFEE_PRIOR), p_noise=dict(exercises.COFFEE_P_NOISE))
+    return namespace
 
 
 def test_every_chapter_check_has_an_exercise_and_a_solution():
@@ -356,8 +424,7 @@ def test_the_solution_code_passes_its_own_check(label):
     body = chapter_blocks("solution")[label]
     code_blocks = re.findall(r"```python\n(.*?)```", body, flags=re.S)
     assert code_blocks, f"solution {label} has no python code"
-    namespace = {"np": np, "stats": stats, "bayes": bayes, "exercises": exercises,
-                 "prior": dict(exercises.COFFEE_PRIOR), "p_noise": dict(exercises.COFFEE_P_NOISE)}
+    namespace = solution_namespace(label)
     buffer = io.StringIO()
     with contextlib.redirect_stdout(buffer):
         for code in code_blocks:

@@ -11,8 +11,8 @@ import torch
 from vae_lib.estimators import monte_carlo_log_evidence
 from vae_lib.linear_gaussian import LinearGaussian, diagonal_gaussian
 from vae_lib.widgets import elbo_explorer, importance_explorer
-from vae_lib.widgets.elbo import draw_elbo, elbo_ledger
-from vae_lib.widgets.importance import draw_importance_runs, importance_runs
+from vae_lib.widgets.elbo import draw_elbo, elbo_ledger, elbo_sketch
+from vae_lib.widgets.importance import draw_importance_runs, importance_runs, importance_sketch
 
 matplotlib.use("Agg")
 
@@ -60,10 +60,15 @@ def test_estimates_are_unbiased_and_exact_with_the_posterior():
 
 def test_importance_picture_states_the_runs_numbers():
     runs = importance_runs(MODEL, X, 0.0, 1.0, k=10, repeats=200, seed=0)
-    fig = draw_importance_runs(MODEL, X, 0.0, 1.0)
-    title = fig.axes[1].get_title()
-    assert f"sd {runs.relative_spread:.2f}" in title and f"mean ESS {runs.mean_ess.item():.1f} of 10" in title
-    assert fig.axes[0].get_title() == "q = N(0.00, 1.00²)"
+    svg = draw_importance_runs(MODEL, X, 0.0, 1.0)
+    assert f"sd {runs.relative_spread:.2f}, mean ESS {runs.mean_ess.item():.1f} of 10" in svg
+    assert "q = N(0.00, 1.00²)" in svg and svg.startswith("<svg") and len(svg) < 12_000
+
+
+def test_the_printable_version_draws_the_same_panels():
+    sketch = importance_sketch(MODEL, X, 0.0, 1.0, repeats=50)
+    fig = sketch.figure()
+    assert [ax.get_title() for ax in fig.axes] == [panel.title for panel in sketch.panels]
     matplotlib.pyplot.close(fig)
 
 
@@ -73,6 +78,7 @@ def test_importance_explorer_switches_pictures_in_the_browser():
     assert [s.description for s in figure.sliders] == ["proposal mean", "proposal width (sd)"]
     assert [s.value for s in figure.sliders] == [0.0, 1.0]   # starts at the prior: naive Monte Carlo
     assert len(set(shown_pictures(figure))) == 4
+    assert figure.fallback_png.startswith(b"\x89PNG")   # for builds that cannot show widgets
 
 
 # ---------------------------------------------------------------------------- the ELBO
@@ -90,14 +96,19 @@ def test_ledger_is_the_models_exact_elbo():
 
 def test_elbo_picture_states_the_ledgers_numbers():
     ledger = elbo_ledger(MODEL, X, 1.0, 0.5)
-    fig = draw_elbo(MODEL, X, 1.0, 0.5)
-    right = fig.axes[1]
-    labels = [label.get_text() for label in right.get_xticklabels()]
+    sketch = elbo_sketch(MODEL, X, 1.0, 0.5)
+    labels = [label for _, label in sketch.panels[1].xticks]
     assert labels == [f"E_q log p(x|z)\n{ledger.reconstruction:.2f}", f"ELBO\n{ledger.elbo:.2f}",
                       f"log p(x)\n{ledger.log_evidence:.2f}"]
-    assert f"KL(q‖p(z)) = {ledger.kl_prior:.2f}" in right.get_title()
-    assert f"gap = KL(q‖p(z|x)) = {ledger.gap:.2f}" in right.get_title()
-    matplotlib.pyplot.close(fig)
+    svg = draw_elbo(MODEL, X, 1.0, 0.5)
+    assert f"KL(q‖p(z)) = {ledger.kl_prior:.2f}" in svg and f"gap = KL(q‖p(z|x)) = {ledger.gap:.2f}" in svg
+    assert ">ELBO<" in svg and f">{ledger.elbo:.2f}<" in svg
+
+
+def test_values_below_the_ledger_are_marked_not_dropped():
+    far = elbo_ledger(MODEL, X, -0.4, 0.1)
+    assert far.elbo < far.log_evidence - 8
+    assert any(mark[0] == "down" for mark in elbo_sketch(MODEL, X, -0.4, 0.1).panels[1].marks)
 
 
 def test_elbo_explorer_switches_pictures_in_the_browser():
@@ -105,6 +116,7 @@ def test_elbo_explorer_switches_pictures_in_the_browser():
     assert figure.n_pictures == 4 and [s.value for s in figure.sliders] == [0.0, 1.0]
     assert all("$" not in s.description for s in figure.sliders)
     assert len(set(shown_pictures(figure))) == 4
+    assert figure.fallback_png.startswith(b"\x89PNG")
 
 
 def test_explorers_need_a_one_dimensional_latent():

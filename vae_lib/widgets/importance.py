@@ -5,9 +5,9 @@ For a model whose evidence and posterior are exact (a one-dimensional
 q = N(mean, width²), the densities on the left (prior, exact posterior, proposal) and on the
 right the histogram of p̂(x) / p(x) over many independent runs of k draws each: the truth is
 1, so the spread is the estimator's error. Defined in the chapter on the marginal likelihood
-and importance sampling; it works on the static site through :func:`~vae_lib.widgets.slider_figure`.
+and importance sampling; it works on the static site through :func:`~vae_lib.widgets.slider_figure`,
+with one small SVG picture per slider setting.
 
->>> import matplotlib; matplotlib.use("Agg")
 >>> import torch
 >>> from vae_lib.linear_gaussian import LinearGaussian
 >>> model, x = LinearGaussian(A=[[3.0]], b=[0.0], sigma=1.0), torch.tensor([4.0])
@@ -22,20 +22,23 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import matplotlib.pyplot as plt
+import numpy as np
 import torch
-from matplotlib.figure import Figure
+from scipy import stats
 from torch import Tensor
 
 from vae_lib.estimators import monte_carlo_log_evidence
 from vae_lib.linear_gaussian import LinearGaussian, diagonal_gaussian
+from vae_lib.widgets._sketch import Panel, Sketch, nice_ticks
+from vae_lib.widgets.pictures import figure_png
 from vae_lib.widgets.precomputed import Slider, SliderFigure, slider_figure
 
-__all__ = ["ImportanceRuns", "importance_runs", "draw_importance_runs", "importance_explorer"]
+__all__ = ["ImportanceRuns", "importance_runs", "importance_sketch", "draw_importance_runs", "importance_explorer"]
 
 PRIOR_COLOUR, POSTERIOR_COLOUR, PROPOSAL_COLOUR = "#969696", "black", "#d95f02"
-#: The histogram's range of p̂(x) / p(x); larger ratios are counted in the last bin.
-RATIO_RANGE = (0.0, 3.0)
+#: The histogram's range of p̂(x) / p(x) and its number of bins; larger ratios go into the last bin.
+RATIO_RANGE, BINS = (0.0, 3.0), 30
+Z_RANGE = (-3.0, 4.0)
 
 
 @dataclass
@@ -79,54 +82,56 @@ def importance_runs(model: LinearGaussian, x: Tensor, mean: float, width: float,
     return ImportanceRuns(ratios=ratios, mean_ess=estimate.ess.mean(), k=k)
 
 
-def _densities(ax, model: LinearGaussian, x: Tensor, mean: float, width: float, z_range: tuple[float, float]) -> None:
-    z = torch.linspace(*z_range, 400, dtype=torch.float64)[:, None]
+def density_panel(model: LinearGaussian, x: Tensor, mean: float, width: float, q_label: str = "proposal q(z)",
+                  z_range: tuple[float, float] = Z_RANGE) -> Panel:
+    """Prior (dashed), exact posterior and q = N(mean, width²) over z, scaled to the tallest peak."""
     posterior = model.posterior(x)
-    proposal = diagonal_gaussian([float(mean)], [float(width)])
-    for distribution, colour, label, style in [(model.prior(), PRIOR_COLOUR, "prior p(z)", "--"),
-                                               (posterior, POSTERIOR_COLOUR, "posterior p(z|x)", "-"),
-                                               (proposal, PROPOSAL_COLOUR, "proposal q(z)", "-")]:
-        ax.plot(z[:, 0], distribution.log_prob(z).exp(), style, color=colour, lw=2, label=label)
-    ax.set_xlabel("z")
-    ax.set_ylabel("density")
-    ax.set_xlim(*z_range)
-    tallest = 1 / (math.sqrt(2 * math.pi) * min(float(width), float(posterior.stddev.min())))  # a Gaussian's peak
-    ax.set_ylim(0, 1.15 * tallest)
-    ax.legend(frameon=False, fontsize=8, loc="upper left")
+    post_mean, post_sd = posterior.mean.item(), posterior.stddev.item()
+    tallest = 1 / (math.sqrt(2 * math.pi) * min(float(width), post_sd))  # a Gaussian's peak
+    panel = Panel(x_range=z_range, y_range=(0.0, 1.15 * tallest), title=f"q = N({mean:.2f}, {width:.2f}²)",
+                  xlabel="z", ylabel="density", xticks=nice_ticks(*z_range, most=8),
+                  yticks=nice_ticks(0.0, 1.15 * tallest))
+    z = np.linspace(*z_range, 141)
+    for (centre, spread), colour, label, dashed in [((0.0, 1.0), PRIOR_COLOUR, "prior p(z)", True),
+                                                    ((post_mean, post_sd), POSTERIOR_COLOUR, "posterior p(z|x)", False),
+                                                    ((mean, width), PROPOSAL_COLOUR, q_label, False)]:
+        panel.line(z, stats.norm.pdf(z, centre, spread), colour, dashed=dashed, label=label)
+    return panel
 
 
-def _histogram(ax, runs: ImportanceRuns) -> None:
+def _histogram_panel(runs: ImportanceRuns) -> Panel:
     low, high = RATIO_RANGE
-    clipped = runs.ratios.clamp(low, high - 1e-9).numpy()
-    ax.hist(clipped, bins=30, range=RATIO_RANGE, color=PROPOSAL_COLOUR, alpha=0.7)
-    ax.axvline(1.0, color=POSTERIOR_COLOUR, lw=2, label="truth")
-    ax.axvline(float(runs.ratios.mean()), color=PROPOSAL_COLOUR, lw=2, ls="--", label="mean of the runs")
-    ax.set_xlim(*RATIO_RANGE)
-    ax.set_xlabel(f"p̂(x) / p(x), k = {runs.k} draws per run")
-    ax.set_yticks([])
-    ax.legend(frameon=False, fontsize=8, loc="upper right")
-    ax.set_title(f"sd {runs.relative_spread:.2f}, mean ESS {float(runs.mean_ess):.1f} of {runs.k}", fontsize=10)
+    counts = torch.histc(runs.ratios.clamp(low, high - 1e-9).float(), bins=BINS, min=low, max=high)
+    panel = Panel(x_range=RATIO_RANGE, y_range=(0.0, 1.2 * float(counts.max())),
+                  title=f"sd {runs.relative_spread:.2f}, mean ESS {float(runs.mean_ess):.1f} of {runs.k}",
+                  xlabel=f"p̂(x) / p(x), k = {runs.k} draws per run", ylabel="runs",
+                  xticks=nice_ticks(low, high, most=7), legend_corner="right")
+    width = (high - low) / BINS
+    panel.bars([low + width * i for i in range(BINS)], width, counts.tolist(), PROPOSAL_COLOUR)
+    top = panel.y_range[1]
+    panel.line([1.0, 1.0], [0.0, top], POSTERIOR_COLOUR, label="truth")
+    mean = float(runs.ratios.mean())
+    panel.line([mean, mean], [0.0, top], PROPOSAL_COLOUR, dashed=True, label="mean of the runs")
+    return panel
+
+
+def importance_sketch(model: LinearGaussian, x: Tensor, mean: float, width: float, k: int = 10,
+                      repeats: int = 200, seed: int = 0) -> Sketch:
+    """The picture for one proposal: densities (left) and the spread of p̂(x) / p(x) over runs (right)."""
+    runs = importance_runs(model, x, mean, width, k, repeats, seed)
+    return Sketch([density_panel(model, x, mean, width), _histogram_panel(runs)])
 
 
 def draw_importance_runs(model: LinearGaussian, x: Tensor, mean: float, width: float, k: int = 10,
-                         repeats: int = 200, seed: int = 0, z_range: tuple[float, float] = (-3.0, 4.0)) -> Figure:
-    """The picture for one proposal: densities (left) and the spread of p̂(x) / p(x) over runs (right).
+                         repeats: int = 200, seed: int = 0) -> str:
+    """:func:`importance_sketch` as inline SVG.
 
-    >>> import matplotlib; matplotlib.use("Agg")
     >>> from vae_lib.linear_gaussian import LinearGaussian
-    >>> fig = draw_importance_runs(LinearGaussian([[3.0]], [0.0], 1.0), torch.tensor([4.0]), 0.0, 1.0, repeats=20)
-    >>> len(fig.axes)
-    2
+    >>> svg = draw_importance_runs(LinearGaussian([[3.0]], [0.0], 1.0), torch.tensor([4.0]), 0.0, 1.0, repeats=20)
+    >>> svg.startswith("<svg") and "mean ESS" in svg
+    True
     """
-    runs = importance_runs(model, x, mean, width, k, repeats, seed)
-    fig, (left, right) = plt.subplots(1, 2, figsize=(7.5, 3.0))
-    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.2, top=0.9, wspace=0.25)
-    _densities(left, model, x, mean, width, z_range)
-    left.set_title(f"q = N({mean:.2f}, {width:.2f}²)", fontsize=10)
-    _histogram(right, runs)
-    for ax in (left, right):
-        ax.spines[["top", "right"]].set_visible(False)
-    return fig
+    return importance_sketch(model, x, mean, width, k, repeats, seed).svg()
 
 
 def importance_explorer(model: LinearGaussian, x: Tensor, means: Sequence[float], widths: Sequence[float], *,
@@ -145,9 +150,11 @@ def importance_explorer(model: LinearGaussian, x: Tensor, means: Sequence[float]
     start_mean, start_width = start if start is not None else (0.0 if 0.0 in means else None,
                                                              1.0 if 1.0 in widths else None)
 
-    def draw(mean: float, width: float) -> Figure:
+    def draw(mean: float, width: float) -> str:
         return draw_importance_runs(model, x, mean, width, k, repeats, seed)
 
-    return slider_figure(draw, {"mean": Slider("proposal mean", means, start_mean, "{:.2f}"),
-                                "width": Slider("proposal width (sd)", widths, start_width, "{:.2f}")})
-
+    figure = slider_figure(draw, {"mean": Slider("proposal mean", means, start_mean, "{:.2f}"),
+                                  "width": Slider("proposal width (sd)", widths, start_width, "{:.2f}")})
+    shown = [slider.value for slider in figure.sliders]
+    figure.fallback_png = figure_png(importance_sketch(model, x, *shown, k, repeats, seed).figure())
+    return figure
