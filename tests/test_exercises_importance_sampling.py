@@ -56,7 +56,9 @@ def test_exercise_texts_state_the_modules_data():
     bias = exercise_text("ex-importance-bias")
     assert f"$q = \\N({exercises.BIAS_PROPOSAL_MEAN:g},\\ {exercises.BIAS_PROPOSAL_STD:g}^2)$" in bias
     assert f"smaller than ${exercises.BIAS_THRESHOLD:g}$ nats" in bias
-    assert f"stats.norm.logpdf(z, {exercises.BIAS_PROPOSAL_MEAN}, {exercises.BIAS_PROPOSAL_STD})" in bias
+    assert f"q_mean, q_sd = {exercises.BIAS_PROPOSAL_MEAN}, {exercises.BIAS_PROPOSAL_STD}" in bias
+    assert (f"a, b, sigma, x = {exercises.SLOPE}, {exercises.OFFSET}, {exercises.NOISE_STD}, "
+            f"{exercises.OBSERVED_X}") in bias
     assert f"variance / (2 * k) >= {exercises.BIAS_THRESHOLD}" in bias
 
 

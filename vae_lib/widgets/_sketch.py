@@ -123,7 +123,13 @@ class _SvgPanel:
         return min(max(row, self.top), self.bottom)
 
     def parts(self) -> list[str]:
-        return [self._mark(mark) for mark in self.panel.marks] + self._axes() + self._legend()
+        # The title first: it names the setting, so pictures differ from their first characters on.
+        return [self._title()] + [self._mark(mark) for mark in self.panel.marks] + self._axes() + self._legend()
+
+    def _title(self) -> str:
+        middle = (self.left + self.right) / 2
+        return (f'<text x="{middle:.1f}" y="{self.top - 9}" {FONT} font-size="11" '
+                f'text-anchor="middle">{html.escape(self.panel.title)}</text>')
 
     def _mark(self, mark: tuple) -> str:
         kind = mark[0]
@@ -173,9 +179,6 @@ class _SvgPanel:
                          f'<text x="{self.left - 6}" y="{y + 3.5:.1f}" {FONT} font-size="10" '
                          f'text-anchor="end">{html.escape(label)}</text>')
         middle = (self.left + self.right) / 2
-        if panel.title:
-            parts.append(f'<text x="{middle:.1f}" y="{self.top - 9}" {FONT} font-size="11" '
-                         f'text-anchor="middle">{html.escape(panel.title)}</text>')
         if panel.xlabel:
             parts.append(f'<text x="{middle:.1f}" y="{self.bottom + 38}" {FONT} font-size="11" '
                          f'text-anchor="middle">{html.escape(panel.xlabel)}</text>')
