@@ -11,6 +11,7 @@ import torch
 from vae_lib.estimators import monte_carlo_log_evidence
 from vae_lib.linear_gaussian import LinearGaussian, diagonal_gaussian
 from vae_lib.widgets import elbo_explorer, importance_explorer
+from vae_lib.widgets._sketch import Panel, Sketch, nice_ticks
 from vae_lib.widgets.elbo import draw_elbo, elbo_ledger, elbo_sketch
 from vae_lib.widgets.importance import draw_importance_runs, importance_runs, importance_sketch
 
@@ -129,3 +130,22 @@ def test_explorers_need_a_one_dimensional_latent():
         importance_runs(model, torch.zeros(3), 0.0, 1.0)
     with pytest.raises(ValueError, match="one-dimensional"):
         elbo_ledger(model, torch.zeros(3), 0.0, 1.0)
+
+
+# ---------------------------------------------------------------------------- the SVG sketches
+
+
+def test_sketch_escapes_text_and_keeps_marks_inside_the_panel():
+    panel = Panel(x_range=(0.0, 1.0), y_range=(0.0, 1.0), title="a < b & c")
+    panel.line([0.0, 0.5, 2.0], [0.5, 9.0, -3.0], "black")     # leaves the panel on both sides
+    svg = Sketch([panel], panel_width=300, height=240).svg()
+    assert "a &lt; b &amp; c" in svg and "a < b" not in svg
+    points = svg.split('points="')[1].split('"')[0].split()
+    xs, ys = zip(*((float(v) for v in point.split(",")) for point in points))
+    assert min(xs) >= 0 and max(xs) <= 300 and min(ys) >= 0 and max(ys) <= 240
+
+
+def test_nice_ticks_are_round_and_few():
+    assert [v for v, _ in nice_ticks(-3, 4, most=8)] == [-3, -2, -1, 0, 1, 2, 3, 4]
+    assert [label for _, label in nice_ticks(-10.9, -0.4)] == ["−10", "−8", "−6", "−4", "−2"]
+    assert len(nice_ticks(0, 123.4)) <= 6

@@ -11,4 +11,6 @@ imports its module under a readable name and calls the checks in its self-check 
 True
 
 - :mod:`vae_lib.exercises.bayes`  chapter 1, Bayes' rule and the coffee machine
+- :mod:`vae_lib.exercises.importance_sampling`  chapter 4, the marginal likelihood and importance sampling
+- :mod:`vae_lib.exercises.elbo`  chapter 5, the ELBO, two ways
 """
