@@ -1,4 +1,4 @@
-"""Every chapter keeps the book's conventions (DESIGN.md), checked on the sources.
+"""Every chapter keeps the book's conventions (CONTRIBUTING.md, "The chapter pattern"), checked on the sources.
 
 Executing the chapters is the book build's job (tests/test_site.py); these checks are fast and
 point at the exact convention a chapter breaks.

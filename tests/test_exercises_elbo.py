@@ -6,21 +6,26 @@ The generic properties of every self-check are tested for all chapters in tests/
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
+import pytest
 import torch
+from chapter_exercises import REPO, blocks, run_solution
 from test_chapters import _literal_assignments
 
 from vae_lib.exercises import elbo as exercises
 from vae_lib.exercises import importance_sampling
 
-CHAPTER = Path(__file__).resolve().parents[1] / "chapters" / "05_elbo.md"
-TEXT = CHAPTER.read_text(encoding="utf-8")
+CHAPTER = REPO / "chapters" / "05_elbo.md"
+CHECKS = {
+    "ex-elbo-gaussian": exercises.check_elbo_of_gaussian,
+    "ex-elbo-gap": exercises.check_gap,
+    "ex-elbo-entropy": exercises.check_gaussian_entropy,
+}
 
 
 def exercise_text(label: str) -> str:
-    start = TEXT.index(f":label: {label}")
-    return TEXT[start:TEXT.index("````", TEXT.index(f"{{solution}} {label}") + 20)]
+    """The exercise block and its solution, as typed in the chapter."""
+    return blocks(CHAPTER, "exercise")[label] + blocks(CHAPTER, "solution")[label]
 
 
 def test_the_chapter_keeps_chapter_4s_model():
@@ -74,3 +79,15 @@ def test_entropy_answer_and_a_wrong_value():
     assert exercises.check_gaussian_entropy(expected).correct
     result = exercises.check_gaussian_entropy(1.234)
     assert result.correct is False and result.message.startswith("✗ Not quite.")
+
+
+@pytest.mark.parametrize("label", CHECKS)
+def test_the_solution_code_passes_its_own_check(label):
+    """The solutions import what they use; ``exercises`` is the chapter's module, as on the page."""
+    printed = run_solution(CHAPTER, label, {"exercises": exercises})
+    assert "✓ Correct" in printed and "✗" not in printed, printed
+
+
+def test_every_exercise_has_its_check_and_solution():
+    exercise_blocks, solution_blocks = blocks(CHAPTER, "exercise"), blocks(CHAPTER, "solution")
+    assert set(exercise_blocks) == set(solution_blocks) == set(CHECKS)

@@ -8,26 +8,29 @@ tests/test_checks.py; this file checks what is particular to this chapter.
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from scipy import integrate, stats
+from chapter_exercises import REPO, blocks, run_solution
 from test_chapters import _literal_assignments
 
 from vae_lib.checks import ROUNDING_ADVICE
 from vae_lib.estimators import effective_sample_size
 from vae_lib.exercises import importance_sampling as exercises
 
-CHAPTER = Path(__file__).resolve().parents[1] / "chapters" / "04_importance_sampling.md"
-TEXT = CHAPTER.read_text(encoding="utf-8")
+CHAPTER = REPO / "chapters" / "04_importance_sampling.md"
+CHECKS = {
+    "ex-importance-weight": exercises.check_importance_weight,
+    "ex-importance-ess": exercises.check_effective_sample_size,
+    "ex-importance-bias": exercises.check_samples_for_small_bias,
+}
 
 
 def exercise_text(label: str) -> str:
     """The exercise block and its solution, as typed in the chapter."""
-    start = TEXT.index(f":label: {label}")
-    return TEXT[start:TEXT.index("````", TEXT.index(f"{{solution}} {label}") + 20)]
+    return blocks(CHAPTER, "exercise")[label] + blocks(CHAPTER, "solution")[label]
 
 
 def test_the_chapter_computes_with_the_modules_model():
@@ -95,3 +98,15 @@ def test_a_wrong_value_gets_the_generic_message():
         result = check(wrong)
         assert result.correct is False and result.message.startswith("✗ Not quite.")
         assert (ROUNDING_ADVICE in result.message) == (check is not exercises.check_samples_for_small_bias)
+
+
+@pytest.mark.parametrize("label", CHECKS)
+def test_the_solution_code_passes_its_own_check(label):
+    """The solutions import what they use; ``exercises`` is the chapter's module, as on the page."""
+    printed = run_solution(CHAPTER, label, {"exercises": exercises})
+    assert "✓ Correct" in printed and "✗" not in printed, printed
+
+
+def test_every_exercise_has_its_check_and_solution():
+    exercise_blocks, solution_blocks = blocks(CHAPTER, "exercise"), blocks(CHAPTER, "solution")
+    assert set(exercise_blocks) == set(solution_blocks) == set(CHECKS)
