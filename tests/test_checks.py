@@ -16,12 +16,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from scipy import stats
+from scipy import integrate, stats
 
 import vae_lib.exercises
 from vae_lib import bayes
 from vae_lib.checks import ROUNDING_ADVICE, Check, CheckResult, Mistake, checks_by_exercise
 from vae_lib.exercises import bayes as exercises
+from vae_lib.exercises import elbo as elbo_exercises
+from vae_lib.exercises import importance_sampling as importance_exercises
 from vae_lib.exercises import latent_variables as latent_exercises
 from vae_lib.exercises import mixture as mixture_exercises
 
@@ -45,6 +47,17 @@ CHAPTER_CHECKS |= {
     "ex-mixture-density": (mixture_exercises.check_marginal_density, mixture_exercises._marginal_density_check),
     "ex-mixture-em-mean": (mixture_exercises.check_em_mean, mixture_exercises._em_mean_check),
     "ex-mixture-binary-terms": (mixture_exercises.check_binary_terms, mixture_exercises._binary_terms_check),
+}
+# Chapters 4 and 5 (their chapter-specific tests are in test_exercises_<module>.py).
+CHAPTER_CHECKS |= {
+    "ex-importance-weight": (importance_exercises.check_importance_weight, importance_exercises._importance_weight_check),
+    "ex-importance-ess": (importance_exercises.check_effective_sample_size,
+                          importance_exercises._effective_sample_size_check),
+    "ex-importance-bias": (importance_exercises.check_samples_for_small_bias,
+                           importance_exercises._samples_for_small_bias_check),
+    "ex-elbo-gaussian": (elbo_exercises.check_elbo_of_gaussian, elbo_exercises._elbo_of_gaussian_check),
+    "ex-elbo-gap": (elbo_exercises.check_gap, elbo_exercises._gap_check),
+    "ex-elbo-entropy": (elbo_exercises.check_gaussian_entropy, elbo_exercises._gaussian_entropy_check),
 }
 
 
@@ -79,7 +92,7 @@ def expected_values():
         "ex-bayes-loaded-die": exercises.FRIEND_DIE_SIXES / exercises.FRIEND_DIE_ROLLS,
         "ex-bayes-grid": max(d for d in range(40)
                              if 10**d <= exercises.GRID_TERMS_PER_SECOND * exercises.GRID_SECONDS_ALLOWED),
-    } | latent_variables_answers() | mixture_answers()
+    } | latent_variables_answers() | mixture_answers() | importance_sampling_answers() | elbo_answers()
 
 
 def latent_variables_answers() -> dict[str, float]:
@@ -115,6 +128,50 @@ def mixture_answers() -> dict[str, float]:
         "ex-mixture-density": joint.sum(),
         "ex-mixture-em-mean": float(resp[:, 0] @ points[:, 0] / resp[:, 0].sum()),
         "ex-mixture-binary-terms": data.CLASSES * 2**data.BINARY_UNITS,
+    }
+
+
+def _one_dimensional_posterior() -> tuple[float, float]:
+    """Mean and variance of p(z|x) for z ~ N(0, 1), x | z ~ N(a z + b, σ²), by the scalar formulas."""
+    data = importance_exercises
+    a, b, sigma, x = data.SLOPE, data.OFFSET, data.NOISE_STD, data.OBSERVED_X
+    variance = sigma**2 / (sigma**2 + a**2)
+    return variance * a * (x - b) / sigma**2, variance
+
+
+def importance_sampling_answers() -> dict[str, float]:
+    """Chapter 4's answers in closed form (the bias exercise: the Gaussian integral of p(z|x)² / q(z))."""
+    data = importance_exercises
+    a, b, sigma, x, z = data.SLOPE, data.OFFSET, data.NOISE_STD, data.OBSERVED_X, data.WEIGHT_Z
+    weight = stats.norm.pdf(z) * stats.norm.pdf(x, a * z + b, sigma) / stats.norm.pdf(
+        z, data.WEIGHT_PROPOSAL_MEAN, data.WEIGHT_PROPOSAL_STD)
+    weights = np.exp(np.array(data.LOG_WEIGHTS))
+    m, s2 = _one_dimensional_posterior()
+    q_mean, q_sd = data.BIAS_PROPOSAL_MEAN, data.BIAS_PROPOSAL_STD
+    second_moment, _ = integrate.quad(  # ∫ p(z|x)² / q(z) dz, numerically
+        lambda t: math.exp(2 * stats.norm.logpdf(t, m, math.sqrt(s2)) - stats.norm.logpdf(t, q_mean, q_sd)),
+        -40, 40, points=[m], epsabs=1e-13, epsrel=1e-12, limit=200)
+    return {
+        "ex-importance-weight": weight,
+        "ex-importance-ess": weights.sum() ** 2 / (weights**2).sum(),
+        "ex-importance-bias": math.floor((second_moment - 1) / (2 * data.BIAS_THRESHOLD)) + 1,
+    }
+
+
+def elbo_answers() -> dict[str, float]:
+    """Chapter 5's answers from the scalar formulas of the one-dimensional model."""
+    data = elbo_exercises
+    a, b, sigma, x = data.SLOPE, data.OFFSET, data.NOISE_STD, data.OBSERVED_X
+    mu, s = data.ELBO_Q_MEAN, data.ELBO_Q_STD
+    reconstruction = -0.5 * math.log(2 * math.pi * sigma**2) - ((x - a * mu - b) ** 2 + a**2 * s**2) / (2 * sigma**2)
+    kl_prior = 0.5 * (mu**2 + s**2 - math.log(s**2) - 1)
+    m, v = _one_dimensional_posterior()
+    mu, s = data.GAP_Q_MEAN, data.GAP_Q_STD
+    gap = 0.5 * (math.log(v / s**2) + (s**2 + (mu - m) ** 2) / v - 1)
+    return {
+        "ex-elbo-gaussian": reconstruction - kl_prior,
+        "ex-elbo-gap": gap,
+        "ex-elbo-entropy": sum(stats.norm(scale=s).entropy() for s in data.ENTROPY_STDS),
     }
 
 

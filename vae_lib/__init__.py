@@ -10,6 +10,7 @@ One module per idea, each one a chapter points at (CONTRIBUTING.md maps them to 
 - :mod:`vae_lib.estimators` Monte Carlo and importance sampling of p(x), ESS, IWAE bounds
 - :mod:`vae_lib.networks` the encoder and decoder networks (MLP, convolutional, linear)
 - :mod:`vae_lib.models`  ``VAE``: encode → reparameterize → decode → ELBO
+- :mod:`vae_lib.linear_gaussian` models whose evidence and posterior are known exactly
 - :mod:`vae_lib.train`   the training loop (``fit``), its settings and result
 - :mod:`vae_lib.history` the record of a training run, one dict per epoch
 - :mod:`vae_lib.progress` the progress display: a bar, one line per epoch, or nothing

@@ -13,4 +13,6 @@ True
 - :mod:`vae_lib.exercises.bayes`  chapter 1, Bayes' rule and the coffee machine
 - :mod:`vae_lib.exercises.latent_variables`  chapter 2, generative models and latent variables
 - :mod:`vae_lib.exercises.mixture`  chapter 3, the mixture of Gaussians
+- :mod:`vae_lib.exercises.importance_sampling`  chapter 4, the marginal likelihood and importance sampling
+- :mod:`vae_lib.exercises.elbo`  chapter 5, the ELBO, two ways
 """

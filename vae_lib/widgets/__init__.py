@@ -5,12 +5,16 @@
 - :mod:`vae_lib.widgets.pictures`: matplotlib figures as small inline PNGs.
 - :mod:`vae_lib.widgets.bayes`: the chapter on Bayes' rule's explorer of prior, likelihood and posterior.
 - :mod:`vae_lib.widgets.mixture`: pictures of a mixture of Gaussians and the EM explorer (chapter 3).
+- :mod:`vae_lib.widgets.importance`: the chapter on importance sampling's explorer of proposals.
+- :mod:`vae_lib.widgets.elbo`: the chapter on the ELBO's explorer of q, the ELBO, its terms and the gap.
 
 Every figure also carries a PNG of its starting picture, which builds that cannot show widgets
 (PDF) display instead.
 """
 
 from vae_lib.widgets.bayes import DEFAULT_GRID, BayesExplorer, bayes_explorer, belief_svg
+from vae_lib.widgets.elbo import elbo_explorer
+from vae_lib.widgets.importance import importance_explorer
 from vae_lib.widgets.mixture import em_explorer, plot_mixture
 from vae_lib.widgets.pictures import figure_png, png_img
 from vae_lib.widgets.precomputed import Slider, SliderFigure, slider_figure, widget_state_size
@@ -22,8 +26,10 @@ __all__ = [
     "SliderFigure",
     "bayes_explorer",
     "belief_svg",
+    "elbo_explorer",
     "em_explorer",
     "figure_png",
+    "importance_explorer",
     "plot_mixture",
     "png_img",
     "slider_figure",
