@@ -4,12 +4,14 @@
   that switch between pictures drawn in advance for every slider setting, in the browser.
 - :mod:`vae_lib.widgets.pictures`: matplotlib figures as small inline PNGs.
 - :mod:`vae_lib.widgets.bayes`: the chapter on Bayes' rule's explorer of prior, likelihood and posterior.
+- :mod:`vae_lib.widgets.kl`: the KL chapter's explorer, one Gaussian fitted to a bimodal target.
 
 Every figure also carries a PNG of its starting picture, which builds that cannot show widgets
 (PDF) display instead.
 """
 
 from vae_lib.widgets.bayes import DEFAULT_GRID, BayesExplorer, bayes_explorer, belief_svg
+from vae_lib.widgets.kl import kl_fit_explorer
 from vae_lib.widgets.pictures import figure_png, png_img
 from vae_lib.widgets.precomputed import Slider, SliderFigure, slider_figure, widget_state_size
 
@@ -21,6 +23,7 @@ __all__ = [
     "bayes_explorer",
     "belief_svg",
     "figure_png",
+    "kl_fit_explorer",
     "png_img",
     "slider_figure",
     "widget_state_size",
