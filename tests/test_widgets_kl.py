@@ -50,15 +50,12 @@ def test_structure(explorer):
     assert widget_state_size(explorer) < 200_000
 
 
-def test_pictures_differ_across_settings_except_the_forward_fits_start(explorer):
+def test_every_setting_has_its_own_picture(explorer):
     pictures = {setting: shown(explorer, *setting)
                 for setting in itertools.product(SEPARATIONS, [FORWARD, REVERSE], STARTS)}
-    for separation in SEPARATIONS:  # the forward fit has no start
-        assert pictures[(separation, FORWARD, "left")] == pictures[(separation, FORWARD, "right")]
-    distinct = {(s, d, start if d == REVERSE else None): html for (s, d, start), html in pictures.items()}
-    reverse_at_zero = {distinct.pop((0.0, REVERSE, start)) for start in STARTS}
-    assert len(reverse_at_zero) == 2  # same fit from both sides of N(0, 1), but the start marker moves
-    assert len(set(distinct.values())) == len(distinct)
+    # Distinct even where the fit is the same (the forward fit, or the reverse fit of one Gaussian):
+    # the start marker moves, so no slider ever seems dead.
+    assert len(set(pictures.values())) == len(pictures)
     assert all(html.startswith('<img src="data:image/png;base64,') for html in pictures.values())
 
 
@@ -66,7 +63,7 @@ def test_settings_hold_the_librarys_fits():
     target = bimodal_target(6.0)
     assert target.means == (-3.0, 3.0) and target.weights == (0.3, 0.7)
     forward = kl_fit_setting(target, FORWARD)
-    assert forward.fit == moment_matching(target) and forward.start is None
+    assert forward.fit == moment_matching(target) == kl_fit_setting(target, FORWARD, "right").fit
     for start, start_mean in [("left", -4.0), ("right", 4.0)]:
         setting = kl_fit_setting(target, REVERSE, start)
         assert setting.start == (start_mean, 1.0)

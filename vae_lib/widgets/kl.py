@@ -21,7 +21,6 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from vae_lib.divergences import GaussianFit, GaussianMixture1D, fit_gaussian, forward_kl, moment_matching, reverse_kl
-from vae_lib.widgets.pictures import as_html
 from vae_lib.widgets.precomputed import Slider, SliderFigure, slider_figure
 
 __all__ = ["FORWARD", "REVERSE", "KLFitSetting", "bimodal_target", "kl_fit_setting", "draw_kl_fit", "kl_fit_explorer"]
@@ -53,21 +52,22 @@ class KLFitSetting(NamedTuple):
     fit: GaussianFit
     forward: float
     reverse: float
-    start: tuple[float, float] | None
+    start: tuple[float, float]
 
 
 def kl_fit_setting(target: GaussianMixture1D, divergence: str, start: str = "left") -> KLFitSetting:
     """Fit one Gaussian to ``target`` by ``divergence`` (:data:`FORWARD` or :data:`REVERSE`).
 
-    The forward fit is moment matching (its unique optimum); the reverse fit runs
-    :func:`~vae_lib.divergences.fit_gaussian` from ``start`` ("left" or "right" of the modes).
+    The reverse fit runs :func:`~vae_lib.divergences.fit_gaussian` from ``start`` ("left" or
+    "right" of the modes); the forward fit is moment matching, its unique optimum, whatever
+    the start.
     """
+    if start not in STARTS:
+        raise ValueError(f"start must be one of {STARTS}, got {start!r}.")
+    start_point = (min(target.means) - 1.0, 1.0) if start == "left" else (max(target.means) + 1.0, 1.0)
     if divergence == FORWARD:
-        fit, start_point = moment_matching(target), None
+        fit = moment_matching(target)
     elif divergence == REVERSE:
-        if start not in STARTS:
-            raise ValueError(f"start must be one of {STARTS}, got {start!r}.")
-        start_point = (min(target.means) - 1.0, 1.0) if start == "left" else (max(target.means) + 1.0, 1.0)
         fit = fit_gaussian(target, "reverse", start=start_point)
     else:
         raise ValueError(f"divergence must be {FORWARD!r} or {REVERSE!r}, got {divergence!r}.")
@@ -76,15 +76,18 @@ def kl_fit_setting(target: GaussianMixture1D, divergence: str, start: str = "lef
 
 
 def draw_kl_fit(setting: KLFitSetting, divergence: str) -> Figure:
-    """The target p (grey), the fitted q (coloured), the reverse fit's start (a triangle), and both KLs of the fit."""
+    """The target p (grey), the fitted q (coloured), the start (a triangle, hollow when unused), both KLs of the fit."""
     target, fit = setting.target, setting.fit
     q = np.exp(-0.5 * ((_X - fit.mean) / fit.std) ** 2) / (fit.std * np.sqrt(2 * np.pi))
     fig, ax = plt.subplots(figsize=(5.2, 2.9))
     ax.fill_between(_X, target.prob(_X), color="#bdbdbd", label="target p")
     ax.plot(_X, q, color=_COLOURS[divergence], lw=2.2, label=f"q fitted by {divergence.split()[0]} KL")
-    if setting.start is not None:
+    if divergence == REVERSE:
         ax.plot([setting.start[0]], [0.0], marker="^", ms=9, color="black", clip_on=False, ls="none",
                 label="start of the fit")
+    else:  # shown, so that the start slider visibly does something: here, nothing to the fit
+        ax.plot([setting.start[0]], [0.0], marker="^", ms=9, mfc="white", mec="#969696", clip_on=False, ls="none",
+                label="start (unused: one optimum)")
     ax.set_xlim(_X[0], _X[-1])
     ax.set_ylim(0, 0.5)
     ax.set_xlabel("z")
@@ -112,15 +115,10 @@ def kl_fit_explorer(separations: Sequence[float] = SEPARATIONS, weights: Sequenc
         ``len(separations) × 2 × 2`` pictures.
     """
     separations = [float(s) for s in separations]
-    forward_pictures: dict[float, str] = {}  # the forward fit has no start: one picture per separation
 
-    def draw(separation: float, divergence: str, start: str) -> Figure | str:
-        target = bimodal_target(separation, weights, std)
-        if divergence == FORWARD:
-            if separation not in forward_pictures:
-                forward_pictures[separation] = as_html(draw_kl_fit(kl_fit_setting(target, FORWARD), FORWARD))
-            return forward_pictures[separation]
-        return draw_kl_fit(kl_fit_setting(target, divergence, start), divergence)
+    def draw(separation: float, divergence: str, start: str) -> Figure:
+        setting = kl_fit_setting(bimodal_target(separation, weights, std), divergence, start)
+        return draw_kl_fit(setting, divergence)
 
     first = separations[-1] if start_separation is None else float(start_separation)
     return slider_figure(draw, {
