@@ -79,7 +79,7 @@ def draw_kl_fit(setting: KLFitSetting, divergence: str) -> Figure:
     """The target p (grey), the fitted q (coloured), the start (a triangle, hollow when unused), both KLs of the fit."""
     target, fit = setting.target, setting.fit
     q = np.exp(-0.5 * ((_X - fit.mean) / fit.std) ** 2) / (fit.std * np.sqrt(2 * np.pi))
-    fig, ax = plt.subplots(figsize=(5.2, 2.9))
+    fig, ax = plt.subplots(figsize=(6.0, 3.2))
     ax.fill_between(_X, target.prob(_X), color="#bdbdbd", label="target p")
     ax.plot(_X, q, color=_COLOURS[divergence], lw=2.2, label=f"q fitted by {divergence.split()[0]} KL")
     if divergence == REVERSE:
@@ -94,9 +94,9 @@ def draw_kl_fit(setting: KLFitSetting, divergence: str) -> Figure:
     ax.set_title(f"q = N({fit.mean:.2f}, {fit.std:.2f}²)", fontsize=10)
     marks = {FORWARD: ("  (minimised)", ""), REVERSE: ("", "  (minimised)")}[divergence]
     ax.text(0.99, 0.97, f"KL(p||q) = {setting.forward:.2f} nats{marks[0]}\nKL(q||p) = {setting.reverse:.2f} nats{marks[1]}",
-            transform=ax.transAxes, ha="right", va="top", fontsize=8)
+            transform=ax.transAxes, ha="right", va="top", fontsize=9)
     ax.spines[["top", "right"]].set_visible(False)
-    ax.legend(frameon=False, fontsize=8, loc="upper left")
+    ax.legend(frameon=False, fontsize=9, loc="upper left")
     return fig
 
 
