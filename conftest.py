@@ -7,6 +7,18 @@ import os
 import pytest
 import torch
 
+#: Lines the site test reports (page weights, execution times), printed after the test run.
+SITE_REPORT = pytest.StashKey[list]()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    lines = config.stash.get(SITE_REPORT, [])
+    if lines:
+        terminalreporter.section("the built site: page weights and execution times")
+        for line in lines:
+            terminalreporter.write_line(line)
+
+
 # The environment pytest started with. Tests that build the book pass it on, so that the
 # chapters see the user's real model cache rather than the per-test temporary one.
 ORIGINAL_ENV = dict(os.environ)

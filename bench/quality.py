@@ -5,7 +5,7 @@ Prints ONE JSON object to stdout (everything else goes to stderr). See bench/REA
     VAE_LIB_DATA=/path/to/mnist python bench/quality.py --epochs 10 --k 1000
     python bench/quality.py --quick                     # a smoke run: 1 epoch, 500 test images, k = 100
 
-It trains (or loads from the cache, see vae_lib.train.trained_vae) the default 784-400-20 MLP
+It trains (or loads from the cache, see vae_lib.model_cache.trained_vae) the default 784-400-20 MLP
 VAE twice and evaluates each on the MNIST test set:
 
 - "grey": trained and scored on the grey levels as Bernoulli targets, like the PyTorch
@@ -30,10 +30,10 @@ import time
 import torch
 
 import vae_lib
-from vae_lib.data import dynamic_binarize, load_mnist, mnist_source
+from vae_lib.data import load_mnist, mnist_source
 from vae_lib.device import describe_device, pick_device
-from vae_lib.evaluate import log_likelihood, test_elbo
-from vae_lib.train import trained_vae
+from vae_lib.evaluate import log_px, test_elbo
+from vae_lib.model_cache import trained_vae
 
 REFERENCE_VALUES = {
     "pytorch_example_grey_test_loss_after_10_epochs_nats": 105.6,
@@ -41,7 +41,6 @@ REFERENCE_VALUES = {
     "burda_2015_setup": "VAE, 1 stochastic layer (50 latents, two deterministic layers of 200 tanh units), "
                         "dynamically binarized MNIST, 3,280 epochs, NLL by importance sampling with k = 5000",
 }
-BINARIZATION_SEED = 0  # the one binary sample of the test set the binarized model is scored on
 
 
 def parse_args(argv=None):
@@ -67,11 +66,10 @@ def train_and_score(args, binarize: str | None, test_images: torch.Tensor, devic
                                      device=device, progress="lines", retrain=args.retrain)
     print(printed.getvalue(), end="", file=sys.stderr)
     obtained_seconds = time.perf_counter() - started
-    if binarize is not None:
-        test_images = dynamic_binarize(test_images, torch.Generator().manual_seed(BINARIZATION_SEED))
-    elbo = test_elbo(model, test_images, seed=args.seed)
+    # Scored as fit scored its test set: one seeded binary sample for a binarized model.
+    elbo = test_elbo(model, test_images, binarize=binarize, seed=args.seed)
     started = time.perf_counter()
-    likelihood = log_likelihood(model, test_images, k=args.k, seed=args.seed)
+    likelihood = log_px(model, test_images, k=args.k, binarize=binarize, seed=args.seed)
     scoring_seconds = time.perf_counter() - started
     print(f"{binarize or 'grey'}: test ELBO {elbo['elbo']:.2f}, log p(x) {likelihood.mean:.2f}", file=sys.stderr)
     return {

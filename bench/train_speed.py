@@ -20,6 +20,7 @@ import os
 import platform
 import statistics
 import sys
+import resource
 import tempfile
 import time
 from pathlib import Path
@@ -38,8 +39,11 @@ from vae_lib.models import VAE
 from vae_lib.train import fit
 
 TARGET_NATS = 106.0  # "time to 106 nats": first epoch whose test loss is at most this
-TARGET_SPEEDUP = 3.0
 LOSS_TOLERANCE = 0.5  # nats: the single-sample test loss of the two sides differs by noise alone
+# A timing is a result only on a quiet, steady machine (see bench/README.md):
+MAX_LOAD_PER_CORE = 0.5  # the 1-minute load average when the run starts, per core
+MAX_OTHER_CPU_PER_CORE = 0.1  # CPU used by *other* processes during the run, per core
+MAX_EPOCH_SPREAD = 0.25  # (slowest − fastest epoch) / median epoch, on each side
 FORWARD_MATMUL_FLOPS = 2 * (784 * 400 + 400 * 20 * 2 + 20 * 400 + 400 * 784)  # per image
 TRAIN_FLOPS_PER_IMAGE = 3 * FORWARD_MATMUL_FLOPS  # forward + backward ≈ 3 × forward
 
@@ -204,6 +208,75 @@ def summary(epoch_seconds: list[float], test_losses: list[float], n_train: int, 
     }
 
 
+# --------------------------------------------------------------------------- is it a result?
+
+
+class OtherLoad:
+    """CPU time used by other processes while the run lasts: machine busy time minus our own.
+
+    The load average cannot tell: this benchmark itself keeps every core busy. On Linux,
+    ``/proc/stat`` gives the machine's busy time and ``getrusage`` our process's own.
+    """
+
+    def __enter__(self) -> OtherLoad:
+        self.start = (self._machine_busy(), self._own(), time.perf_counter())
+        self.load_average_at_start = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.end = (self._machine_busy(), self._own(), time.perf_counter())
+
+    @staticmethod
+    def _machine_busy() -> float | None:
+        try:
+            fields = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+        except (OSError, ValueError):
+            return None
+        user, nice, system, _idle, _iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
+        return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+    @staticmethod
+    def _own() -> float:
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+    def cores_used_by_others(self) -> float | None:
+        (busy0, own0, t0), (busy1, own1, t1) = self.start, self.end
+        if busy0 is None or busy1 is None:
+            return None
+        return max(0.0, (busy1 - busy0) - (own1 - own0)) / (t1 - t0)
+
+
+def spread(seconds: list[float]) -> float:
+    """(slowest − fastest) / median epoch: how much other load or noise moved the timings."""
+    return (max(seconds) - min(seconds)) / statistics.median(seconds)
+
+
+def validity(load: OtherLoad, cpu_count: int, ref_seconds: list[float], lib_seconds: list[float]) -> dict:
+    """Whether the timings can be reported: a quiet machine and steady epochs on both sides."""
+    reasons = []
+    start, others = load.load_average_at_start, load.cores_used_by_others()
+    if start is not None and start > MAX_LOAD_PER_CORE * cpu_count:
+        reasons.append(f"the load average was {start:.2f} on {cpu_count} cores when the run started "
+                       f"(more than {MAX_LOAD_PER_CORE} per core)")
+    if others is None:
+        reasons.append("the CPU use of other processes cannot be measured here (no /proc/stat)")
+    elif others > MAX_OTHER_CPU_PER_CORE * cpu_count:
+        reasons.append(f"other processes used {others:.2f} of {cpu_count} cores during the run "
+                       f"(more than {MAX_OTHER_CPU_PER_CORE} per core)")
+    for side, seconds in (("reference", ref_seconds), ("vae_lib", lib_seconds)):
+        if len(seconds) > 1 and spread(seconds) > MAX_EPOCH_SPREAD:
+            reasons.append(f"{side} epoch times vary by {spread(seconds):.0%} (more than {MAX_EPOCH_SPREAD:.0%})")
+    return {
+        "timings_are_a_result": not reasons,
+        "why_not": reasons,
+        "load_average_at_start": None if start is None else round(start, 2),
+        "cores_used_by_other_processes": None if others is None else round(others, 3),
+        "epoch_spread": {"reference": round(spread(ref_seconds), 3), "vae_lib": round(spread(lib_seconds), 3)},
+    }
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -228,7 +301,7 @@ def run(args) -> dict:
     if args.quick:
         train_images, test_images, epochs = train_images[:10_000], test_images[:2_000], min(epochs, 2)
     n_train = len(train_images)
-    load_start = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    load = OtherLoad().__enter__()
     peaks = [matmul_gflops(device)]
 
     to_uint8 = lambda x: (x * 255).round().to(torch.uint8).squeeze(1)  # noqa: E731 - the raw 8-bit pixels
@@ -266,6 +339,8 @@ def run(args) -> dict:
     lib_seconds = history.column("seconds")
     peaks.append(matmul_gflops(device))
     peak = max(peaks)
+    load.__exit__(None, None, None)
+    checks = validity(load, os.cpu_count() or 1, ref_seconds, lib_seconds)
 
     ref_summary = summary(ref_seconds, ref_losses, n_train, peak)
     ref_summary["loader_only_seconds_per_epoch"] = round(reference_loader_seconds, 3)
@@ -282,7 +357,7 @@ def run(args) -> dict:
         "python": platform.python_version(),
         "threads": torch.get_num_threads(),
         "cpu_count": os.cpu_count(),
-        "load_average_1min": {"start": load_start, "end": os.getloadavg()[0] if hasattr(os, "getloadavg") else None},
+        "validity": checks,
         "data": mnist_source("train").describe() + (" (quick: first 10,000)" if args.quick else ""),
         "n_train": n_train,
         "n_test": len(test_images),
@@ -302,7 +377,8 @@ def run(args) -> dict:
                         "the ratio of the fastest epochs is less sensitive to other load on shared cores",
         "test_loss_difference": round(loss_difference, 2),
         "meets_targets": {
-            f"speedup >= {TARGET_SPEEDUP:g}": speedup >= TARGET_SPEEDUP,
+            # The former 3x speed target is withdrawn (bench/README.md says why); speed is reported.
+            "speed reported": checks["timings_are_a_result"] or "no: " + "; ".join(checks["why_not"]),
             f"test loss no worse (within {LOSS_TOLERANCE:g} nats of noise)": loss_difference <= LOSS_TOLERANCE,
         },
     }

@@ -16,12 +16,6 @@ P_NOISE = {"clogged": 0.9, "low water": 0.2}
 P_SILENCE = {h: 1 - p for h, p in P_NOISE.items()}
 
 
-
-def test_coffee_machine_constants_match_the_problem_statement():
-    assert bayes.COFFEE_PRIOR == PRIOR
-    assert bayes.COFFEE_P_NOISE == P_NOISE
-
-
 def test_coffee_machine_evidence_and_posterior():
     assert bayes.evidence(PRIOR, P_NOISE) == pytest.approx(0.41, abs=1e-12)
     post = bayes.posterior(PRIOR, P_NOISE)
@@ -198,14 +192,21 @@ def test_chapter_plots_draw_what_they_say():
     with pytest.raises(ValueError, match="same order"):
         plots.plot_beliefs({"prior": PRIOR, "other": {"low water": 0.7, "clogged": 0.3}})
 
-    theta, k = np.linspace(0, 1, 401), np.arange(6)
-    table = stats.binom.pmf(k[None, :], 5, theta[:, None])
-    fig = plots.plot_probability_vs_likelihood(table, theta, k, fixed_param=0.5, fixed_data=2, data_symbol="k")
+    rho, k = np.linspace(0, 1, 401), np.arange(6)
+    table = stats.binom.pmf(k[None, :], 5, rho[:, None])
+    fig = plots.plot_probability_vs_likelihood(table, rho, k, fixed_param=0.5, fixed_data=2, data_symbol="k")
     titles = [ax.get_title() for ax in fig.axes]
-    assert "θ = 0.50 fixed:\nsums to 1.000" in titles
+    assert "ρ = 0.50 fixed:\nsums to 1.000" in titles
     assert "k = 2 fixed: the likelihood, area = 0.167" in titles  # 1/(n+1) with n = 5
+    assert fig.axes[2].get_xlabel() == "parameter $ρ$" and fig.axes[2].get_ylabel() == "$L(ρ)$"
+    # θ is the book's symbol for a decoder's parameters: the die's parameter never shows it.
+    texts = [t.get_text() for axis in fig.axes for t in axis.texts] + titles
+    texts += [label for axis in fig.axes for label in (axis.get_xlabel(), axis.get_ylabel())]
+    assert not any("θ" in text or "theta" in text for text in texts)
+    fig = plots.plot_probability_vs_likelihood(table, rho, k, fixed_param=0.5, fixed_data=2, param_symbol="q")
+    assert "q = 0.50 fixed:\nsums to 1.000" in [ax.get_title() for ax in fig.axes]
     with pytest.raises(ValueError, match="not one of the data values"):
-        plots.plot_probability_vs_likelihood(table, theta, k, fixed_param=0.5, fixed_data=9)
+        plots.plot_probability_vs_likelihood(table, rho, k, fixed_param=0.5, fixed_data=9)
 
     ax = plots.plot_log_growth([1, 2], [1e-3, 1e-2], [1, 2, 3], [1e-3, 1e-2, 1e-1], references={"1 s": 1.0},
                                xlabel="d", ylabel="seconds")

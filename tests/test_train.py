@@ -1,7 +1,7 @@
-"""Tests of vae_lib.train: the training loop, exact resume, interruption, checkpoints, the cache.
+"""Tests of vae_lib.train: the training loop, its settings, Ctrl-C, divergence and bad input.
 
-Everything runs on the CPU with tiny models (hidden_dim 16, latent_dim 2) on a few dozen
-synthetic images, seeded, so the whole file takes seconds.
+Checkpoints and resuming: test_checkpoints.py; the progress display: test_progress.py;
+the trained-model cache: test_model_cache.py. Shared helpers: training_helpers.py.
 """
 
 from __future__ import annotations
@@ -10,91 +10,29 @@ import doctest
 import math
 import os
 import signal
-import threading
-import time
+
+import numpy as np
 
 import pytest
 import torch
 
-from vae_lib import train
-from vae_lib.data import synthetic_digits
-from vae_lib.models import VAE, VAEConfig
-from vae_lib.train import (
-    CheckpointError,
-    FitResult,
-    History,
-    TrainingDiverged,
-    fit,
-    load_checkpoint,
-    save_checkpoint,
-    trained_vae,
+from training_helpers import (  # noqa: F401 (fixtures)
+    ElboSpy,
+    _no_progress_override,
+    assert_same_weights,
+    images,
+    press_ctrl_c,
+    raise_keyboard_interrupt,
+    run,
+    test_images,
+    tiny_model,
+    without_seconds,
 )
-
-TINY = {"latent_dim": 2, "hidden_dim": 16}
-
-
-@pytest.fixture(autouse=True)
-def _no_progress_override(monkeypatch):
-    """The book build sets VAE_LIB_PROGRESS; the tests choose the mode themselves."""
-    monkeypatch.delenv("VAE_LIB_PROGRESS", raising=False)
-
-
-@pytest.fixture(scope="module")
-def images() -> torch.Tensor:
-    return synthetic_digits(70, seed=0)[0]  # 70 = 2 × 32 + 6: the last batch is partial
-
-
-@pytest.fixture(scope="module")
-def test_images() -> torch.Tensor:
-    return synthetic_digits(20, seed=1)[0]
-
-
-def tiny_model(seed: int = 0, **overrides) -> VAE:
-    torch.manual_seed(seed)
-    return VAE(**{**TINY, **overrides})
-
-
-def run(images, epochs=2, **kwargs) -> FitResult:
-    kwargs.setdefault("batch_size", 32)
-    kwargs.setdefault("progress", "none")
-    kwargs.setdefault("device", "cpu")
-    model = kwargs.pop("model", None) or tiny_model()
-    return fit(model, images, epochs=epochs, **kwargs)
-
-
-def without_seconds(history) -> list[dict]:
-    return [{k: v for k, v in record.items() if k != "seconds"} for record in history]
-
-
-def assert_same_weights(a: torch.nn.Module, b: torch.nn.Module) -> None:
-    state_a, state_b = a.state_dict(), b.state_dict()
-    assert state_a.keys() == state_b.keys()
-    for name in state_a:
-        assert torch.equal(state_a[name], state_b[name]), name
-
-
-class ElboSpy:
-    """Wraps model.elbo: records each call, and can act (e.g. interrupt) at call number ``at``."""
-
-    def __init__(self, model: VAE, at: int | None = None, action=None):
-        self.original = model.elbo
-        self.calls: list[dict] = []
-        self.at, self.action = at, action
-        model.elbo = self
-
-    def __call__(self, x, **kwargs):
-        self.calls.append({"batch": x.shape[0], **kwargs})
-        if self.at is not None and len(self.calls) == self.at:
-            self.action()
-        return self.original(x, **kwargs)
-
-
-def raise_keyboard_interrupt():
-    raise KeyboardInterrupt
-
-
-def press_ctrl_c():
-    os.kill(os.getpid(), signal.SIGINT)
+from vae_lib import progress, train
+from vae_lib.checkpoints import load_checkpoint
+from vae_lib.evaluate import NonFiniteScore
+from vae_lib.history import History
+from vae_lib.train import FitResult, Settings, TrainingDiverged, fit
 
 
 # --------------------------------------------------------------------------- the loop
@@ -193,21 +131,23 @@ def test_on_epoch_callback_gets_each_record(images):
     assert [r["epoch"] for r in records] == [1, 2, 3]
 
 
-# --------------------------------------------------------------------------- checkpoints and resume
+def test_settings_after_data_are_keyword_only(images):
+    with pytest.raises(TypeError):
+        fit(tiny_model(), images, 2)
 
 
-def test_resume_continues_bit_for_bit(images, test_images, tmp_path, monkeypatch):
-    monkeypatch.setattr(train, "FLUSH_EVERY", 2)  # flushes on both sides of the resume point
-    common = {"test_data": test_images, "binarize": "dynamic", "seed": 5}
-    straight = run(images, epochs=4, **common)
-    path = tmp_path / "run.pt"
-    first = run(images, epochs=2, checkpoint=path, **common)
-    assert len(first.history) == 2 and first.checkpoint == path
-    resumed = run(images, epochs=4, checkpoint=path, resume=True, model=tiny_model(seed=99), **common)
-    assert_same_weights(straight.model, resumed.model)
-    assert without_seconds(straight.history) == without_seconds(resumed.history)
-    model, state = load_checkpoint(path)
-    assert state["epoch"] == 4 and len(state["history"]) == 4
+def test_settings_built_beforehand_train_the_same_and_are_not_given_twice(images):
+    settings = Settings(epochs=2, batch_size=32, seed=3, device="cpu")
+    assert (settings.binarize, settings.device) == ("none", torch.device("cpu"))
+    built = fit(tiny_model(), images, settings=settings, progress="none")
+    assert without_seconds(built.history) == without_seconds(run(images, epochs=2, seed=3).history)
+    with pytest.raises(ValueError, match="also epochs="):
+        fit(tiny_model(), images, epochs=3, settings=settings, progress="none")
+    with pytest.raises(TypeError, match="Settings"):
+        fit(tiny_model(), images, settings={"epochs": 2})
+
+
+# --------------------------------------------------------------------------- Ctrl-C
 
 
 @pytest.mark.parametrize("interrupt", [press_ctrl_c, raise_keyboard_interrupt], ids=["sigint", "raised"])
@@ -245,109 +185,6 @@ def test_interrupt_without_checkpoint_still_returns(images, capsys):
     assert "interrupted" in capsys.readouterr().out
 
 
-def test_checkpoint_loads_with_weights_only(images, tmp_path):
-    path = tmp_path / "run.pt"
-    run(images, epochs=1, checkpoint=path)
-    payload = torch.load(path, weights_only=True)
-    assert payload["format"] == "vae_lib.checkpoint" and payload["format_version"] == train.CHECKPOINT_VERSION
-    assert payload["config"] == VAEConfig(**TINY).to_dict()
-    assert {"model_state", "optimizer_state", "history", "rng", "position", "training"} <= payload.keys()
-    assert payload["rng"]["permutation"].dtype == torch.uint8
-
-
-def test_save_and_load_checkpoint_round_trip(tmp_path):
-    model = tiny_model(latent_dim=3)
-    path = save_checkpoint(tmp_path / "sub" / "m.pt", model, history=[{"epoch": 1, "train_elbo": -1.0}],
-                           metadata={"note": "hi"})
-    loaded, state = load_checkpoint(path)
-    assert_same_weights(model, loaded)
-    assert loaded.config == model.config and not loaded.training
-    assert state["history"] == [{"epoch": 1, "train_elbo": -1.0}] and state["metadata"] == {"note": "hi"}
-
-
-def test_crash_while_saving_keeps_the_old_checkpoint_and_no_temp_file(tmp_path, monkeypatch):
-    path = tmp_path / "m.pt"
-    good = tiny_model()
-    save_checkpoint(path, good)
-    before = path.read_bytes()
-    real_save = torch.save
-
-    def crash_midway(obj, f, *args, **kwargs):
-        f.write(b"half a checkpoint")
-        raise OSError("disk full")
-
-    monkeypatch.setattr(torch, "save", crash_midway)
-    with pytest.raises(OSError, match="disk full"):
-        save_checkpoint(path, tiny_model(seed=1))
-    monkeypatch.setattr(torch, "save", real_save)
-    assert path.read_bytes() == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.pt"]
-    assert_same_weights(load_checkpoint(path)[0], good)
-
-
-def test_crash_while_saving_during_fit_keeps_last_epoch(images, tmp_path, monkeypatch):
-    path = tmp_path / "run.pt"
-    run(images, epochs=1, checkpoint=path)
-    monkeypatch.setattr(torch, "save", lambda *a, **k: (_ for _ in ()).throw(OSError("disk full")))
-    with pytest.raises(OSError):
-        run(images, epochs=2, checkpoint=path, resume=True)
-    monkeypatch.undo()
-    assert load_checkpoint(path)[1]["epoch"] == 1
-    assert [p.name for p in tmp_path.iterdir()] == ["run.pt"]
-
-
-@pytest.mark.parametrize("content", [b"", b"not a checkpoint at all", "truncated"])
-def test_unreadable_checkpoint_is_a_clear_error(tmp_path, content):
-    path = tmp_path / "bad.pt"
-    if content == "truncated":
-        save_checkpoint(path, tiny_model())
-        content = path.read_bytes()[: path.stat().st_size // 2]
-    path.write_bytes(content)
-    with pytest.raises(CheckpointError, match="bad.pt") as err:
-        load_checkpoint(path)
-    assert "truncated, corrupted" in str(err.value)
-
-
-def test_foreign_or_future_checkpoints_are_refused(tmp_path):
-    path = tmp_path / "state_dict.pt"
-    torch.save(tiny_model().state_dict(), path)
-    with pytest.raises(CheckpointError, match="not a vae_lib checkpoint"):
-        load_checkpoint(path)
-    future = tmp_path / "future.pt"
-    save_checkpoint(future, tiny_model())
-    payload = torch.load(future, weights_only=True)
-    payload["format_version"] = train.CHECKPOINT_VERSION + 1
-    torch.save(payload, future)
-    with pytest.raises(CheckpointError, match="upgrade vae_lib"):
-        load_checkpoint(future)
-    with pytest.raises(FileNotFoundError, match="missing.pt"):
-        load_checkpoint(tmp_path / "missing.pt")
-
-
-def test_resume_from_other_configuration_names_the_keys(images, tmp_path):
-    path = tmp_path / "run.pt"
-    run(images, epochs=1, checkpoint=path)
-    with pytest.raises(CheckpointError) as err:
-        run(images, epochs=2, checkpoint=path, resume=True, model=tiny_model(latent_dim=3, hidden_dim=8))
-    message = str(err.value)
-    assert "latent_dim" in message and "hidden_dim" in message and "new checkpoint path" in message
-    with pytest.raises(CheckpointError, match="batch_size"):
-        run(images, epochs=2, checkpoint=path, resume=True, batch_size=16)
-    with pytest.raises(CheckpointError, match="other data"):
-        run(images[:60], epochs=2, checkpoint=path, resume=True)
-
-
-def test_resume_without_a_file_starts_fresh_and_when_done_trains_nothing(images, tmp_path, capsys):
-    path = tmp_path / "run.pt"
-    first = run(images, epochs=1, checkpoint=path, resume=True)
-    assert "starting from scratch" in capsys.readouterr().out
-    model = tiny_model(seed=3)
-    spy = ElboSpy(model)
-    again = run(images, epochs=1, checkpoint=path, resume=True, model=model)
-    assert spy.calls == [] and "nothing to train" in capsys.readouterr().out
-    assert_same_weights(first.model, again.model)
-
-
 # --------------------------------------------------------------------------- divergence
 
 
@@ -370,8 +207,65 @@ def test_huge_learning_rate_is_caught(images):
         run(images, epochs=20, lr=1e12, batch_size=8)
 
 
+def test_a_finite_but_implausible_elbo_is_divergence_caught_at_the_first_epoch(images, tmp_path):
+    """lr=1e6 used to report ELBOs down to -1.2e29 nats without complaint and checkpoint them."""
+    path = tmp_path / "run.pt"
+    with pytest.raises(TrainingDiverged) as err:
+        run(images, epochs=3, lr=1e6, checkpoint=path)
+    message = str(err.value)
+    assert "epoch 1:" in message and "train_elbo" in message and "±78,400" in message
+    assert "No checkpoint was written" in message and not path.exists()
+
+
+def test_a_nan_test_elbo_is_a_bad_epoch_and_the_checkpoint_keeps_the_last_good_one(images, test_images,
+                                                                                   tmp_path, monkeypatch):
+    calls = []
+    real_test_metrics = train._test_metrics
+
+    def nan_from_epoch_2(*args, **kwargs):
+        calls.append(1)
+        metrics = real_test_metrics(*args, **kwargs)
+        return {key: float("nan") for key in metrics} if len(calls) >= 2 else metrics
+
+    monkeypatch.setattr(train, "_test_metrics", nan_from_epoch_2)
+    path = tmp_path / "run.pt"
+    with pytest.raises(TrainingDiverged) as err:
+        run(images, epochs=3, test_data=test_images, checkpoint=path)
+    assert "epoch 2:" in str(err.value) and "test_elbo is nan" in str(err.value)
+    assert f"The checkpoint {path} keeps epoch 1, the last good state." in str(err.value)
+    state = load_checkpoint(path)[1]
+    assert state["epoch"] == 1 and [r["epoch"] for r in state["history"]] == [1]
+    assert math.isfinite(state["history"][0]["test_elbo"])
+
+
+def test_a_test_elbo_that_evaluate_refuses_as_not_a_number_is_a_bad_epoch(images, test_images, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise NonFiniteScore("The model's test ELBO is not a number")
+
+    monkeypatch.setattr(train, "test_elbo", refuse)
+    with pytest.raises(TrainingDiverged, match="epoch 1: the test ELBO is not a number") as err:
+        run(images, epochs=2, test_data=test_images)
+    assert "learning rate" in str(err.value)
+
+
+def test_the_divergence_message_says_what_a_resumed_checkpoint_holds(images, tmp_path):
+    path = tmp_path / "run.pt"
+    run(images, epochs=1, checkpoint=path)
+    model = tiny_model()
+
+    def poison_the_weights():
+        with torch.no_grad():
+            model.decoder.out.bias[0] = float("nan")
+
+    ElboSpy(model, at=1, action=poison_the_weights)  # the first batch of epoch 2, after the resume
+    with pytest.raises(TrainingDiverged) as err:
+        run(images, epochs=3, model=model, checkpoint=path, resume=True)
+    assert "epoch 2:" in str(err.value) and f"The checkpoint {path} keeps epoch 1, the last good" in str(err.value)
+    assert load_checkpoint(path)[1]["epoch"] == 1
+
+
 def test_nan_is_caught_by_the_progress_bar_refresh_too(images, monkeypatch):
-    monkeypatch.setattr(train, "BAR_REFRESH_SECONDS", 0.0)
+    monkeypatch.setattr(progress, "BAR_REFRESH_SECONDS", 0.0)
     model = tiny_model()
     with torch.no_grad():
         model.encoder.mu.weight[0, 0] = float("inf")
@@ -393,7 +287,7 @@ def test_nan_is_caught_by_the_progress_bar_refresh_too(images, monkeypatch):
         ({"lr": -1e-3}, "lr"),
         ({"lr": float("nan")}, "lr"),
         ({"beta": -1.0}, "beta"),
-        ({"binarize": "sometimes"}, "binarize must be"),
+        ({"binarize": "sometimes"}, "Unknown binarization"),
         ({"progress": "loud"}, "progress must be"),
         ({"device": "tpu"}, "Unknown device"),
         ({"resume": True}, "needs checkpoint"),
@@ -447,153 +341,48 @@ def test_bad_data_is_a_clear_value_error(data, match):
         run(data)
 
 
+def test_seeds_must_fit_64_bits_and_numpy_integers_are_whole_numbers(images):
+    for seed in (10**23, -1, 2**63, 1.5, "3", True):
+        with pytest.raises(ValueError, match=r"seed must be a whole number from 0 to 2\*\*63 - 1"):
+            Settings(seed=seed, device="cpu")
+    assert Settings(seed=np.int64(3), device="cpu").seed == 3 and Settings(seed=2**63 - 1, device="cpu").seed
+
+
+# --------------------------------------------------------------------------- unwritable checkpoints
+
+
+def test_a_checkpoint_under_a_file_is_refused_before_any_training(images, tmp_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    model = tiny_model()
+    spy = ElboSpy(model)
+    with pytest.raises(NotADirectoryError, match="a_file is a file, not a folder"):
+        run(images, model=model, checkpoint=blocker / "runs" / "run.pt")
+    with pytest.raises(IsADirectoryError, match="is a folder; give a file name"):
+        run(images, model=model, checkpoint=tmp_path)
+    assert spy.calls == []  # refused before the first batch, not at the first save
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root may write to read-only folders")
+def test_a_checkpoint_in_a_read_only_folder_is_refused_before_any_training(images, tmp_path):
+    folder = tmp_path / "read_only"
+    folder.mkdir()
+    folder.chmod(0o555)
+    model = tiny_model()
+    spy = ElboSpy(model)
+    try:
+        with pytest.raises(PermissionError, match="Cannot write the checkpoint"):
+            run(images, model=model, checkpoint=folder / "run.pt")
+    finally:
+        folder.chmod(0o755)
+    assert spy.calls == []
+
+
 def test_bad_test_data_and_non_models_are_refused(images):
     with pytest.raises(ValueError, match="empty"):
         run(images, test_data=torch.rand(0, 784))
     with pytest.raises(TypeError, match="vae_lib VAE"):
         fit(torch.nn.Linear(2, 2), images)
-
-
-def test_unknown_likelihood_is_a_clear_error():
-    with pytest.raises(ValueError, match="likelihood"):
-        trained_vae({"likelihood": "poisson"}, data="synthetic", epochs=1)
-
-
-# --------------------------------------------------------------------------- progress display
-
-
-def test_lines_mode_prints_one_line_per_epoch_to_stdout_only(images, test_images, capsys):
-    run(images, epochs=3, progress="lines", test_data=test_images)
-    captured = capsys.readouterr()
-    lines = captured.out.splitlines()
-    assert len(lines) == 3 and captured.err == ""
-    assert lines[0].startswith("epoch 1/3  train ELBO -") and "test ELBO" in lines[0] and "KL" in lines[0]
-    assert lines[0].endswith(" s")
-
-
-def test_environment_forces_lines_over_bar_and_auto(images, monkeypatch, capsys):
-    monkeypatch.setenv("VAE_LIB_PROGRESS", "lines")
-    for progress in ("bar", "auto"):
-        run(images, epochs=2, progress=progress)
-        captured = capsys.readouterr()
-        assert len(captured.out.splitlines()) == 2 and captured.err == ""
-    run(images, epochs=2, progress="none")
-    assert capsys.readouterr().out == ""
-    monkeypatch.setenv("VAE_LIB_PROGRESS", "fancy")
-    with pytest.raises(ValueError, match="VAE_LIB_PROGRESS"):
-        run(images)
-
-
-def test_auto_mode_without_terminal_prints_lines_and_bar_mode_draws_on_stderr(images, capsys):
-    run(images, epochs=2, progress="auto")  # pytest captures: not a terminal, not a notebook
-    captured = capsys.readouterr()
-    assert len(captured.out.splitlines()) == 2 and captured.err == ""
-    run(images, epochs=2, progress="bar")
-    captured = capsys.readouterr()
-    assert len(captured.out.splitlines()) == 2 and "batch" in captured.err
-    run(images, epochs=2, progress="none")
-    assert capsys.readouterr() == ("", "")
-
-
-# --------------------------------------------------------------------------- the cache
-
-
-def test_trained_vae_trains_once_then_loads(monkeypatch, capsys):
-    first_model, first_history = trained_vae(TINY, epochs=2, data="synthetic", device="cpu", progress="none")
-    out = capsys.readouterr().out
-    assert "Training the VAE" in out and len(first_history) == 2
-    models = [p.name for p in train.cache_dir("models").glob("*.pt")]
-    assert len(models) == 1 and models[0].startswith("vae-mlp-bernoulli-z2-e2-")
-
-    def no_training(*args, **kwargs):
-        raise AssertionError("fit() should not be called for a cached model")
-
-    monkeypatch.setattr(train, "fit", no_training)
-    model, history = trained_vae(TINY, epochs=2, data="synthetic", device="cpu", progress="none")
-    out = capsys.readouterr().out
-    assert "Loaded the trained VAE from the cache" in out and "Synthetic digits" in out
-    assert_same_weights(first_model, model)
-    assert history == first_history and not model.training
-
-
-def test_trained_vae_asked_twice_at_once_trains_once_and_the_second_waits(monkeypatch, capsys):
-    """Two notebooks (or book builds) asking for the same uncached model: one trains, one waits."""
-    training_started, may_finish = threading.Event(), threading.Event()
-    fit_calls = []
-    real_fit = train.fit
-
-    def slow_fit(*args, **kwargs):
-        fit_calls.append(threading.current_thread().name)
-        training_started.set()
-        assert may_finish.wait(60)
-        return real_fit(*args, **kwargs)
-
-    monkeypatch.setattr(train, "fit", slow_fit)
-    results = {}
-
-    def ask(name):
-        results[name] = trained_vae(TINY, epochs=1, data="synthetic", device="cpu", progress="none")
-
-    first = threading.Thread(target=ask, args=("first",), name="first")
-    first.start()
-    assert training_started.wait(60)
-    second = threading.Thread(target=ask, args=("second",), name="second")
-    second.start()
-    out = ""
-    for _ in range(600):  # up to 60 s for the second to find the lock taken
-        out += capsys.readouterr().out
-        if "waiting for it to finish" in out:
-            break
-        time.sleep(0.1)
-    assert "Another process is training or saving vae-mlp-bernoulli-z2-e1-" in out
-    assert second.is_alive()  # blocked on the lock, not training
-    may_finish.set()
-    first.join(60)
-    second.join(60)
-    out += capsys.readouterr().out
-    assert fit_calls == ["first"]
-    assert "Loaded the trained VAE from the cache" in out
-    assert_same_weights(results["first"].model, results["second"].model)
-
-
-def test_trained_vae_changed_settings_train_a_new_model(capsys):
-    trained_vae(TINY, epochs=1, data="synthetic", device="cpu", progress="none")
-    trained_vae({**TINY, "latent_dim": 3}, epochs=1, data="synthetic", device="cpu", progress="none")
-    trained_vae(TINY, epochs=1, data="synthetic", device="cpu", progress="none", binarize=None)
-    trained_vae(TINY, epochs=1, data="synthetic", device="cpu", progress="none", seed=1)
-    assert capsys.readouterr().out.count("Training the VAE") == 4
-    assert len(list(train.cache_dir("models").iterdir())) == 4
-
-
-def test_trained_vae_retrains_a_corrupt_cache_file(capsys):
-    trained_vae(TINY, epochs=1, data="synthetic", device="cpu", progress="none")
-    (path,) = train.cache_dir("models").iterdir()
-    path.write_bytes(path.read_bytes()[:100])
-    capsys.readouterr()
-    model, history = trained_vae(TINY, epochs=1, data="synthetic", device="cpu", progress="none")
-    out = capsys.readouterr().out
-    assert "unusable cached model" in out and "Training the VAE" in out
-    assert len(history) == 1 and load_checkpoint(path)[1]["epoch"] == 1
-
-
-def test_trained_vae_continues_an_interrupted_training(monkeypatch, capsys):
-    calls = {"n": 0}
-    real_test_metrics = train._test_metrics
-
-    def interrupt_after_first_epoch(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise KeyboardInterrupt
-        return real_test_metrics(*args, **kwargs)
-
-    monkeypatch.setattr(train, "_test_metrics", interrupt_after_first_epoch)
-    result = trained_vae(TINY, epochs=3, data="synthetic", device="cpu", progress="none")
-    assert result.interrupted and len(result.history) == 1
-    monkeypatch.setattr(train, "_test_metrics", real_test_metrics)
-    capsys.readouterr()
-    model, history = trained_vae(TINY, epochs=3, data="synthetic", device="cpu", progress="none")
-    assert "Continuing the interrupted training" in capsys.readouterr().out
-    assert [r["epoch"] for r in history] == [1, 2, 3]
 
 
 # --------------------------------------------------------------------------- docs

@@ -9,12 +9,13 @@ import pytest
 from ipywidgets.widgets.widget_link import Link
 
 from vae_lib import bayes, widgets
+from vae_lib.exercises.bayes import COFFEE_P_NOISE, COFFEE_PRIOR
 from vae_lib.widgets import DEFAULT_GRID, bayes_explorer, widget_state_size
 
 
-# The chapter-1 coffee machine (a test fixture here; the chapter's own data live with its exercises).
-PRIOR = {"clogged": 0.3, "low water": 0.7}
-P_NOISE = {"clogged": 0.9, "low water": 0.2}
+# The chapter-1 coffee machine, as the chapter and its exercises define it.
+PRIOR = dict(COFFEE_PRIOR)
+P_NOISE = dict(COFFEE_P_NOISE)
 
 
 def coffee_explorer(**kwargs):

@@ -1,18 +1,27 @@
 """vae_lib: the small library behind the book *Variational Autoencoders, from Bayes' rule to MNIST*.
 
-One module per idea, each one a chapter points at:
+One module per idea, each one a chapter points at (CONTRIBUTING.md maps them to the chapters):
 
 - :mod:`vae_lib.device`  pick CUDA, Apple MPS or the CPU, and say why
 - :mod:`vae_lib.data`    MNIST that never fails to load (local dir, cache, download, bundled subset)
 - :mod:`vae_lib.paths`   the cache folder for downloads and trained models
 - :mod:`vae_lib.bayes`   discrete Bayes updates (the coffee machine)
-- :mod:`vae_lib.models`  encoder/decoder VAEs and their ELBO
-- :mod:`vae_lib.train`   the training loop, checkpoints and the trained-model cache
+- :mod:`vae_lib.mixture` the mixture of Gaussians: sampling, log p(x), responsibilities, EM
+- :mod:`vae_lib.estimators` Monte Carlo and importance sampling of p(x), ESS, IWAE bounds
+- :mod:`vae_lib.networks` the encoder and decoder networks (MLP, convolutional, linear)
+- :mod:`vae_lib.models`  ``VAE``: encode → reparameterize → decode → ELBO
+- :mod:`vae_lib.train`   the training loop (``fit``), its settings and result
+- :mod:`vae_lib.history` the record of a training run, one dict per epoch
+- :mod:`vae_lib.progress` the progress display: a bar, one line per epoch, or nothing
+- :mod:`vae_lib.checkpoints` checkpoint files: atomic writes, loading, exact resume
+- :mod:`vae_lib.model_cache` ``trained_vae``: train a model once, then load it from the cache
+- :mod:`vae_lib.recipes` the book's MNIST VAE recipes, for a GPU and for a 2-core CPU
 - :mod:`vae_lib.evaluate` test ELBO, importance-sampled log p(x), bits per dimension
 - :mod:`vae_lib.divergences` KL divergences in closed form and by Monte Carlo
 - :mod:`vae_lib.plots`   small plotting helpers the chapters share
 - :mod:`vae_lib.widgets` interactive figures that also work on the static site
-- :mod:`vae_lib.checks`  self-checks for exercises that never reveal the answer
+- :mod:`vae_lib.checks`  the self-check machinery: never reveals an answer or confirms a digit
+- :mod:`vae_lib.exercises` one module per chapter: its problem data and exercise self-checks
 
 Modules are imported on demand (``from vae_lib import data``) so that ``import vae_lib``
 stays cheap.

@@ -3,9 +3,10 @@
 A *belief* over a few named hypotheses is a dict ``{hypothesis: probability}``; plain
 sequences (lists, numpy arrays) work too, with hypotheses identified by position.
 
-The coffee machine of chapter 1: a machine that makes a strange noise is either clogged
-(prior 0.3) or low on water (prior 0.7); a clogged machine makes the noise 90 % of the time,
-one low on water 20 % of the time.
+An example in the spirit of chapter 1 (whose own problem data live in
+:mod:`vae_lib.exercises.bayes`): a machine that makes a strange noise is either clogged (prior
+0.3) or low on water (prior 0.7); a clogged machine makes the noise 90 % of the time, one low
+on water 20 % of the time.
 
 >>> from vae_lib import bayes
 >>> prior = {"clogged": 0.3, "low water": 0.7}
@@ -32,8 +33,6 @@ from typing import Union
 import numpy as np
 
 __all__ = [
-    "COFFEE_PRIOR",
-    "COFFEE_P_NOISE",
     "ImpossibleObservationError",
     "joint",
     "evidence",
@@ -43,11 +42,6 @@ __all__ = [
     "evidence_on_grid",
     "format_belief",
 ]
-
-#: The chapter-1 coffee machine: prior belief about why it failed.
-COFFEE_PRIOR: dict[str, float] = {"clogged": 0.3, "low water": 0.7}
-#: ... and the chance of a strange noise under each hypothesis, P(noise | hypothesis).
-COFFEE_P_NOISE: dict[str, float] = {"clogged": 0.9, "low water": 0.2}
 
 Belief = Union[Mapping[str, float], Sequence[float], np.ndarray]
 

@@ -1,12 +1,16 @@
-"""Self-checks for the exercises: they say whether an answer is right, and what a wrong one
-looks like, without ever revealing the right answer.
+"""The self-check machinery: say whether an answer is right, and what a wrong one looks like,
+without ever revealing the right answer or confirming the digits of a guess.
 
-The mechanism is one small class. A :class:`Check` knows the expected value (computed from
-the problem data, never typed in) and a table of :class:`Mistake` values: the numbers that
-typical wrong computations produce, each with a message explaining the slip. Calling the
-check on a student's answer prints one friendly line (✓ or ✗) and returns a
-:class:`CheckResult` with ``.correct`` and ``.message``. Neither the printed line, the result,
-its ``repr`` nor any exception contains the expected value.
+A :class:`Check` knows the expected value (computed from the problem data, never typed in)
+and a table of :class:`Mistake` values: the numbers that typical wrong computations produce,
+each with a message explaining the slip. Calling the check on a student's answer prints one
+friendly line (✓ or ✗) and returns a :class:`CheckResult` with ``.correct`` and ``.message``.
+Neither the printed line, the result, its ``repr`` nor any exception contains the expected
+value.
+
+A wrong answer that matches no known mistake always gets the same message, however close it
+is. Saying "close" or "rounded to 2 decimals" would confirm the leading digits of a guess,
+and a student could then find any answer digit by digit in a few dozen tries.
 
 >>> from vae_lib.checks import Check, Mistake
 >>> half = Check("one half", expected=1 / 2, mistakes=[Mistake(2.0, "You inverted the fraction.")],
@@ -21,30 +25,42 @@ False
 ✓ Correct.
 True
 
-Later chapters add their own checks with the same mechanism: compute ``expected`` and the
-mistaken values from the problem, then wrap them in a :class:`Check`. The exercise checks of
-chapter 1 are at the end of this module.
+Adding a chapter's self-checks
+------------------------------
+Each chapter has one module ``vae_lib/exercises/<chapter>.py`` (chapter 1:
+:mod:`vae_lib.exercises.bayes`) that holds
+
+1. the chapter's **problem data** as module constants (the prior, the rolls of a die, ...),
+   which the chapter's text and code use and a test compares with the chapter;
+2. for each exercise, a cached builder that computes the expected value *and* each mistake's
+   value from that data by running the wrong method (a coarse grid, a forgotten division),
+   never by typing a number, and returns a :class:`Check`;
+3. for each exercise, a public function ``check_<what>(answer)`` whose docstring starts with
+   ``"Exercise <label>:"``, the label of the chapter's ``{exercise}`` block. The chapter's
+   self-check cell calls it; :func:`checks_by_exercise` finds it by that docstring.
+
+Mistake messages may name a known slip ("that is the prior"); they must never state, or hint
+at, digits of the right answer.
 """
 
 from __future__ import annotations
 
+import inspect
 import math
 import numbers
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
+from types import ModuleType
 
-__all__ = [
-    "Check",
-    "CheckResult",
-    "Mistake",
-    "check_silent_machine",
-    "check_noise_then_silence",
-    "check_loaded_die_mle",
-    "check_grid_dimension",
-]
+__all__ = ["Check", "CheckResult", "Mistake", "checks_by_exercise"]
 
 CORRECT_MARK, WRONG_MARK, PENDING_MARK = "✓", "✗", "•"
+
+#: Told to every wrong, unexplained answer of a non-integer check (so it confirms nothing).
+ROUNDING_ADVICE = "If you rounded, pass the full-precision number your code computes."
+
+_EXERCISE_DOCSTRING = re.compile(r"Exercise ([\w-]+):")
 
 
 @dataclass(frozen=True)
@@ -98,7 +114,8 @@ class Check:
         kind: ``"probability"`` (must lie in [0, 1]), ``"number"`` or ``"integer"``
             (a whole number, compared exactly).
         rel_tol, abs_tol: how close counts as correct (as in :func:`math.isclose`).
-        hint: a nudge printed after a wrong answer that matches no known mistake.
+        hint: a nudge printed after every wrong answer that matches no known mistake (the
+            same text for all of them, so that it says nothing about how close a guess is).
         correct_message: printed after ``✓`` for a right answer, e.g. why it makes sense.
 
     >>> third = Check("a third", 1 / 3, kind="probability")
@@ -106,6 +123,8 @@ class Check:
     ✓ Correct.
     True
     >>> third(1.5, quiet=True).message.startswith("✗ Out of range")
+    True
+    >>> third(0.34, quiet=True).message == third(0.9, quiet=True).message   # no "close"
     True
     """
 
@@ -144,17 +163,13 @@ class Check:
         rel = max(self.rel_tol, 5e-3) if loose else self.rel_tol
         return math.isclose(a, b, rel_tol=rel, abs_tol=self.abs_tol)
 
-    def _rounded_decimals(self, value: float) -> int | None:
-        """The number of decimals d such that ``value`` is the expected value rounded to d places."""
-        if self.kind == "integer":
-            return None
-        for decimals in range(1, 7):
-            if math.isclose(value, round(self._expected, decimals), rel_tol=0.0, abs_tol=1e-12):
-                return decimals
-        return None
+    def _matching_mistakes(self, value: float, *, loose: bool) -> list[Mistake]:
+        return [m for m in self._mistakes if self._near(value, float(m.value), loose=loose)]
 
-    def _matching_mistake(self, value: float, *, loose: bool) -> Mistake | None:
-        return next((m for m in self._mistakes if self._near(value, float(m.value), loose=loose)), None)
+    def _unexplained_message(self) -> str:
+        """The one message for every wrong answer that matches no known mistake."""
+        advice = "" if self.kind == "integer" else f" {ROUNDING_ADVICE}"
+        return f"{WRONG_MARK} Not quite. {self.hint}{advice}"
 
     def _diagnose(self, answer: object) -> tuple[bool | None, str]:
         if answer is None:
@@ -175,27 +190,12 @@ class Check:
             return False, f"{WRONG_MARK} The answer is a whole number: yours has a fractional part."
         if self._near(value, self._expected):
             return True, f"{CORRECT_MARK} Correct." + (f" {self.correct_message}" if self.correct_message else "")
-        # A known mistake hit (almost) exactly beats every other explanation; rounding comes
-        # next, and only then a known mistake that the student may have rounded.
-        mistake = self._matching_mistake(value, loose=False)
-        if mistake:
-            return False, f"{WRONG_MARK} {mistake.message}"
-        decimals = self._rounded_decimals(value)
-        if decimals is not None:
-            places = "1 decimal place" if decimals == 1 else f"{decimals} decimal places"
-            return False, (
-                f"{WRONG_MARK} Close, but it looks rounded to {places}, which is too coarse to tell "
-                "right from wrong here. Pass the unrounded number your code computes."
-            )
-        mistake = self._matching_mistake(value, loose=True)
-        if mistake:
-            return False, f"{WRONG_MARK} {mistake.message}"
-        if self.kind != "integer" and math.isclose(value, self._expected, rel_tol=0.05):
-            return False, (
-                f"{WRONG_MARK} Close, but not within tolerance. Did you round an intermediate result? "
-                "Keep full precision until the end."
-            )
-        return False, f"{WRONG_MARK} Not quite. {self.hint}"
+        # A known mistake hit (almost) exactly beats one the student may have rounded. Nothing
+        # else is said about a wrong answer: any "close" would confirm digits of a guess.
+        mistakes = self._matching_mistakes(value, loose=False) or self._matching_mistakes(value, loose=True)
+        if mistakes:
+            return False, f"{WRONG_MARK} " + " Or: ".join(dict.fromkeys(m.message for m in mistakes))
+        return False, self._unexplained_message()
 
     def __call__(self, answer: object, *, quiet: bool = False) -> CheckResult:
         """Check ``answer``; print the verdict (unless ``quiet``) and return it as a :class:`CheckResult`."""
@@ -227,175 +227,27 @@ def _as_number(answer: object) -> tuple[float, str | None]:
         return math.nan, f"Expected a number, got a {type(answer).__name__}."
 
 
-# =========================================================================== chapter 1: Bayes
-# The problems' data live here, next to their checks, so that expected values and mistakes
-# are computed from the same numbers the exercises state.
+def checks_by_exercise(module: ModuleType) -> dict[str, Callable[[object], CheckResult]]:
+    """The self-check functions of a chapter's exercise module, by exercise label.
 
-#: Exercise ex-bayes-loaded-die: a die rolled this many times ...
-LOADED_DIE_ROLLS = 12
-#: ... showed a six this many times.
-LOADED_DIE_SIXES = 4
-#: Exercise ex-bayes-grid: terms a computer evaluates per second, the time allowed, grid size.
-GRID_TERMS_PER_SECOND = 10**9
-GRID_SECONDS_ALLOWED = 24 * 60 * 60
-GRID_POINTS_PER_DIMENSION = 10
+    A self-check is a public function of ``module`` whose docstring starts with
+    ``"Exercise <label>:"``, where ``<label>`` is the label of the chapter's exercise.
 
+    Args:
+        module: a chapter's exercise module, e.g. :mod:`vae_lib.exercises.bayes`.
 
-def _coffee_machine():
-    """The chapter's coffee machine: prior, P(noise | h) and P(silence | h) = 1 - P(noise | h)."""
-    from vae_lib.bayes import COFFEE_P_NOISE, COFFEE_PRIOR
-
-    silence = {h: 1.0 - p for h, p in COFFEE_P_NOISE.items()}
-    return COFFEE_PRIOR, COFFEE_P_NOISE, silence
-
-
-@lru_cache(maxsize=None)
-def _silent_machine_check() -> Check:
-    from vae_lib.bayes import evidence, joint, posterior
-
-    prior, noise, silence = _coffee_machine()
-    after_noise = posterior(prior, noise)
-    after_silence = posterior(prior, silence)
-    flat_prior = {h: 1 / len(prior) for h in prior}
-    return Check(
-        "P(clogged | silence)",
-        after_silence["clogged"],
-        [
-            Mistake(after_noise["clogged"],
-                    "That is P(clogged | noise), the posterior after a noise; "
-                    "this morning the machine was silent."),
-            Mistake(after_noise["low water"],
-                    "That is P(low water | noise) = 1 − P(clogged | noise). Conditioning on silence is not "
-                    "the same as taking 1 − the posterior after a noise: recompute with P(silence | h)."),
-            Mistake(silence["clogged"],
-                    "That is the likelihood P(silence | clogged), not the posterior: combine it with the prior."),
-            Mistake(joint(prior, silence)["clogged"],
-                    "That is the joint P(silence, clogged): you forgot to divide by the evidence P(silence)."),
-            Mistake(evidence(prior, silence),
-                    "That is the evidence P(silence), the denominator; "
-                    "the question asks for the posterior of 'clogged'."),
-            Mistake(after_silence["low water"], "That is P(low water | silence), the other hypothesis."),
-            Mistake(prior["clogged"], "That is the prior P(clogged): you have not used the observation yet."),
-            Mistake(posterior(flat_prior, silence)["clogged"],
-                    "You normalised the likelihoods over the hypotheses and left out the prior "
-                    "(that is the answer for a 50/50 prior)."),
-            Mistake(noise["clogged"] * prior["clogged"] / evidence(prior, silence),
-                    "You mixed the two observations: the numerator uses P(noise | clogged) "
-                    "but the denominator P(silence)."),
-        ],
-        correct_message="A silent machine makes 'clogged' much less likely than before.",
-    )
-
-
-def check_silent_machine(answer: object) -> CheckResult:
-    """Exercise ex-bayes-silence: P(clogged | silence) for the chapter's coffee machine."""
-    return _silent_machine_check()(answer)
-
-
-@lru_cache(maxsize=None)
-def _noise_then_silence_check() -> Check:
-    from vae_lib.bayes import combine_likelihoods, evidence, joint, posterior
-
-    prior, noise, silence = _coffee_machine()
-    both = combine_likelihoods(noise, silence)
-    right = posterior(prior, both)
-    after_noise = posterior(prior, noise)["clogged"]
-    after_silence = posterior(prior, silence)["clogged"]
-    return Check(
-        "P(clogged | noise, then silence)",
-        right["clogged"],
-        [
-            Mistake(after_noise,
-                    "That is the belief after the first morning only: "
-                    "update it again with the second morning's silence."),
-            Mistake(after_silence,
-                    "That is the belief after the silence alone: the second update should start from "
-                    "the first morning's posterior, not from the original prior."),
-            Mistake(posterior(prior, combine_likelihoods(noise, noise))["clogged"],
-                    "That is the belief after two noisy mornings; the second morning was silent."),
-            Mistake(joint(prior, both)["clogged"],
-                    "That is the joint P(noise, silence, clogged): divide by the evidence of both mornings."),
-            Mistake(evidence(prior, both), "That is the evidence P(noise, silence), the denominator."),
-            Mistake(right["low water"], "That is P(low water | noise, silence), the other hypothesis."),
-            Mistake((after_noise + after_silence) / 2,
-                    "You averaged two one-morning posteriors. Beliefs are updated by multiplying "
-                    "likelihoods, not by averaging posteriors."),
-        ],
-        correct_message="The noise and the silence pull in opposite directions; the silence wins.",
-    )
-
-
-def check_noise_then_silence(answer: object) -> CheckResult:
-    """Exercise ex-bayes-two-mornings: P(clogged | noise on day 1, silence on day 2)."""
-    return _noise_then_silence_check()(answer)
-
-
-@lru_cache(maxsize=None)
-def _loaded_die_check() -> Check:
-    from scipy.optimize import minimize_scalar
-    from scipy.stats import binom
-
-    n, k = LOADED_DIE_ROLLS, LOADED_DIE_SIXES
-    # The maximiser of the likelihood, found numerically (no formula typed in).
-    best = minimize_scalar(lambda t: -binom.logpmf(k, n, t), bounds=(1e-9, 1 - 1e-9),
-                           method="bounded", options={"xatol": 1e-12}).x
-    return Check(
-        "maximum-likelihood P(six)",
-        best,
-        [
-            Mistake(1 / 6,
-                    "That is a fair die's chance of a six: the hypothesis you are testing, "
-                    "not the value that explains the rolls best."),
-            Mistake((k + 1) / (n + 2),
-                    "That is the mean of the posterior under a uniform prior (Laplace's rule of succession), "
-                    "not the maximum of the likelihood."),
-            Mistake(k / (n - k), "That is the odds of a six (sixes per non-six), not a probability."),
-            Mistake((n - k) / n, "That is the fraction of rolls that were NOT sixes."),
-            Mistake(float(binom.pmf(k, n, best)),
-                    "That is the height of the likelihood at its peak; the question asks where the peak is."),
-        ],
-        rel_tol=2e-3,
-        hint="Write the likelihood L(θ) of the rolls as a function of θ = P(six), then find the θ where "
-             "it is largest (a fine grid and np.argmax will do).",
-        correct_message="The best-fitting θ is simply the observed fraction of sixes.",
-    )
-
-
-def check_loaded_die_mle(answer: object) -> CheckResult:
-    """Exercise ex-bayes-loaded-die: the θ = P(six) that maximises the likelihood of the rolls."""
-    return _loaded_die_check()(answer)
-
-
-def _largest_dimension(points: int, budget: float) -> int:
-    """The largest d with points**d <= budget."""
-    d = 0
-    while points ** (d + 1) <= budget:
-        d += 1
-    return d
-
-
-@lru_cache(maxsize=None)
-def _grid_dimension_check() -> Check:
-    points = GRID_POINTS_PER_DIMENSION
-    largest = _largest_dimension(points, GRID_TERMS_PER_SECOND * GRID_SECONDS_ALLOWED)
-    return Check(
-        "largest latent dimension for a one-day grid sum",
-        largest,
-        [
-            Mistake(largest + 1,
-                    "Too big: that grid has more terms than fit in the time allowed. Check whether you "
-                    "found the first d that does not fit instead of the last one that does."),
-            Mistake(_largest_dimension(points, GRID_TERMS_PER_SECOND),
-                    "That is what fits in one second; you have a whole day."),
-            Mistake(20, "That is the latent dimension of the VAE in this chapter, which is far out of reach."),
-        ],
-        kind="integer",
-        hint="The grid has (points per dimension)^d terms; find the largest d for which that is at most "
-             "(terms per second) × (seconds in a day).",
-        correct_message="A day of computing buys only a handful of dimensions more than a second does.",
-    )
-
-
-def check_grid_dimension(answer: object) -> CheckResult:
-    """Exercise ex-bayes-grid: the largest d whose 10-points-per-axis grid sum finishes in a day."""
-    return _grid_dimension_check()(answer)
+    >>> from vae_lib.exercises import bayes
+    >>> checks_by_exercise(bayes)["ex-bayes-silence"].__name__
+    'check_silent_machine'
+    """
+    found: dict[str, Callable[[object], CheckResult]] = {}
+    for name, function in inspect.getmembers(module, inspect.isfunction):
+        match = _EXERCISE_DOCSTRING.match(inspect.getdoc(function) or "")
+        if name.startswith("_") or function.__module__ != module.__name__ or not match:
+            continue
+        label = match.group(1)
+        if label in found:
+            raise ValueError(f"Two self-checks in {module.__name__} claim exercise {label!r}: "
+                             f"{found[label].__name__} and {name}. Give each exercise one check.")
+        found[label] = function
+    return found

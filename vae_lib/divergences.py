@@ -31,6 +31,8 @@ from scipy import optimize
 from torch import Tensor
 from torch.distributions import Categorical, Distribution, MixtureSameFamily, Normal
 
+from vae_lib import _sampling
+
 __all__ = [
     "gaussian_kl",
     "kl_standard_normal",
@@ -142,36 +144,11 @@ def kl_monte_carlo(
             f"q and p must have the same event shape, got {tuple(q.event_shape)} and "
             f"{tuple(p.event_shape)}; wrap diagonal Gaussians as Independent(Normal(mu, std), 1)."
         )
-    z = _sample_reproducibly(q, int(samples), generator)
+    z = _sampling.sample(q, int(samples), generator)
     log_ratio = q.log_prob(z) - p.log_prob(z)
     estimate = log_ratio.mean(0)
     standard_error = log_ratio.std(0) / math.sqrt(samples)
     return MonteCarloKL(estimate, standard_error)
-
-
-def _sample_reproducibly(q: Distribution, samples: int, generator: torch.Generator | None) -> Tensor:
-    if generator is None:
-        return q.sample((samples,))
-    seed = int(torch.randint(0, 2**62, (1,), generator=generator, device=generator.device).item())
-    try:
-        device = q.mean.device
-    except NotImplementedError:  # a distribution without a mean: assume its parameters are on the CPU
-        device = torch.device("cpu")
-    if device.type == "cpu":
-        with torch.random.fork_rng(devices=[]):
-            torch.random.default_generator.manual_seed(seed)
-            return q.sample((samples,))
-    index = device.index if device.index is not None else 0
-    with torch.random.fork_rng(devices=[index], device_type=device.type):
-        torch.random.default_generator.manual_seed(seed)
-        if device.type == "cuda":
-            with torch.cuda.device(index):
-                torch.cuda.manual_seed(seed)
-        elif device.type == "mps":
-            torch.mps.manual_seed(seed)
-        return q.sample((samples,))
-
-
 
 
 # =========================================================================== fitting one Gaussian

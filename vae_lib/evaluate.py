@@ -6,14 +6,19 @@ tightens it: with k samples,
     log p(x) ≈ log (1/k) Σ_i p(x|z_i) p(z_i) / q(z_i|x),   z_i ~ q(z|x),
 
 whose expectation is the IWAE bound L_k: L_1 is the ELBO, and L_k rises to log p(x) as k grows
-(Burda et al., 2016). All numbers are in nats per image (log-likelihoods summed over pixels,
-averaged over images) unless they say bits per dimension.
+(Burda et al., 2016). How far below log p(x) it stays depends on how close q(z|x) is to the
+true posterior: a fraction of a nat for a good encoder, several nats for a poor one, and the
+reported standard error does not see this gap (see :class:`LogPxResult`). The weights come
+from :mod:`vae_lib.estimators`. All numbers are in nats per image (log-likelihoods summed over
+pixels, averaged over images) unless they say bits per dimension. Defined in the chapter on
+training a VAE on MNIST (the estimator itself: the chapter on the marginal likelihood and
+importance sampling).
 
 >>> import torch
 >>> from vae_lib.models import VAE
 >>> from vae_lib import evaluate
 >>> images = torch.rand(8, 1, 28, 28)
->>> result = evaluate.log_likelihood(VAE(latent_dim=2), images, k=20, seed=0)
+>>> result = evaluate.log_px(VAE(latent_dim=2), images, k=20, seed=0)
 >>> result.log_px.shape, 1 <= result.mean_ess <= 20
 (torch.Size([8]), True)
 """
@@ -28,11 +33,24 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from vae_lib.device import pick_device
-from vae_lib.models import VAE
 from vae_lib._checking import is_positive_int
+from vae_lib._sampling import derived_seed
+from vae_lib.data import binarize as binarize_set
+from vae_lib.device import pick_device
+from vae_lib.estimators import importance_log_sums
+from vae_lib.models import VAE
 
-__all__ = ["bits_per_dim", "test_elbo", "log_likelihood", "LogLikelihoodResult", "iwae_gap"]
+#: Images per forward pass when scoring a test set (fit and the command line use the same).
+TEST_BATCH_SIZE = 1000
+#: Random streams of an evaluation, derived from its seed (fit and the command line share them).
+TEST_BINARIZE_STREAM, TEST_NOISE_STREAM = "test-binarize", "test-noise"
+
+__all__ = ["bits_per_dim", "test_elbo", "log_px", "LogPxResult", "iwae_gap", "NonFiniteScore"]
+
+
+class NonFiniteScore(ValueError):
+    """A score came out NaN or infinite: the model's weights or outputs are not finite (its training
+    diverged, most likely). Raised instead of returning a NaN as if it were a result."""
 
 
 def bits_per_dim(nats_per_image: float | Tensor, dims: int = 784) -> float | Tensor:
@@ -42,6 +60,7 @@ def bits_per_dim(nats_per_image: float | Tensor, dims: int = 784) -> float | Ten
     binary pixels. For a Gaussian likelihood it refers to a *density* over continuous pixel
     values: it can be negative and is not comparable with discrete bits/dim unless the data
     were dequantised (uniform noise added to 8-bit values, then the 256-bin offset accounted for).
+    Defined in the chapter on training a VAE on MNIST.
 
     Args:
         nats_per_image: −log p(x) (or −ELBO) per image, a number or tensor.
@@ -90,25 +109,28 @@ def _check_positive(name: str, value: object) -> int:
     return value
 
 
-def _prepare_batch(batch: Tensor, model: VAE, device: torch.device, binarize: bool | str | None,
-                   binarize_generator: torch.Generator) -> Tensor:
-    """Move to the model's device and dtype; uint8 → [0, 1]; binarise if asked."""
-    if batch.dtype == torch.uint8:
-        batch = batch.float() / 255.0
-    if binarize in (None, False):
-        pass
-    elif binarize is True or binarize == "threshold":
-        batch = (batch > 0.5).to(batch.dtype)
-    elif binarize == "sample":
-        # Uniform noise from the CPU generator: the same binary images on every device.
-        noise = torch.rand(batch.shape, generator=binarize_generator).to(batch.device)
-        batch = (noise < batch).to(batch.dtype)
-    else:
-        raise ValueError(
-            f"binarize must be None/False (use the values as they are), True or 'threshold' "
-            f"(pixel > 0.5) or 'sample' (draw each pixel from Bernoulli(value)), got {binarize!r}."
-        )
-    return batch.to(device=device, dtype=model.dtype)
+def _prepared(images: Tensor, binarize: str | None, seed: int) -> Tensor:
+    """The whole set as floats in [0, 1] (uint8 is divided by 255), binarized as ``binarize`` says.
+
+    The binary sample depends only on ``seed``, not on the batch size or the device, so the
+    command line scores exactly the set :func:`~vae_lib.train.fit` reported on.
+    """
+    if images.dtype == torch.uint8:
+        images = images.float() / 255.0
+    return binarize_set(images, binarize, seed=derived_seed(seed, TEST_BINARIZE_STREAM))
+
+
+def _refuse_non_finite(model: VAE, what: str, values: dict[str, float]) -> None:
+    """Raise :class:`NonFiniteScore` if any of ``values`` is NaN or infinite, saying why and what to do."""
+    if all(math.isfinite(value) for value in values.values()):
+        return
+    weights_finite = all(bool(torch.isfinite(p).all()) for p in model.parameters())
+    why = "its outputs overflow on these images" if weights_finite else "its weights hold NaN or infinite values"
+    shown = ", ".join(f"{name} {value:.4g}" for name, value in values.items())
+    raise NonFiniteScore(
+        f"The model's {what} is not a number ({shown}): {why}, so there is no score to report. Its training "
+        "probably diverged: use a checkpoint from before it did, or train again with a smaller learning rate."
+    )
 
 
 def _batches(images: Tensor, batch_size: int) -> Iterator[Tensor]:
@@ -119,43 +141,52 @@ def _batches(images: Tensor, batch_size: int) -> Iterator[Tensor]:
 # --------------------------------------------------------------------------- test ELBO
 
 
-def test_elbo(model: VAE, images: Tensor, batch_size: int = 1000, device: str | torch.device | None = None,
-              binarize: bool | str | None = None, seed: int = 0) -> dict[str, float]:
+def test_elbo(model: VAE, images: Tensor, batch_size: int = TEST_BATCH_SIZE,
+              device: str | torch.device | None = None, binarize: str | None = "none",
+              seed: int = 0) -> dict[str, float]:
     """Mean ELBO, reconstruction and KL (nats per image) and bits/dim on a set of images.
 
-    Runs in eval mode without gradients, one z sample per image (the KL is exact).
+    Runs in eval mode without gradients, one z sample per image (the KL is exact). The ELBO is
+    defined in the chapter on the ELBO; scoring a test set, in the chapter on training a VAE on MNIST.
 
     Args:
         model: a :class:`~vae_lib.models.VAE`.
         images: ``[N, C, H, W]`` or ``[N, C·H·W]``, floats in [0, 1] (uint8 is divided by 255).
         batch_size: images per forward pass.
         device: where to compute (default: where the model is); the model is moved back afterwards.
-        binarize: ``None`` (as given), ``True``/``"threshold"`` (pixel > 0.5) or ``"sample"``
-            (stochastic binarisation, seeded).
-        seed: seeds the z samples (and the binarisation).
+        binarize: one of :data:`vae_lib.data.BINARIZATIONS`, as the model was trained:
+            ``"none"`` scores the values as given, ``"threshold"`` pixel > 0.5, ``"dynamic"`` and
+            ``"static"`` one seeded binary sample of the set (the same one :func:`~vae_lib.train.fit`
+            reports its test ELBO on, for the same ``seed``).
+        seed: the run's seed; the binary sample and the z samples come from streams derived from
+            it, the same on every device. The binary sample does not depend on ``batch_size``; the
+            z samples do (they are drawn batch by batch): keep the default to reproduce fit's numbers.
 
     Returns:
         ``{"elbo", "reconstruction", "kl", "bits_per_dim", "n_images"}``; ``bits_per_dim`` is −ELBO
         in bits per pixel.
+
+    Raises:
+        NonFiniteScore: the ELBO came out NaN or infinite (the model diverged): never returned as a result.
 
     >>> import torch
     >>> from vae_lib.models import VAE
     >>> sorted(test_elbo(VAE(latent_dim=2), torch.rand(4, 784)))
     ['bits_per_dim', 'elbo', 'kl', 'n_images', 'reconstruction']
     """
-    images = _check_images(images)
+    images = _prepared(_check_images(images), binarize, seed)
     batch_size = _check_positive("batch_size", batch_size)
     totals = {"elbo": 0.0, "reconstruction": 0.0, "kl": 0.0}
     with _evaluation_mode(model, device) as target:
-        generator = torch.Generator().manual_seed(seed)
-        binarize_generator = torch.Generator().manual_seed(seed)
+        generator = torch.Generator().manual_seed(derived_seed(seed, TEST_NOISE_STREAM))
         for batch in _batches(images, batch_size):
-            batch = _prepare_batch(batch, model, target, binarize, binarize_generator)
+            batch = batch.to(device=target, dtype=model.dtype)
             terms = model.elbo(batch, generator=generator, validate=True)
             for name in totals:
                 totals[name] += float(getattr(terms, name).double().sum())
     n_images = images.shape[0]
     result = {name: total / n_images for name, total in totals.items()}
+    _refuse_non_finite(model, "test ELBO", result)
     result["bits_per_dim"] = float(bits_per_dim(-result["elbo"], model.config.pixels))
     result["n_images"] = n_images
     return result
@@ -168,19 +199,29 @@ test_elbo.__test__ = False  # a library function, not a pytest test, even when i
 
 
 @dataclass
-class LogLikelihoodResult:
+class LogPxResult:
     """Importance-sampled log p(x) with diagnostics (all per-image tensors on the CPU).
+
+    What the standard error covers, and what it does not: ``standard_error`` measures the Monte
+    Carlo spread of the estimate around its own expectation, the IWAE bound L_k, i.e. how much
+    the number would move with another seed. It says nothing about the bias L_k − log p(x),
+    which is small only when q(z|x) is close to the true posterior: for a poor encoder it can
+    be several nats while the standard error is a few hundredths of a nat. A low ESS
+    (compared with k) is the warning sign; rising estimates as k grows are another.
+    Defined in the chapter on the marginal likelihood and importance sampling.
 
     Attributes:
         log_px: ``[N]`` estimates of log p(x) (nats). Each is the log of an unbiased estimate of
-            p(x), so on average it lies slightly below log p(x) (it is the IWAE bound L_k).
+            p(x), so on average it lies below log p(x): its expectation is the IWAE bound L_k,
+            below log p(x) by a gap that shrinks with k and with a better encoder.
         mean: mean of ``log_px`` (nats per image).
         ess: ``[N]`` effective sample size (Σw)²/Σw² of the k importance weights, between 1 and k.
             Near 1 means one sample dominated and the estimate is unreliable.
         mean_ess: mean of ``ess``.
         standard_error: ``[N]`` Monte Carlo standard error of ``log_px`` by the delta method,
-            √((1/ESS − 1/k) · k/(k−1)); NaN for k = 1. Too optimistic when weights are heavy-tailed.
-        mean_standard_error: standard error of ``mean`` (images independent).
+            √((1/ESS − 1/k) · k/(k−1)); NaN for k = 1. Too optimistic when weights are
+            heavy-tailed, and blind to the gap L_k − log p(x) (see above).
+        mean_standard_error: standard error of ``mean`` (images independent); the same caveats.
         k: importance samples per image.
         bits_per_dim: −``mean`` in bits per dimension.
     """
@@ -196,30 +237,31 @@ class LogLikelihoodResult:
 
 
 def _importance_sums(model: VAE, images: Tensor, k: int, chunk_size: int, batch_size: int,
-                     generator: torch.Generator, device: torch.device, binarize: bool | str | None,
-                     seed: int) -> tuple[Tensor, Tensor]:
-    """(log Σw, log Σw²) for every image, batch by batch, via the model's own implementation."""
-    binarize_generator = torch.Generator().manual_seed(seed)
+                     generator: torch.Generator, device: torch.device) -> tuple[Tensor, Tensor]:
+    """(log Σw, log Σw²) for every image, batch by batch, via :func:`vae_lib.estimators.importance_log_sums`."""
     sums_w, sums_w2 = [], []
     for batch in _batches(images, batch_size):
-        batch = _prepare_batch(batch, model, device, binarize, binarize_generator)
+        batch = batch.to(device=device, dtype=model.dtype)
         model.check_input(batch)
-        log_sum_w, log_sum_w2 = model.importance_log_sums(batch, k, chunk_size=chunk_size, generator=generator)
+        log_sum_w, log_sum_w2 = importance_log_sums(model, batch, k, chunk_size=chunk_size, generator=generator)
         sums_w.append(log_sum_w.double().cpu())
         sums_w2.append(log_sum_w2.double().cpu())
     return torch.cat(sums_w), torch.cat(sums_w2)
 
 
-def log_likelihood(model: VAE, images: Tensor, k: int = 1000, chunk_size: int = 100, batch_size: int = 100,
-                   seed: int = 0, generator: torch.Generator | None = None,
-                   device: str | torch.device | None = None,
-                   binarize: bool | str | None = None) -> LogLikelihoodResult:
+def log_px(model: VAE, images: Tensor, k: int = 1000, chunk_size: int = 100, batch_size: int = 100,
+           seed: int = 0, generator: torch.Generator | None = None,
+           device: str | torch.device | None = None,
+           binarize: str | None = "none") -> LogPxResult:
     """Estimate log p(x) per image by importance sampling with q(z|x) as the proposal.
 
     log p(x) ≈ logsumexp_i [log p(x|z_i) + log p(z_i) − log q(z_i|x)] − log k, z_i ~ q(z|x),
     accumulated ``chunk_size`` samples at a time with a running logsumexp, so memory stays at
     ``chunk_size × batch_size`` decoder outputs even for k in the thousands. The weights come
-    from :meth:`VAE.log_importance_weights`, the same code as :meth:`VAE.iwae_bound`.
+    from :func:`vae_lib.estimators.log_importance_weights`, the same code as
+    :func:`vae_lib.estimators.iwae_bound`. The estimate lies below log p(x) on average, by a
+    gap its standard error does not measure (see :class:`LogPxResult`). Defined in the chapter
+    on the marginal likelihood and importance sampling.
 
     Args:
         model: a :class:`~vae_lib.models.VAE`.
@@ -230,34 +272,36 @@ def log_likelihood(model: VAE, images: Tensor, k: int = 1000, chunk_size: int = 
         seed: seeds a CPU generator for z (the same draws on any device) when ``generator`` is None.
         generator: a ``torch.Generator`` to use instead of ``seed``.
         device: where to compute (default: where the model is); the model is moved back afterwards.
-        binarize: as in :func:`test_elbo`.
+        binarize: as in :func:`test_elbo` (the same binary sample for the same ``seed``).
+
+    Raises:
+        NonFiniteScore: the estimate came out NaN or infinite (the model diverged).
 
     >>> import torch
     >>> from vae_lib.models import VAE
-    >>> r = log_likelihood(VAE(latent_dim=2), torch.rand(4, 784), k=10, chunk_size=3)
+    >>> r = log_px(VAE(latent_dim=2), torch.rand(4, 784), k=10, chunk_size=3)
     >>> r.log_px.shape, r.k
     (torch.Size([4]), 10)
     """
-    images = _check_images(images)
+    images = _prepared(_check_images(images), binarize, seed)
     k = _check_positive("k", k)
     chunk_size = _check_positive("chunk_size", chunk_size)
     batch_size = _check_positive("batch_size", batch_size)
     if generator is None:
         generator = torch.Generator().manual_seed(seed)
     with _evaluation_mode(model, device) as target:
-        log_sum_w, log_sum_w2 = _importance_sums(
-            model, images, k, chunk_size, batch_size, generator, target, binarize, seed
-        )
-    log_px = log_sum_w - math.log(k)
+        log_sum_w, log_sum_w2 = _importance_sums(model, images, k, chunk_size, batch_size, generator, target)
+    estimates = log_sum_w - math.log(k)
     ess = torch.exp(2.0 * log_sum_w - log_sum_w2).clamp(1.0, float(k))
     if k > 1:
         standard_error = ((1.0 / ess - 1.0 / k).clamp_min(0.0) * k / (k - 1)).sqrt()
     else:
-        standard_error = torch.full_like(log_px, float("nan"))
-    n_images = log_px.shape[0]
-    mean = float(log_px.mean())
-    return LogLikelihoodResult(
-        log_px=log_px.float(),
+        standard_error = torch.full_like(estimates, float("nan"))
+    n_images = estimates.shape[0]
+    mean = float(estimates.mean())
+    _refuse_non_finite(model, "log p(x) estimate", {"log p(x)": mean})
+    return LogPxResult(
+        log_px=estimates.float(),
         mean=mean,
         ess=ess.float(),
         mean_ess=float(ess.mean()),
@@ -270,11 +314,12 @@ def log_likelihood(model: VAE, images: Tensor, k: int = 1000, chunk_size: int = 
 
 def iwae_gap(model: VAE, images: Tensor, ks: Sequence[int] = (1, 10, 100, 1000), seed: int = 0,
              chunk_size: int = 100, batch_size: int = 100, device: str | torch.device | None = None,
-             binarize: bool | str | None = None) -> dict[int, float]:
+             binarize: str | None = "none") -> dict[int, float]:
     """The mean IWAE bound L_k (nats per image) for each k: the gap to log p(x) closing as k grows.
 
     Every k uses the same seed, so the k = 10 samples are the first 10 of the k = 100 ones
     (common random numbers make the trend easier to see). L_1 is an estimate of the ELBO.
+    Defined in the chapter on the marginal likelihood and importance sampling.
 
     >>> import torch
     >>> from vae_lib.models import VAE
@@ -286,7 +331,7 @@ def iwae_gap(model: VAE, images: Tensor, ks: Sequence[int] = (1, 10, 100, 1000),
         raise ValueError("ks must list at least one number of samples, e.g. (1, 10, 100).")
     bounds = {}
     for k in ks:
-        result = log_likelihood(model, images, k=k, chunk_size=chunk_size, batch_size=batch_size,
-                                seed=seed, device=device, binarize=binarize)
+        result = log_px(model, images, k=k, chunk_size=chunk_size, batch_size=batch_size,
+                        seed=seed, device=device, binarize=binarize)
         bounds[int(k)] = result.mean
     return bounds

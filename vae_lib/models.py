@@ -1,26 +1,17 @@
-"""Variational autoencoders: an encoder q(z|x), a decoder p(x|z), a prior p(z) = N(0, I), and their ELBO.
+"""Variational autoencoders: a prior p(z) = N(0, I), an encoder q(z|x), a decoder p(x|z), and their ELBO.
 
-Three architectures share one interface:
+The :class:`VAE` class reads in the order the book teaches it: the prior, the encoder q(z|x),
+the reparameterization trick, the decoder p(x|z), the ELBO (reconstruction − KL), the training
+loss, and finally sampling and reconstructing with a trained model.
 
-- ``"mlp"``: the network of Kingma & Welling (2013) and the PyTorch example,
-  784 → 400 → (μ, log σ²) and z → 400 → 784, with ReLU.
-- ``"conv"``: two stride-2 convolutions (32, 64 channels) → a hidden layer → (μ, log σ²);
-  the decoder mirrors it with transposed convolutions.
-- ``"linear"``: a linear encoder and a linear decoder, for teaching and testing. With the
-  Gaussian likelihood it is probabilistic PCA, whose log p(x) is known exactly, so the ELBO
-  and the importance-sampled estimates can be checked against the truth.
+Three architectures share one interface: ``"mlp"`` (the network of Kingma & Welling, 2013),
+``"conv"`` and ``"linear"`` (probabilistic PCA, whose log p(x) is known exactly: see
+:func:`linear_gaussian_vae`); :mod:`vae_lib.networks` holds and describes them.
 
-Two likelihoods:
-
-- ``"bernoulli"``: the decoder outputs one logit per pixel;
-  log p(x|z) = −BCE-with-logits(logits, x) summed over pixels. For grey values in [0, 1]
-  (not binarised) this is the usual "soft target" objective, not a normalised density.
-- ``"gaussian"``: the decoder outputs the mean of N(mean, σ²) per pixel (unconstrained), with
-  σ fixed (``sigma=0.1``) or learned (``sigma=None``: one global log σ shared by all pixels).
-  It is a density over continuous x, so for small σ log p(x|z) is positive, and it is not
-  comparable to a Bernoulli log-likelihood.
-
-Every log-likelihood is summed over pixels and reported per image, in nats.
+Two likelihoods p(x|z), ``"bernoulli"`` (the decoder outputs logits) and ``"gaussian"`` (it
+outputs means), are described at :meth:`VAE.log_px_given_z`. Every log-likelihood is summed
+over pixels and reported per image, in nats. Importance sampling with a VAE (the IWAE bound,
+log p(x) estimates) lives in :mod:`vae_lib.estimators`.
 
 >>> import torch
 >>> from vae_lib.models import VAE
@@ -33,7 +24,6 @@ torch.Size([3])
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -42,30 +32,18 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.distributions import Independent, MultivariateNormal, Normal
 
-from vae_lib.divergences import kl_standard_normal
+from vae_lib import _model_checks, _sampling
 from vae_lib._checking import is_positive_int
+from vae_lib.divergences import kl_standard_normal
+from vae_lib.networks import NETWORKS
 
-__all__ = [
-    "ARCHITECTURES",
-    "LIKELIHOODS",
-    "VAEConfig",
-    "ELBOTerms",
-    "VAE",
-    "build_vae",
-    "linear_gaussian_vae",
-]
+__all__ = ["ARCHITECTURES", "LIKELIHOODS", "VAEConfig", "ELBOTerms", "VAE", "build_vae", "linear_gaussian_vae"]
 
-ARCHITECTURES = ("mlp", "conv", "linear")
+ARCHITECTURES = tuple(NETWORKS)  # ("mlp", "conv", "linear")
 LIKELIHOODS = ("bernoulli", "gaussian")
-_CONV_CHANNELS = (32, 64)
 
 
 # --------------------------------------------------------------------------- configuration
-
-
-def _check_positive_int(name: str, value: object) -> None:
-    if not is_positive_int(value):
-        raise ValueError(f"VAEConfig.{name} must be an integer >= 1, got {value!r}.")
 
 
 @dataclass(frozen=True)
@@ -96,50 +74,8 @@ class VAEConfig:
     image_shape: tuple[int, int, int] = (1, 28, 28)
 
     def __post_init__(self) -> None:
-        _check_positive_int("latent_dim", self.latent_dim)
-        _check_positive_int("hidden_dim", self.hidden_dim)
-        object.__setattr__(self, "latent_dim", int(self.latent_dim))  # NumPy integers become plain ints
-        object.__setattr__(self, "hidden_dim", int(self.hidden_dim))
-        if self.architecture not in ARCHITECTURES:
-            raise ValueError(
-                f"VAEConfig.architecture must be one of {', '.join(map(repr, ARCHITECTURES))}, "
-                f"got {self.architecture!r}."
-            )
-        if self.likelihood not in LIKELIHOODS:
-            raise ValueError(
-                f"VAEConfig.likelihood must be one of {', '.join(map(repr, LIKELIHOODS))}, "
-                f"got {self.likelihood!r}."
-            )
-        if self.sigma is not None:
-            if self.likelihood != "gaussian":
-                raise ValueError(
-                    f"VAEConfig.sigma={self.sigma!r} only applies to likelihood='gaussian'; "
-                    "leave sigma=None for likelihood='bernoulli'."
-                )
-            if isinstance(self.sigma, bool) or not isinstance(self.sigma, (int, float)):
-                raise ValueError(f"VAEConfig.sigma must be a number > 0 or None, got {self.sigma!r}.")
-            if not (math.isfinite(self.sigma) and self.sigma > 0):
-                raise ValueError(
-                    f"VAEConfig.sigma must be > 0 (e.g. 0.1) or None to learn it, got {self.sigma!r}."
-                )
-            object.__setattr__(self, "sigma", float(self.sigma))
-        shape = self.image_shape
-        if (
-            not isinstance(shape, (tuple, list))
-            or len(shape) != 3
-            or any(not is_positive_int(s) for s in shape)
-        ):
-            raise ValueError(
-                "VAEConfig.image_shape must be three positive integers (channels, height, width), "
-                f"e.g. (1, 28, 28); got {shape!r}."
-            )
-        object.__setattr__(self, "image_shape", tuple(int(s) for s in shape))
-        if self.architecture == "conv" and (shape[1] % 4 or shape[2] % 4):
-            raise ValueError(
-                f"VAEConfig.image_shape={tuple(shape)} does not suit architecture='conv': its two "
-                "stride-2 layers need height and width divisible by 4 (e.g. 28 × 28); "
-                "use architecture='mlp' or pad the images."
-            )
+        for name, value in _model_checks.checked_config_fields(self, ARCHITECTURES, LIKELIHOODS).items():
+            object.__setattr__(self, name, value)  # a frozen dataclass: normalise in place once
 
     @property
     def pixels(self) -> int:
@@ -178,133 +114,25 @@ class VAEConfig:
             )
         return cls(**d)
 
+    @classmethod
+    def coerce(cls, config: VAEConfig | Mapping | None = None, **overrides) -> VAEConfig:
+        """The one way to make a config from a config, a dict of its fields or None (defaults), plus overrides.
 
-# --------------------------------------------------------------------------- networks
+        Raises TypeError for anything else, ValueError for an unknown key or a bad value.
 
-
-class MLPEncoder(nn.Module):
-    """x → ReLU(Linear) → (μ, log σ²): the encoder of the PyTorch example.
-
-    >>> import torch
-    >>> [t.shape for t in MLPEncoder(VAEConfig(latent_dim=2))(torch.rand(3, 784))]
-    [torch.Size([3, 2]), torch.Size([3, 2])]
-    """
-
-    def __init__(self, config: VAEConfig):
-        super().__init__()
-        self.hidden = nn.Linear(config.pixels, config.hidden_dim)
-        self.mu = nn.Linear(config.hidden_dim, config.latent_dim)
-        self.logvar = nn.Linear(config.hidden_dim, config.latent_dim)
-
-    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        h = F.relu(self.hidden(x.flatten(1)))
-        return self.mu(h), self.logvar(h)
-
-
-class MLPDecoder(nn.Module):
-    """z → ReLU(Linear) → Linear: one output per pixel (flat).
-
-    >>> import torch
-    >>> MLPDecoder(VAEConfig(latent_dim=2))(torch.zeros(3, 2)).shape
-    torch.Size([3, 784])
-    """
-
-    def __init__(self, config: VAEConfig):
-        super().__init__()
-        self.hidden = nn.Linear(config.latent_dim, config.hidden_dim)
-        self.out = nn.Linear(config.hidden_dim, config.pixels)
-
-    def forward(self, z: Tensor) -> Tensor:
-        return self.out(F.relu(self.hidden(z)))
-
-
-class ConvEncoder(nn.Module):
-    """Two stride-2 4×4 convolutions (28 → 14 → 7), a hidden layer, then (μ, log σ²).
-
-    >>> import torch
-    >>> [t.shape for t in ConvEncoder(VAEConfig(latent_dim=2))(torch.rand(3, 1, 28, 28))]
-    [torch.Size([3, 2]), torch.Size([3, 2])]
-    """
-
-    def __init__(self, config: VAEConfig):
-        super().__init__()
-        channels, height, width = config.image_shape
-        c1, c2 = _CONV_CHANNELS
-        self.conv1 = nn.Conv2d(channels, c1, kernel_size=4, stride=2, padding=1)
-        self.conv2 = nn.Conv2d(c1, c2, kernel_size=4, stride=2, padding=1)
-        self.hidden = nn.Linear(c2 * (height // 4) * (width // 4), config.hidden_dim)
-        self.mu = nn.Linear(config.hidden_dim, config.latent_dim)
-        self.logvar = nn.Linear(config.hidden_dim, config.latent_dim)
-
-    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        h = F.relu(self.conv2(F.relu(self.conv1(x))))
-        h = F.relu(self.hidden(h.flatten(1)))
-        return self.mu(h), self.logvar(h)
-
-
-class ConvDecoder(nn.Module):
-    """The mirror of :class:`ConvEncoder`: z → hidden → 64×7×7 → two stride-2 transposed convolutions.
-
-    >>> import torch
-    >>> ConvDecoder(VAEConfig(latent_dim=2))(torch.zeros(3, 2)).shape
-    torch.Size([3, 1, 28, 28])
-    """
-
-    def __init__(self, config: VAEConfig):
-        super().__init__()
-        channels, height, width = config.image_shape
-        c1, c2 = _CONV_CHANNELS
-        self.grid = (c2, height // 4, width // 4)
-        self.hidden = nn.Linear(config.latent_dim, config.hidden_dim)
-        self.expand = nn.Linear(config.hidden_dim, c2 * (height // 4) * (width // 4))
-        self.deconv1 = nn.ConvTranspose2d(c2, c1, kernel_size=4, stride=2, padding=1)
-        self.deconv2 = nn.ConvTranspose2d(c1, channels, kernel_size=4, stride=2, padding=1)
-
-    def forward(self, z: Tensor) -> Tensor:
-        h = F.relu(self.expand(F.relu(self.hidden(z))))
-        h = F.relu(self.deconv1(h.view(-1, *self.grid)))
-        return self.deconv2(h)
-
-
-class LinearEncoder(nn.Module):
-    """μ = A x + a and log σ² = C x + c: enough to hold the exact posterior of probabilistic PCA.
-
-    >>> import torch
-    >>> [t.shape for t in LinearEncoder(VAEConfig(latent_dim=2))(torch.rand(3, 784))]
-    [torch.Size([3, 2]), torch.Size([3, 2])]
-    """
-
-    def __init__(self, config: VAEConfig):
-        super().__init__()
-        self.mu = nn.Linear(config.pixels, config.latent_dim)
-        self.logvar = nn.Linear(config.pixels, config.latent_dim)
-
-    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        x = x.flatten(1)
-        return self.mu(x), self.logvar(x)
-
-
-class LinearDecoder(nn.Module):
-    """x̂ = W z + b: with the Gaussian likelihood, p(x) = N(b, W Wᵀ + σ² I) exactly.
-
-    >>> import torch
-    >>> LinearDecoder(VAEConfig(latent_dim=2))(torch.zeros(3, 2)).shape
-    torch.Size([3, 784])
-    """
-
-    def __init__(self, config: VAEConfig):
-        super().__init__()
-        self.out = nn.Linear(config.latent_dim, config.pixels)
-
-    def forward(self, z: Tensor) -> Tensor:
-        return self.out(z)
-
-
-_NETWORKS = {
-    "mlp": (MLPEncoder, MLPDecoder),
-    "conv": (ConvEncoder, ConvDecoder),
-    "linear": (LinearEncoder, LinearDecoder),
-}
+        >>> VAEConfig.coerce({"latent_dim": 2}, hidden_dim=64) == VAEConfig(latent_dim=2, hidden_dim=64)
+        True
+        """
+        if config is None:
+            return cls.from_dict(overrides)
+        if isinstance(config, VAEConfig):
+            return cls.from_dict({**config.to_dict(), **overrides}) if overrides else config
+        if isinstance(config, Mapping):
+            return cls.from_dict({**config, **overrides})
+        raise TypeError(
+            f"config must be a VAEConfig or a dict of its fields (None gives the defaults), "
+            f"got {type(config).__name__}."
+        )
 
 
 # --------------------------------------------------------------------------- the model
@@ -312,7 +140,7 @@ _NETWORKS = {
 
 @dataclass
 class ELBOTerms:
-    """The ELBO and its parts, one value per image (shape ``[B]``, nats).
+    """The ELBO and its parts, one value per image (shape ``[B]``, nats). Defined in the chapter on the ELBO.
 
     Attributes:
         elbo: the true evidence lower bound, ``reconstruction − kl`` (β = 1), ≤ log p(x).
@@ -356,48 +184,96 @@ class VAE(nn.Module):
 
     def __init__(self, config: VAEConfig | Mapping | None = None, **overrides):
         super().__init__()
-        if config is None:
-            config = VAEConfig.from_dict(overrides)
-        elif isinstance(config, VAEConfig):
-            if overrides:
-                config = VAEConfig.from_dict({**config.to_dict(), **overrides})
-        elif isinstance(config, Mapping):
-            config = VAEConfig.from_dict({**config, **overrides})
-        else:
-            raise TypeError(f"config must be a VAEConfig, a dict or None, got {type(config).__name__}.")
+        config = VAEConfig.coerce(config, **overrides)
         self.config = config
-        encoder_cls, decoder_cls = _NETWORKS[config.architecture]
-        self.encoder = encoder_cls(config)
-        self.decoder = decoder_cls(config)
+        encoder_class, decoder_class = NETWORKS[config.architecture]
+        self.encoder = encoder_class(config)
+        self.decoder = decoder_class(config)
         if config.likelihood == "gaussian" and config.sigma is None:
             # One global log σ: a per-pixel σ collapses towards 0 on MNIST's always-black border
             # pixels, which sends log p(x|z) to +∞ without the model learning anything.
             self.log_sigma = nn.Parameter(torch.zeros(()))
         else:
             self.log_sigma = None
-        self._image_shape = config.image_shape
-        self._pixels = config.pixels
-        self._bernoulli = config.likelihood == "bernoulli"
 
-    # ----------------------------------------------------------------- small helpers
+    # ----------------------------------------------------------------- the prior p(z)
 
-    @property
-    def device(self) -> torch.device:
-        """The device the parameters live on.
+    def prior(self) -> Independent:
+        """p(z) = N(0, I) as a ``torch.distributions`` object on the model's device.
 
-        >>> VAE().device
-        device(type='cpu')
+        Defined in the chapter on latent variable models.
+
+        >>> VAE(latent_dim=2).prior().sample().shape
+        torch.Size([2])
         """
-        return next(self.parameters()).device
+        zeros = torch.zeros(self.config.latent_dim, device=self.device, dtype=self.dtype)
+        return Independent(Normal(zeros, torch.ones_like(zeros), validate_args=False), 1)
 
-    @property
-    def dtype(self) -> torch.dtype:
-        """The floating dtype of the parameters (inputs must match it).
+    # ----------------------------------------------------------------- the encoder q(z|x)
 
-        >>> VAE().dtype
-        torch.float32
+    def encode(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """The parameters of q(z|x): ``(mu, logvar)``, each ``[B, latent_dim]``.
+
+        Defined in the chapter on amortized inference.
+
+        >>> import torch
+        >>> [t.shape for t in VAE(latent_dim=2).encode(torch.rand(5, 784))]
+        [torch.Size([5, 2]), torch.Size([5, 2])]
         """
-        return next(self.parameters()).dtype
+        return self.encoder(_model_checks.as_images(self, x))
+
+    def posterior(self, x: Tensor) -> Independent:
+        """q(z|x) = N(μ(x), diag σ²(x)) as a ``torch.distributions`` object (batch shape ``[B]``).
+
+        Defined in the chapter on amortized inference.
+
+        >>> import torch
+        >>> VAE(latent_dim=2).posterior(torch.rand(3, 784)).batch_shape
+        torch.Size([3])
+        """
+        mu, logvar = self.encode(x)
+        return Independent(Normal(mu, (0.5 * logvar).exp(), validate_args=False), 1)
+
+    # ----------------------------------------------------------------- the reparameterization trick
+
+    def reparameterize(self, mu: Tensor, logvar: Tensor, samples: int | None = None,
+                       generator: torch.Generator | None = None) -> Tensor:
+        """Draw z = μ + σ ⊙ ε with ε ~ N(0, I): differentiable in μ and log σ².
+
+        Defined in the chapter on REINFORCE vs reparameterization.
+
+        Args:
+            mu, logvar: ``[B, latent_dim]``.
+            samples: ``None`` gives z of shape ``[B, latent_dim]``; an integer S gives ``[S, B, latent_dim]``.
+            generator: a ``torch.Generator`` for reproducible draws; with one, the s-th sample is
+                the same whatever the number of samples drawn.
+
+        >>> import torch
+        >>> VAE(latent_dim=2).reparameterize(torch.zeros(4, 2), torch.zeros(4, 2), samples=3).shape
+        torch.Size([3, 4, 2])
+        """
+        eps = _sampling.standard_normal(1 if samples is None else samples, tuple(mu.shape), mu, generator)
+        if samples is None:
+            eps = eps[0]
+        return mu + torch.exp(0.5 * logvar) * eps
+
+    # ----------------------------------------------------------------- the decoder p(x|z)
+
+    def decode(self, z: Tensor) -> Tensor:
+        """The decoder output for latent codes ``z`` of shape ``[..., latent_dim]``.
+
+        Returns ``[..., C, H, W]``: per-pixel logits (Bernoulli) or means (Gaussian);
+        :meth:`to_images` maps them to [0, 1]. Defined in the chapter on latent variable models.
+
+        >>> import torch
+        >>> VAE(latent_dim=2).decode(torch.zeros(3, 2)).shape
+        torch.Size([3, 1, 28, 28])
+        """
+        image_shape = self.config.image_shape
+        if z.dim() == 2:
+            return self.decoder(z).view(z.shape[0], *image_shape)
+        leading = z.shape[:-1]
+        return self.decoder(z.reshape(-1, z.shape[-1])).view(*leading, *image_shape)
 
     def observation_sigma(self) -> Tensor | float:
         """The Gaussian likelihood's σ (a float if fixed, a scalar tensor if learned).
@@ -408,203 +284,47 @@ class VAE(nn.Module):
         >>> VAE(likelihood="gaussian", sigma=0.1).observation_sigma()
         0.1
         """
-        if self._bernoulli:
+        if self.config.likelihood == "bernoulli":
             raise ValueError("observation_sigma() applies to likelihood='gaussian' only.")
         if self.log_sigma is None:
             return self.config.sigma
         return self.log_sigma.exp()
 
-    def prior(self) -> Independent:
-        """p(z) = N(0, I) as a ``torch.distributions`` object on the model's device.
-
-        >>> VAE(latent_dim=2).prior().sample().shape
-        torch.Size([2])
-        """
-        zeros = torch.zeros(self.config.latent_dim, device=self.device, dtype=self.dtype)
-        return Independent(Normal(zeros, torch.ones_like(zeros), validate_args=False), 1)
-
-    def posterior(self, x: Tensor) -> Independent:
-        """q(z|x) = N(μ(x), diag σ²(x)) as a ``torch.distributions`` object (batch shape ``[B]``).
-
-        >>> import torch
-        >>> VAE(latent_dim=2).posterior(torch.rand(3, 784)).batch_shape
-        torch.Size([3])
-        """
-        mu, logvar = self.encode(x)
-        return Independent(Normal(mu, (0.5 * logvar).exp(), validate_args=False), 1)
-
-    def _standard_normal(self, samples: int, shape: tuple[int, ...], like: Tensor,
-                         generator: torch.Generator | None) -> Tensor:
-        """``samples`` draws of N(0, I) noise of ``shape``: ``[samples, *shape]`` on ``like``'s device and dtype.
-
-        With a generator, each sample is drawn by its own call, so the s-th sample is the same
-        however the samples are split into chunks (and the first sample is the one a
-        single-sample call draws). A generator on another device than the model (e.g. a CPU
-        generator for a CUDA model) is allowed: the noise is drawn there and moved, so a seeded
-        CPU generator gives the same draws whatever device the model is on.
-        """
-        if generator is None:
-            return torch.randn((samples, *shape), device=like.device, dtype=like.dtype)
-        draws = [torch.randn(shape, generator=generator, device=generator.device, dtype=like.dtype)
-                 for _ in range(samples)]
-        noise = draws[0].unsqueeze(0) if samples == 1 else torch.stack(draws)
-        return noise.to(like.device)
-
-    def _expected_shape(self) -> str:
-        return f"[B, {', '.join(map(str, self._image_shape))}] (or flat [B, {self._pixels}])"
-
-    def _as_images(self, x: Tensor) -> Tensor:
-        """Check shape, dtype and device (no device sync) and return x as ``[B, C, H, W]``."""
-        if not isinstance(x, Tensor):
-            raise ValueError(
-                f"Expected a torch.Tensor of images shaped {self._expected_shape()}, got {type(x).__name__}; "
-                "convert with torch.as_tensor(x, dtype=torch.float32)."
-            )
-        if not x.is_floating_point():
-            hint = " (e.g. x.float() / 255 for uint8 pixels)" if x.dtype == torch.uint8 else ""
-            raise ValueError(
-                f"Expected float images with values in [0, 1], got dtype {x.dtype}; "
-                f"convert them{hint}."
-            )
-        if x.dim() == 4 and tuple(x.shape[1:]) == self._image_shape:
-            images = x
-        elif x.dim() == 2 and x.shape[1] == self._pixels:
-            images = x.view(-1, *self._image_shape) if x.is_contiguous() else x.reshape(-1, *self._image_shape)
-        else:
-            channels, height, width = self._image_shape
-            if x.dim() == 3 and tuple(x.shape[1:]) == (height, width) and channels == 1:
-                hint = "add the channel dimension with x.unsqueeze(1)"
-            elif x.dim() == 3 and tuple(x.shape) == self._image_shape:
-                hint = "add the batch dimension with x.unsqueeze(0)"
-            else:
-                hint = f"reshape it with x.view(-1, {', '.join(map(str, self._image_shape))})"
-            raise ValueError(
-                f"Expected images of shape {self._expected_shape()}, got {list(x.shape)}; {hint}."
-            )
-        if images.shape[0] == 0:
-            raise ValueError(f"Got an empty batch (shape {list(x.shape)}); pass at least one image.")
-        parameter = next(self.parameters())
-        if images.dtype != parameter.dtype:
-            raise ValueError(
-                f"Images have dtype {images.dtype} but the model's parameters are {parameter.dtype}; "
-                f"use x.to({parameter.dtype}) (or convert the model with model.to({images.dtype}))."
-            )
-        if images.device != parameter.device:
-            raise ValueError(
-                f"Images are on {images.device} but the model is on {parameter.device}; "
-                f"move them with x.to(model.device)."
-            )
-        return images
-
-    def check_input(self, x: Tensor) -> None:
-        """Raise a ValueError saying what to fix if ``x`` is not a batch this model can score.
-
-        Checks shape, dtype and device, that values are finite, and for the Bernoulli likelihood
-        that they lie in [0, 1]. The value checks read the data back to the host, so a training
-        loop calls this once on its data rather than on every batch.
-
-        >>> import torch
-        >>> VAE().check_input(torch.rand(2, 1, 28, 28))  # fine: no error
-        >>> VAE().check_input(torch.rand(2, 28, 28))
-        Traceback (most recent call last):
-        ...
-        ValueError: Expected images of shape [B, 1, 28, 28] (or flat [B, 784]), got [2, 28, 28]; add the channel dimension with x.unsqueeze(1).
-        """
-        images = self._as_images(x)
-        lowest, highest = torch.aminmax(images.detach())
-        lowest, highest = float(lowest), float(highest)
-        if not (math.isfinite(lowest) and math.isfinite(highest)):
-            raise ValueError("Images contain NaN or infinite values; clean the data before training.")
-        if self._bernoulli and (lowest < 0.0 or highest > 1.0):
-            scale_hint = " (pixels in 0..255? divide by 255)" if highest > 1.0 else ""
-            raise ValueError(
-                f"The Bernoulli likelihood needs pixel values in [0, 1], got values in "
-                f"[{lowest:g}, {highest:g}]{scale_hint}; rescale the images, or use likelihood='gaussian'."
-            )
-
-    # ----------------------------------------------------------------- the model itself
-
-    def encode(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        """The parameters of q(z|x): ``(mu, logvar)``, each ``[B, latent_dim]``.
-
-        >>> import torch
-        >>> [t.shape for t in VAE(latent_dim=2).encode(torch.rand(5, 784))]
-        [torch.Size([5, 2]), torch.Size([5, 2])]
-        """
-        return self.encoder(self._as_images(x))
-
-    def decode(self, z: Tensor) -> Tensor:
-        """The decoder output for latent codes ``z`` of shape ``[..., latent_dim]``.
-
-        Returns ``[..., C, H, W]``: per-pixel logits (Bernoulli) or means (Gaussian);
-        :meth:`to_images` maps them to [0, 1].
-
-        >>> import torch
-        >>> VAE(latent_dim=2).decode(torch.zeros(3, 2)).shape
-        torch.Size([3, 1, 28, 28])
-        """
-        if z.dim() == 2:
-            return self.decoder(z).view(z.shape[0], *self._image_shape)
-        leading = z.shape[:-1]
-        return self.decoder(z.reshape(-1, z.shape[-1])).view(*leading, *self._image_shape)
-
-    def to_images(self, decoder_output: Tensor) -> Tensor:
-        """Map decoder outputs to images in [0, 1]: sigmoid of logits, or the clamped Gaussian mean.
-
-        >>> import torch
-        >>> VAE().to_images(torch.tensor([-100.0, 0.0, 100.0]))
-        tensor([0.0000, 0.5000, 1.0000])
-        """
-        if self._bernoulli:
-            return torch.sigmoid(decoder_output)
-        return decoder_output.clamp(0.0, 1.0)
-
-    def reparameterize(self, mu: Tensor, logvar: Tensor, samples: int | None = None,
-                       generator: torch.Generator | None = None) -> Tensor:
-        """Draw z = μ + σ ⊙ ε with ε ~ N(0, I): differentiable in μ and log σ².
-
-        Args:
-            mu, logvar: ``[B, latent_dim]``.
-            samples: ``None`` gives z of shape ``[B, latent_dim]``; an integer S gives ``[S, B, latent_dim]``.
-            generator: a ``torch.Generator`` for reproducible draws.
-
-        >>> import torch
-        >>> VAE(latent_dim=2).reparameterize(torch.zeros(4, 2), torch.zeros(4, 2), samples=3).shape
-        torch.Size([3, 4, 2])
-        """
-        eps = self._standard_normal(1 if samples is None else samples, tuple(mu.shape), mu, generator)
-        if samples is None:
-            eps = eps[0]
-        return mu + torch.exp(0.5 * logvar) * eps
-
-    def log_likelihood_given_z(self, x: Tensor, z: Tensor) -> Tensor:
+    def log_px_given_z(self, x: Tensor, z: Tensor) -> Tensor:
         """log p(x|z), summed over pixels: ``[B]`` for z ``[B, latent]``, ``[S, B]`` for z ``[S, B, latent]``.
 
+        - ``"bernoulli"``: log p(x|z) = −BCE-with-logits(logits, x) summed over pixels. For grey
+          values in [0, 1] (not binarised) this is the usual "soft target" objective, not a
+          normalised density.
+        - ``"gaussian"``: N(mean, σ²) per pixel, σ fixed (``sigma=0.1``) or learned (one global
+          log σ). A density over continuous x: for small σ it is positive, and it is not
+          comparable to a Bernoulli log-likelihood.
+
+        Defined in the chapter on latent variable models (the two likelihoods: the chapter on
+        training a VAE on MNIST).
+
         >>> import torch
-        >>> VAE(latent_dim=2).log_likelihood_given_z(torch.rand(3, 784), torch.zeros(5, 3, 2)).shape
+        >>> VAE(latent_dim=2).log_px_given_z(torch.rand(3, 784), torch.zeros(5, 3, 2)).shape
         torch.Size([5, 3])
         """
-        images = self._as_images(x)
-        output = self.decode(z)
-        return self._log_likelihood(images, output)
+        return self._log_px_given_output(_model_checks.as_images(self, x), self.decode(z))
 
-    def _log_likelihood(self, images: Tensor, output: Tensor) -> Tensor:
+    def _log_px_given_output(self, images: Tensor, decoder_output: Tensor) -> Tensor:
         pixel_dims = (-3, -2, -1)
-        if self._bernoulli:
-            target = images.expand_as(output)
-            return -F.binary_cross_entropy_with_logits(output, target, reduction="none").sum(pixel_dims)
+        if self.config.likelihood == "bernoulli":
+            target = images.expand_as(decoder_output)
+            return -F.binary_cross_entropy_with_logits(decoder_output, target, reduction="none").sum(pixel_dims)
         sigma = self.observation_sigma()
-        return Normal(output, sigma, validate_args=False).log_prob(images).sum(pixel_dims)
+        return Normal(decoder_output, sigma, validate_args=False).log_prob(images).sum(pixel_dims)
 
-    def _check_beta_samples(self, beta: float, samples: int = 1) -> None:
-        if not isinstance(beta, Tensor) and not (beta >= 0):
-            raise ValueError(f"beta must be >= 0 (1 gives the ELBO), got {beta!r}.")
-        if not is_positive_int(samples):
-            raise ValueError(f"samples must be an integer >= 1, got {samples!r}.")
+    # ----------------------------------------------------------------- the ELBO and the training loss
 
     def elbo(self, x: Tensor, beta: float = 1.0, samples: int = 1,
              generator: torch.Generator | None = None, validate: bool = True) -> ELBOTerms:
         """The ELBO of each image, with its reconstruction and KL terms (see :class:`ELBOTerms`).
+
+        Defined in the chapter on the ELBO (the KL in closed form: the chapter on KL divergence;
+        β: the chapter beyond the basic VAE).
 
         Args:
             x: images ``[B, C, H, W]`` or ``[B, C·H·W]``.
@@ -619,13 +339,13 @@ class VAE(nn.Module):
         >>> bool(torch.allclose(t.elbo, t.reconstruction - t.kl))
         True
         """
-        self._check_beta_samples(beta, samples)
+        _model_checks.check_elbo_arguments(beta, samples)
+        images = _model_checks.as_images(self, x)
         if validate:
-            self.check_input(x)
-        images = self._as_images(x)
+            _model_checks.check_values(self, images)
         mu, logvar = self.encoder(images)
         z = self.reparameterize(mu, logvar, samples=samples, generator=generator)
-        reconstruction = self._log_likelihood(images, self.decode(z)).mean(0)
+        reconstruction = self._log_px_given_output(images, self.decode(z)).mean(0)
         kl = kl_standard_normal(mu, logvar)
         return ELBOTerms(
             elbo=reconstruction - kl,
@@ -641,7 +361,7 @@ class VAE(nn.Module):
         Equal to ``-model.elbo(x, beta).objective.mean()`` with one z sample: the same math,
         reduced to the scalar an optimizer needs. Shape, dtype and device are always checked
         (free); the value check is off by default here because it waits for the device: call
-        :meth:`check_input` once.
+        :meth:`check_input` once. Defined in the chapter on training a VAE on MNIST.
 
         >>> import torch
         >>> loss = VAE(latent_dim=2).loss(torch.rand(8, 1, 28, 28))
@@ -662,10 +382,23 @@ class VAE(nn.Module):
 
     # ----------------------------------------------------------------- using a trained model
 
+    def to_images(self, decoder_output: Tensor) -> Tensor:
+        """Map decoder outputs to images in [0, 1]: sigmoid of logits, or the clamped Gaussian mean.
+
+        >>> import torch
+        >>> VAE().to_images(torch.tensor([-100.0, 0.0, 100.0]))
+        tensor([0.0000, 0.5000, 1.0000])
+        """
+        if self.config.likelihood == "bernoulli":
+            return torch.sigmoid(decoder_output)
+        return decoder_output.clamp(0.0, 1.0)
+
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None,
                device: str | torch.device | None = None) -> Tensor:
         """Generate ``n`` new images in [0, 1]: z ~ N(0, I), then the decoder's mean image.
+
+        Defined in the chapter on exploring the latent space.
 
         Args:
             n: number of images.
@@ -682,13 +415,15 @@ class VAE(nn.Module):
         if not is_positive_int(n):
             raise ValueError(f"n must be a positive integer, got {n!r}.")
         parameter = next(self.parameters())
-        z = self._standard_normal(1, (n, self.config.latent_dim), parameter, generator)[0]
+        z = _sampling.standard_normal(1, (n, self.config.latent_dim), parameter, generator)[0]
         images = self.to_images(self.decode(z))
         return images if device is None else images.to(device)
 
     @torch.no_grad()
     def reconstruct(self, x: Tensor) -> Tensor:
         """Encode, take the posterior mean μ (no noise), decode: images in [0, 1], shaped ``[B, C, H, W]``.
+
+        Defined in the chapter on exploring the latent space.
 
         >>> import torch
         >>> VAE(latent_dim=2).reconstruct(torch.rand(3, 1, 28, 28)).shape
@@ -697,83 +432,50 @@ class VAE(nn.Module):
         mu, _ = self.encode(x)
         return self.to_images(self.decode(mu))
 
-    # ----------------------------------------------------------------- importance sampling
+    # ----------------------------------------------------------------- plumbing
 
-    def log_importance_weights(self, x: Tensor, k: int = 1, generator: torch.Generator | None = None,
-                               posterior: tuple[Tensor, Tensor] | None = None) -> Tensor:
-        """log w_i = log p(x|z_i) + log p(z_i) − log q(z_i|x) for k draws z_i ~ q(z|x); shape ``[k, B]``.
+    @property
+    def device(self) -> torch.device:
+        """The device the parameters live on.
 
-        The mean of the w_i estimates p(x) without bias; the mean of the log w_i estimates the ELBO.
-        This is the one place the importance weights are computed: :meth:`iwae_bound` and
-        :func:`vae_lib.evaluate.log_likelihood` build on it.
+        >>> VAE().device
+        device(type='cpu')
+        """
+        return next(self.parameters()).device
 
-        Args:
-            x: images ``[B, C, H, W]`` or ``[B, C·H·W]``.
-            k: number of samples per image.
-            generator: makes the draws reproducible; sample i is the same whatever chunks the
-                k samples are drawn in.
-            posterior: ``(mu, logvar)`` if already computed for ``x`` (saves re-encoding).
+    @property
+    def dtype(self) -> torch.dtype:
+        """The floating dtype of the parameters (inputs must match it).
+
+        >>> VAE().dtype
+        torch.float32
+        """
+        return next(self.parameters()).dtype
+
+    def check_input(self, x: Tensor) -> None:
+        """Raise a ValueError saying what to fix if ``x`` is not a batch this model can score.
+
+        Checks shape, dtype and device, that values are finite, and for the Bernoulli likelihood
+        that they lie in [0, 1]. The value checks read the data back to the host, so a training
+        loop calls this once on its data rather than on every batch.
 
         >>> import torch
-        >>> VAE(latent_dim=2).log_importance_weights(torch.rand(3, 784), k=5).shape
-        torch.Size([5, 3])
+        >>> VAE().check_input(torch.rand(2, 1, 28, 28))  # fine: no error
+        >>> VAE().check_input(torch.rand(2, 28, 28))
+        Traceback (most recent call last):
+        ...
+        ValueError: Expected images of shape [B, 1, 28, 28] (or flat [B, 784]), got [2, 28, 28]; add the channel dimension with x.unsqueeze(1).
         """
-        images = self._as_images(x)
-        mu, logvar = self.encoder(images) if posterior is None else posterior
-        std = torch.exp(0.5 * logvar)
-        eps = self._standard_normal(k, tuple(mu.shape), mu, generator)
-        z = mu + std * eps
-        log_px_given_z = self._log_likelihood(images, self.decode(z))
-        log_prior = Normal(torch.zeros_like(mu), torch.ones_like(mu), validate_args=False).log_prob(z).sum(-1)
-        log_posterior = Normal(mu, std, validate_args=False).log_prob(z).sum(-1)
-        return log_px_given_z + log_prior - log_posterior
+        _model_checks.check_input(self, x)
 
-    def importance_log_sums(self, x: Tensor, k: int, chunk_size: int | None = None,
-                            generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
-        """``(log Σ_i w_i, log Σ_i w_i²)`` over k importance samples per image, each ``[B]``.
 
-        Samples are processed ``chunk_size`` at a time with a running logsumexp, so memory stays
-        at ``chunk_size × B`` decoder outputs whatever k is. From these two sums follow the
-        IWAE bound / log p(x) estimate ``log Σ w − log k`` and the effective sample size
-        ``(Σ w)² / Σ w²``.
+def build_vae(config: VAEConfig | Mapping | None) -> VAE:
+    """Build a freshly initialised :class:`VAE` from a config or its dict (as saved with a checkpoint).
 
-        >>> import torch
-        >>> s1, s2 = VAE(latent_dim=2).importance_log_sums(torch.rand(3, 784), k=10, chunk_size=4)
-        >>> s1.shape
-        torch.Size([3])
-        """
-        if not is_positive_int(k):
-            raise ValueError(f"k (the number of importance samples) must be an integer >= 1, got {k!r}.")
-        if chunk_size is None:
-            chunk_size = k
-        if not is_positive_int(chunk_size):
-            raise ValueError(f"chunk_size must be an integer >= 1, got {chunk_size!r}.")
-        images = self._as_images(x)
-        posterior = self.encoder(images)
-        log_sum_w = log_sum_w2 = None
-        for start in range(0, k, chunk_size):
-            log_w = self.log_importance_weights(images, min(chunk_size, k - start), generator, posterior)
-            chunk_sum_w = torch.logsumexp(log_w, dim=0)
-            chunk_sum_w2 = torch.logsumexp(2.0 * log_w, dim=0)
-            if log_sum_w is None:
-                log_sum_w, log_sum_w2 = chunk_sum_w, chunk_sum_w2
-            else:
-                log_sum_w = torch.logaddexp(log_sum_w, chunk_sum_w)
-                log_sum_w2 = torch.logaddexp(log_sum_w2, chunk_sum_w2)
-        return log_sum_w, log_sum_w2
-
-    def iwae_bound(self, x: Tensor, k: int = 100, generator: torch.Generator | None = None,
-                   chunk_size: int | None = None) -> Tensor:
-        """The importance-weighted bound L_k = E[log (1/k) Σ_i w_i] per image (one estimate), ``[B]``.
-
-        L_1 is the ELBO; L_k grows with k towards log p(x) (Burda et al., 2016).
-
-        >>> import torch
-        >>> VAE(latent_dim=2).iwae_bound(torch.rand(3, 784), k=10).shape
-        torch.Size([3])
-        """
-        log_sum_w, _ = self.importance_log_sums(x, k, chunk_size=chunk_size, generator=generator)
-        return log_sum_w - math.log(k)
+    >>> build_vae({"latent_dim": 2}).config.latent_dim
+    2
+    """
+    return VAE(VAEConfig.coerce(config))
 
 
 def linear_gaussian_vae(latent_dim: int = 3, image_shape: tuple[int, int, int] = (1, 4, 4), sigma: float = 0.5,
@@ -787,6 +489,7 @@ def linear_gaussian_vae(latent_dim: int = 3, image_shape: tuple[int, int, int] =
     so the ``"linear"`` encoder can represent it exactly. Then log p(x, z) − log q(z|x) = log p(x)
     for *every* z: the ELBO gap is zero. ``encoder_error > 0`` perturbs the encoder (its mean
     weights by that much noise, its log-variances by +encoder_error · 5), opening a gap.
+    The test bed of the chapters on the marginal likelihood and importance sampling and on the ELBO.
 
     Args:
         latent_dim: size of z (at most the number of pixels).
@@ -802,7 +505,9 @@ def linear_gaussian_vae(latent_dim: int = 3, image_shape: tuple[int, int, int] =
     >>> import torch
     >>> model, marginal = linear_gaussian_vae()
     >>> x = marginal.sample((5,))
-    >>> bool(torch.allclose(model.iwae_bound(x, k=1), marginal.log_prob(x)))  # no gap at all
+    >>> from vae_lib.estimators import log_importance_weights
+    >>> log_w = log_importance_weights(model, x, k=3)  # log p(x, z) − log q(z|x) for 3 draws of z
+    >>> bool(torch.allclose(log_w, marginal.log_prob(x)))  # each one is log p(x): no gap at all
     True
     """
     config = VAEConfig(latent_dim=latent_dim, architecture="linear", likelihood="gaussian", sigma=sigma,
@@ -832,16 +537,3 @@ def linear_gaussian_vae(latent_dim: int = 3, image_shape: tuple[int, int, int] =
             model.encoder.logvar.bias.add_(5.0 * encoder_error)
     covariance = weight @ weight.T + sigma**2 * torch.eye(pixels, dtype=dtype)
     return model, MultivariateNormal(bias, covariance_matrix=covariance)
-
-
-def build_vae(config: VAEConfig | Mapping) -> VAE:
-    """Build a freshly initialised :class:`VAE` from a config or its dict (as saved with a checkpoint).
-
-    >>> build_vae({"latent_dim": 2}).config.latent_dim
-    2
-    """
-    if isinstance(config, VAEConfig):
-        return VAE(config)
-    if isinstance(config, Mapping):
-        return VAE(VAEConfig.from_dict(config))
-    raise TypeError(f"build_vae needs a VAEConfig or a dict, got {type(config).__name__}.")

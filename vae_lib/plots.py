@@ -81,31 +81,34 @@ def plot_probability_vs_likelihood(
     *,
     fixed_param: float,
     fixed_data: int,
-    param_label: str = r"parameter $\theta$",
+    param_label: str | None = None,
     data_label: str = "data $x$",
     data_symbol: str = "x",
+    param_symbol: str = "ρ",
 ) -> Figure:
-    """One function p(x | θ), read two ways: across x it is a distribution, across θ a likelihood.
+    """One function p(x | ρ), read two ways: across x it is a distribution, across ρ a likelihood.
 
-    The table is drawn as a heat map (θ across, x up). Reading it along the vertical line at
-    ``θ = fixed_param`` gives the bars on the right: a probability distribution over x, which
+    The table is drawn as a heat map (ρ across, x up). Reading it along the vertical line at
+    ``ρ = fixed_param`` gives the bars on the right: a probability distribution over x, which
     sums to 1. Reading it along the horizontal line at ``x = fixed_data`` gives the curve
-    below: the likelihood of each θ, whose area need not be 1. Panel titles report the sum and
-    the area.
+    below: the likelihood of each ρ, whose area need not be 1. Panel titles report the sum and
+    the area. (The book keeps θ for a model's decoder parameters, hence ρ here.)
 
     Args:
         table: ``table[i, j] = p(data[j] | params[i])``, shape ``(len(params), len(data))``.
         params: the grid of parameter values (increasing).
         data: the possible (discrete, evenly spaced) data values.
-        fixed_param: the θ whose distribution is shown (the nearest grid value is used).
+        fixed_param: the ρ whose distribution is shown (the nearest grid value is used).
         fixed_data: the observed x whose likelihood is shown.
-        param_label, data_label: axis labels (matplotlib mathtext allowed).
+        param_label, data_label: axis labels (matplotlib mathtext allowed); by default the
+            parameter's label is "parameter" and its symbol.
         data_symbol: the symbol for the data in formulas, e.g. ``"k"`` for a count.
+        param_symbol: the symbol for the parameter (one character, e.g. ``"ρ"``).
 
     >>> import matplotlib; matplotlib.use("Agg")
     >>> from scipy.stats import binom
-    >>> theta = np.linspace(0, 1, 11); k = np.arange(4)      # a coarse grid: the area is near 1/4
-    >>> fig = plot_probability_vs_likelihood(binom.pmf(k[None, :], 3, theta[:, None]), theta, k,
+    >>> rho = np.linspace(0, 1, 11); k = np.arange(4)      # a coarse grid: the area is near 1/4
+    >>> fig = plot_probability_vs_likelihood(binom.pmf(k[None, :], 3, rho[:, None]), rho, k,
     ...                                      fixed_param=0.5, fixed_data=1)
     >>> fig.axes[2].get_title()
     'x = 1 fixed: the likelihood, area = 0.247'
@@ -119,7 +122,9 @@ def plot_probability_vs_likelihood(
         raise ValueError(f"fixed_data={fixed_data!r} is not one of the data values.")
     row = int(np.argmin(np.abs(params - fixed_param)))
     column = int(np.flatnonzero(data == fixed_data)[0])
-    p_of = rf"$p({data_symbol} \mid \theta)$"
+    p_of = rf"$p({data_symbol} \mid {param_symbol})$"
+    if param_label is None:
+        param_label = f"parameter ${param_symbol}$"
     distribution_colour, likelihood_colour = "#d95f02", "#7570b3"
 
     fig = plt.figure(figsize=(8.5, 6.2), layout="constrained")
@@ -140,7 +145,8 @@ def plot_probability_vs_likelihood(
 
     ax_prob.barh(data, table[row], color=distribution_colour, height=0.8 * step)
     ax_prob.set_xlabel(p_of)
-    ax_prob.set_title(f"θ = {params[row]:.2f} fixed:\nsums to {table[row].sum():.3f}", color=distribution_colour)
+    ax_prob.set_title(f"{param_symbol} = {params[row]:.2f} fixed:\nsums to {table[row].sum():.3f}",
+                      color=distribution_colour)
     ax_prob.tick_params(labelleft=False)
 
     curve = table[:, column]
@@ -148,15 +154,16 @@ def plot_probability_vs_likelihood(
     ax_like.plot(params, curve, color=likelihood_colour, lw=2)
     ax_like.fill_between(params, curve, color=likelihood_colour, alpha=0.2)
     ax_like.set_xlabel(param_label)
-    ax_like.set_ylabel(r"$L(\theta)$")
+    ax_like.set_ylabel(f"$L({param_symbol})$")
     ax_like.set_title(f"{data_symbol} = {fixed_data} fixed: the likelihood, area = {area:.3f}",
                       color=likelihood_colour)
 
     colorbar = fig.colorbar(image, ax=ax_note, location="bottom", fraction=0.2, label=p_of)
     colorbar.set_ticks([float(f"{f * table.max():.2g}") for f in (0, 0.1, 0.3, 0.6, 1)])
     ax_note.axis("off")
-    ax_note.text(0.0, 0.95, f"orange: fix θ, vary {data_symbol}\n→ a probability distribution\n\n"
-                            f"purple: fix {data_symbol}, vary θ\n→ a likelihood",
+    ax_note.text(0.0, 0.95, f"orange: fix {param_symbol}, vary {data_symbol}\n"
+                            "→ a probability distribution\n\n"
+                            f"purple: fix {data_symbol}, vary {param_symbol}\n→ a likelihood",
                  transform=ax_note.transAxes, va="top", fontsize=9)
 
     for ax in (ax_prob, ax_like):

@@ -4,6 +4,7 @@
   that switch between pictures drawn in advance for every slider setting, in the browser.
 - :mod:`vae_lib.widgets.pictures`: matplotlib figures as small inline PNGs.
 - :mod:`vae_lib.widgets.bayes`: the chapter on Bayes' rule's explorer of prior, likelihood and posterior.
+- :mod:`vae_lib.widgets.mixture`: pictures of a mixture of Gaussians and the EM explorer (chapter 3).
 - :mod:`vae_lib.widgets.kl`: the KL chapter's explorer, one Gaussian fitted to a bimodal target.
 
 Every figure also carries a PNG of its starting picture, which builds that cannot show widgets
@@ -12,6 +13,7 @@ Every figure also carries a PNG of its starting picture, which builds that canno
 
 from vae_lib.widgets.bayes import DEFAULT_GRID, BayesExplorer, bayes_explorer, belief_svg
 from vae_lib.widgets.kl import kl_fit_explorer
+from vae_lib.widgets.mixture import em_explorer, plot_mixture
 from vae_lib.widgets.pictures import figure_png, png_img
 from vae_lib.widgets.precomputed import Slider, SliderFigure, slider_figure, widget_state_size
 
@@ -22,8 +24,10 @@ __all__ = [
     "SliderFigure",
     "bayes_explorer",
     "belief_svg",
+    "em_explorer",
     "figure_png",
     "kl_fit_explorer",
+    "plot_mixture",
     "png_img",
     "slider_figure",
     "widget_state_size",

@@ -1,0 +1,56 @@
+"""Tests of vae_lib.progress: the bar, the lines and the VAE_LIB_PROGRESS override, seen through fit."""
+
+from __future__ import annotations
+
+import sys
+import types
+
+import pytest
+
+from training_helpers import _no_progress_override, images, run, test_images  # noqa: F401 (fixtures)
+from vae_lib.progress import progress_mode
+
+
+def test_lines_mode_prints_one_line_per_epoch_to_stdout_only(images, test_images, capsys):
+    run(images, epochs=3, progress="lines", test_data=test_images)
+    captured = capsys.readouterr()
+    lines = captured.out.splitlines()
+    assert len(lines) == 3 and captured.err == ""
+    assert lines[0].startswith("epoch 1/3  train ELBO -") and "test ELBO" in lines[0] and "KL" in lines[0]
+    assert lines[0].endswith(" s")
+
+
+def test_environment_forces_lines_over_bar_and_auto(images, monkeypatch, capsys):
+    monkeypatch.setenv("VAE_LIB_PROGRESS", "lines")
+    for progress in ("bar", "auto"):
+        run(images, epochs=2, progress=progress)
+        captured = capsys.readouterr()
+        assert len(captured.out.splitlines()) == 2 and captured.err == ""
+    run(images, epochs=2, progress="none")
+    assert capsys.readouterr().out == ""
+    monkeypatch.setenv("VAE_LIB_PROGRESS", "fancy")
+    with pytest.raises(ValueError, match="VAE_LIB_PROGRESS"):
+        run(images)
+
+
+def test_auto_mode_without_terminal_prints_lines_and_bar_mode_draws_on_stderr(images, capsys):
+    run(images, epochs=2, progress="auto")  # pytest captures: not a terminal, not a notebook
+    captured = capsys.readouterr()
+    assert len(captured.out.splitlines()) == 2 and captured.err == ""
+    run(images, epochs=2, progress="bar")
+    captured = capsys.readouterr()
+    assert len(captured.out.splitlines()) == 2 and "batch" in captured.err
+    run(images, epochs=2, progress="none")
+    assert capsys.readouterr() == ("", "")
+
+
+def test_auto_mode_in_a_jupyter_kernel_draws_a_bar(monkeypatch):
+    class Shell:
+        config = {"IPKernelApp": {}}
+
+    ipython = types.SimpleNamespace(get_ipython=lambda: Shell())
+    monkeypatch.setitem(sys.modules, "ipykernel", types.ModuleType("ipykernel"))
+    monkeypatch.setitem(sys.modules, "IPython", ipython)
+    assert progress_mode("auto") == "bar"
+    monkeypatch.setattr(ipython, "get_ipython", lambda: None)  # IPython loaded, but no kernel running
+    assert progress_mode("auto") == "lines"

@@ -1,0 +1,41 @@
+"""vae_lib.recipes: one piece of code gives the GPU and the CPU configuration; a recipe trains through the cache."""
+
+from __future__ import annotations
+
+import pytest
+
+from vae_lib import recipes
+from vae_lib.models import VAEConfig
+
+
+def test_cpu_and_gpu_recipes_come_from_the_same_code(monkeypatch):
+    cpu = recipes.mnist_recipe(device="cpu")
+    assert cpu.device_kind == "cpu" and cpu.settings()["epochs"] == recipes.CPU_SETTINGS["epochs"]
+    monkeypatch.setattr(recipes, "pick_device", lambda device: __import__("torch").device("cuda"))
+    gpu = recipes.mnist_recipe(device="cuda")
+    assert gpu.device_kind == "cuda" and gpu.settings()["epochs"] == recipes.GPU_SETTINGS["epochs"]
+    assert gpu.config == cpu.config == VAEConfig(latent_dim=20, hidden_dim=400)
+
+
+def test_describe_states_every_setting():
+    text = recipes.mnist_recipe(device="cpu", latent_dim=2).describe()
+    for part in ("784-400-2 MLP VAE", "bernoulli", "epochs", "batch size", "lr", "beta 1", "dynamic", "seed 0"):
+        assert part in text
+
+
+def test_replace_and_train_go_through_trained_vae(monkeypatch):
+    calls = []
+    monkeypatch.setattr(recipes, "trained_vae", lambda config, **kwargs: calls.append((config, kwargs)) or "model")
+    recipe = recipes.mnist_recipe(device="cpu").replace(beta=4.0, epochs=1)
+    assert recipe.train(device="cpu", progress="none", data="synthetic") == "model"
+    config, kwargs = calls[0]
+    assert config.latent_dim == 20 and kwargs["beta"] == 4.0 and kwargs["epochs"] == 1
+    assert kwargs["data"] == "synthetic" and kwargs["binarize"] == "dynamic"
+
+
+def test_a_tiny_recipe_really_trains_and_caches():
+    recipe = recipes.Recipe(VAEConfig(latent_dim=2, hidden_dim=8), epochs=1, batch_size=256, lr=1e-3)
+    first = recipe.train(device="cpu", progress="none", data="synthetic")
+    second = recipe.train(device="cpu", progress="none", data="synthetic")
+    assert len(first.history) == 1
+    assert second.history[-1]["test_elbo"] == pytest.approx(first.history[-1]["test_elbo"])

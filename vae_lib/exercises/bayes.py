@@ -1,0 +1,264 @@
+"""Chapter 1 (Bayes' rule and the coffee machine): its problem data and exercise self-checks.
+
+The chapter states its problems with the numbers below and a test checks that it does; every
+expected value and every known mistake is computed from them, by the right method and by the
+typical wrong ones.
+
+>>> from vae_lib.exercises import bayes as exercises
+>>> dict(exercises.COFFEE_PRIOR)
+{'clogged': 0.3, 'low water': 0.7}
+>>> exercises.check_loaded_die_mle(1 / 6).correct
+✗ That is a fair die's chance of a six: the hypothesis you are testing, not the value that explains the rolls best.
+False
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from types import MappingProxyType
+
+import numpy as np
+from scipy.optimize import minimize_scalar
+from scipy.stats import binom
+
+from vae_lib.bayes import combine_likelihoods, evidence, joint, posterior
+from vae_lib.checks import Check, CheckResult, Mistake
+
+__all__ = [
+    "COFFEE_PRIOR",
+    "COFFEE_P_NOISE",
+    "CHAPTER_DIE_ROLLS",
+    "CHAPTER_DIE_SIXES",
+    "FRIEND_DIE_ROLLS",
+    "FRIEND_DIE_SIXES",
+    "COARSE_GRID_POINTS",
+    "GRID_TERMS_PER_SECOND",
+    "GRID_SECONDS_ALLOWED",
+    "GRID_POINTS_PER_DIMENSION",
+    "CHAPTER_LATENT_DIM",
+    "check_silent_machine",
+    "check_noise_then_silence",
+    "check_loaded_die_mle",
+    "check_grid_dimension",
+]
+
+# ----------------------------------------------------------------------------- problem data
+
+#: The coffee machine: the prior belief about why it failed, P(h) ...
+COFFEE_PRIOR = MappingProxyType({"clogged": 0.3, "low water": 0.7})
+#: ... and the chance of the strange noise under each hypothesis, P(noise | h).
+COFFEE_P_NOISE = MappingProxyType({"clogged": 0.9, "low water": 0.2})
+
+#: The die of the chapter's likelihood section: this many rolls ...
+CHAPTER_DIE_ROLLS = 10
+#: ... showed a six this many times.
+CHAPTER_DIE_SIXES = 3
+#: Exercise ex-bayes-loaded-die: a friend's die rolled this many times ...
+FRIEND_DIE_ROLLS = 12
+#: ... showed a six this many times.
+FRIEND_DIE_SIXES = 4
+#: Grids of ρ a student may search, ``np.linspace(0, 1, points)`` (steps 0.1 and 0.01): too
+#: coarse for this check. Only these two: every extra known mistake near the answer is a hint.
+COARSE_GRID_POINTS = (11, 101)
+
+#: Exercise ex-bayes-grid: terms a computer evaluates per second, the time allowed, grid size.
+GRID_TERMS_PER_SECOND = 10**9
+GRID_SECONDS_ALLOWED = 24 * 60 * 60
+GRID_POINTS_PER_DIMENSION = 10
+#: The dimension of the latent vector z of the chapter's VAE.
+CHAPTER_LATENT_DIM = 20
+
+
+def _p_silence() -> dict[str, float]:
+    """P(silence | h) = 1 - P(noise | h): a failure either makes the noise or it does not."""
+    return {h: 1.0 - p for h, p in COFFEE_P_NOISE.items()}
+
+
+# ----------------------------------------------------------------------------- ex-bayes-silence
+
+
+@lru_cache(maxsize=None)
+def _silent_machine_check() -> Check:
+    prior, noise, silence = COFFEE_PRIOR, COFFEE_P_NOISE, _p_silence()
+    after_noise = posterior(prior, noise)
+    after_silence = posterior(prior, silence)
+    flat_prior = {h: 1 / len(prior) for h in prior}
+    return Check(
+        "P(clogged | silence)",
+        after_silence["clogged"],
+        [
+            Mistake(after_noise["clogged"],
+                    "That is P(clogged | noise), the posterior after a noise; "
+                    "this morning the machine was silent."),
+            Mistake(after_noise["low water"],
+                    "That is P(low water | noise) = 1 − P(clogged | noise). Conditioning on silence is not "
+                    "the same as taking 1 − the posterior after a noise: recompute with P(silence | h)."),
+            Mistake(silence["clogged"],
+                    "That is the likelihood P(silence | clogged), not the posterior: combine it with the prior."),
+            Mistake(joint(prior, silence)["clogged"],
+                    "That is the joint P(silence, clogged): you forgot to divide by the evidence P(silence)."),
+            Mistake(evidence(prior, silence),
+                    "That is the evidence P(silence), the denominator; "
+                    "the question asks for the posterior of 'clogged'."),
+            Mistake(after_silence["low water"], "That is P(low water | silence), the other hypothesis."),
+            Mistake(prior["clogged"], "That is the prior P(clogged): you have not used the observation yet."),
+            Mistake(posterior(flat_prior, silence)["clogged"],
+                    "You normalized the likelihoods over the hypotheses and left out the prior "
+                    "(that is the answer for a 50/50 prior)."),
+            Mistake(noise["clogged"] * prior["clogged"] / evidence(prior, silence),
+                    "You mixed the two observations: the numerator uses P(noise | clogged) "
+                    "but the denominator P(silence)."),
+        ],
+        correct_message="A silent machine makes 'clogged' much less likely than before.",
+    )
+
+
+def check_silent_machine(answer: object) -> CheckResult:
+    """Exercise ex-bayes-silence: P(clogged | silence) for the chapter's coffee machine.
+
+    Args:
+        answer: the student's number (``None`` while not answered yet).
+    """
+    return _silent_machine_check()(answer)
+
+
+# ----------------------------------------------------------------------------- ex-bayes-two-mornings
+
+
+@lru_cache(maxsize=None)
+def _noise_then_silence_check() -> Check:
+    prior, noise, silence = COFFEE_PRIOR, COFFEE_P_NOISE, _p_silence()
+    both = combine_likelihoods(noise, silence)
+    right = posterior(prior, both)
+    after_noise = posterior(prior, noise)["clogged"]
+    after_silence = posterior(prior, silence)["clogged"]
+    return Check(
+        "P(clogged | noise, then silence)",
+        right["clogged"],
+        [
+            Mistake(after_noise,
+                    "That is the belief after the first morning only: "
+                    "update it again with the second morning's silence."),
+            Mistake(after_silence,
+                    "That is the belief after the silence alone: the second update should start from "
+                    "the first morning's posterior, not from the original prior."),
+            Mistake(posterior(prior, combine_likelihoods(noise, noise))["clogged"],
+                    "That is the belief after two noisy mornings; the second morning was silent."),
+            Mistake(joint(prior, both)["clogged"],
+                    "That is the joint P(noise, silence, clogged): divide by the evidence of both mornings."),
+            Mistake(evidence(prior, both), "That is the evidence P(noise, silence), the denominator."),
+            Mistake(right["low water"], "That is P(low water | noise, silence), the other hypothesis."),
+            Mistake((after_noise + after_silence) / 2,
+                    "You averaged two one-morning posteriors. Beliefs are updated by multiplying "
+                    "likelihoods, not by averaging posteriors."),
+        ],
+        correct_message="The noise and the silence pull in opposite directions; the silence wins.",
+    )
+
+
+def check_noise_then_silence(answer: object) -> CheckResult:
+    """Exercise ex-bayes-two-mornings: P(clogged | noise on day 1, silence on day 2).
+
+    Args:
+        answer: the student's number (``None`` while not answered yet).
+    """
+    return _noise_then_silence_check()(answer)
+
+
+# ----------------------------------------------------------------------------- ex-bayes-loaded-die
+
+
+def _maximum_likelihood(sixes: int, rolls: int) -> float:
+    """The ρ = P(six) that maximizes the binomial likelihood, found numerically (no formula typed in)."""
+    return float(minimize_scalar(lambda rho: -binom.logpmf(sixes, rolls, rho), bounds=(1e-9, 1 - 1e-9),
+                                 method="bounded", options={"xatol": 1e-12}).x)
+
+
+def _grid_search(sixes: int, rolls: int, points: int) -> float:
+    """The best ρ on the grid ``np.linspace(0, 1, points)``, as a student's grid search finds it."""
+    grid = np.linspace(0.0, 1.0, points)
+    return float(grid[np.argmax(binom.pmf(sixes, rolls, grid))])
+
+
+@lru_cache(maxsize=None)
+def _loaded_die_check() -> Check:
+    n, k = FRIEND_DIE_ROLLS, FRIEND_DIE_SIXES
+    best = _maximum_likelihood(k, n)
+    coarse_grid = ("Your ρ grid is too coarse: its step is larger than the tolerance of this check. "
+                   "Use a finer grid, or solve it exactly.")
+    return Check(
+        "maximum-likelihood ρ = P(six)",
+        best,
+        [
+            Mistake(1 / 6,
+                    "That is a fair die's chance of a six: the hypothesis you are testing, "
+                    "not the value that explains the rolls best."),
+            Mistake(_maximum_likelihood(CHAPTER_DIE_SIXES, CHAPTER_DIE_ROLLS),
+                    f"That is the chapter's die, {CHAPTER_DIE_SIXES} sixes in {CHAPTER_DIE_ROLLS} rolls, "
+                    "not your friend's: use your friend's rolls."),
+            Mistake((k + 1) / (n + 2),
+                    "That is the mean of the posterior under a uniform prior (Laplace's rule of succession), "
+                    "not the maximum of the likelihood."),
+            Mistake(k / (n - k), "That is the odds of a six (sixes per non-six), not a probability."),
+            Mistake((n - k) / n, "That is the fraction of rolls that were NOT sixes."),
+            Mistake(float(binom.pmf(k, n, best)),
+                    "That is the height of the likelihood at its peak; the question asks where the peak is."),
+            *(Mistake(_grid_search(k, n, points), coarse_grid) for points in COARSE_GRID_POINTS),
+        ],
+        rel_tol=2e-3,
+        hint="Write the likelihood L(ρ) of the rolls as a function of ρ = P(six), then find the ρ where "
+             "it is largest (a fine grid and np.argmax will do).",
+        correct_message="The best-fitting ρ is simply the observed fraction of sixes.",
+    )
+
+
+def check_loaded_die_mle(answer: object) -> CheckResult:
+    """Exercise ex-bayes-loaded-die: the ρ = P(six) that maximizes the likelihood of the friend's rolls.
+
+    Args:
+        answer: the student's number (``None`` while not answered yet).
+    """
+    return _loaded_die_check()(answer)
+
+
+# ----------------------------------------------------------------------------- ex-bayes-grid
+
+
+def _largest_dimension(points: int, budget: float) -> int:
+    """The largest d with points**d <= budget."""
+    d = 0
+    while points ** (d + 1) <= budget:
+        d += 1
+    return d
+
+
+@lru_cache(maxsize=None)
+def _grid_dimension_check() -> Check:
+    points = GRID_POINTS_PER_DIMENSION
+    largest = _largest_dimension(points, GRID_TERMS_PER_SECOND * GRID_SECONDS_ALLOWED)
+    return Check(
+        "largest latent dimension for a one-day grid sum",
+        largest,
+        [
+            Mistake(largest + 1,
+                    "Too big: that grid has more terms than fit in the time allowed. Check whether you "
+                    "found the first d that does not fit instead of the last one that does."),
+            Mistake(_largest_dimension(points, GRID_TERMS_PER_SECOND),
+                    "That is what fits in one second; you have a whole day."),
+            Mistake(CHAPTER_LATENT_DIM,
+                    "That is the latent dimension of the VAE in this chapter, which is far out of reach."),
+        ],
+        kind="integer",
+        hint="The grid has (points per dimension)^d terms; find the largest d for which that is at most "
+             "(terms per second) × (seconds in a day).",
+        correct_message="A day of computing buys only a handful of dimensions more than a second does.",
+    )
+
+
+def check_grid_dimension(answer: object) -> CheckResult:
+    """Exercise ex-bayes-grid: the largest d whose 10-points-per-axis grid sum finishes in a day.
+
+    Args:
+        answer: the student's number (``None`` while not answered yet).
+    """
+    return _grid_dimension_check()(answer)
