@@ -6,8 +6,8 @@ and is not symmetric. The book's chapter on the KL divergence (``chap-kl``) deri
 
 - :func:`gaussian_kl`, :func:`kl_standard_normal`: the closed form for diagonal Gaussians,
   which is what a VAE uses for its KL term; :func:`kl_monte_carlo` checks it by sampling.
-- Fitting one Gaussian q = N(m, s²) to a 1-D target p (e.g. a bimodal
-  :class:`GaussianMixture1D`): :func:`forward_kl` KL(p || q) and :func:`reverse_kl` KL(q || p)
+- Fitting one Gaussian q = N(m, s²) to a 1-D target p (e.g. a bimodal mixture from
+  :func:`gaussian_mixture_1d`, a :class:`~vae_lib.mixture.MixtureOfGaussians`): :func:`forward_kl` KL(p || q) and :func:`reverse_kl` KL(q || p)
   by quadrature (:func:`reverse_kl_grid`: a whole landscape at once), :func:`moment_matching`
   (the forward-KL optimum in closed form) and :func:`fit_gaussian` (either optimum, numerically).
 
@@ -20,8 +20,7 @@ tensor([0.])
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -29,16 +28,17 @@ import numpy as np
 import torch
 from scipy import optimize
 from torch import Tensor
-from torch.distributions import Categorical, Distribution, MixtureSameFamily, Normal
+from torch.distributions import Distribution
 
 from vae_lib import _sampling
+from vae_lib.mixture import MixtureOfGaussians
 
 __all__ = [
     "gaussian_kl",
     "kl_standard_normal",
     "kl_monte_carlo",
     "MonteCarloKL",
-    "GaussianMixture1D",
+    "gaussian_mixture_1d",
     "gaussian_expectation",
     "forward_kl",
     "reverse_kl",
@@ -152,9 +152,10 @@ def kl_monte_carlo(
 
 
 # =========================================================================== fitting one Gaussian
-# A 1-D target p and one Gaussian q = N(m, s²): the forward KL(p || q) and the reverse KL(q || p)
-# are expectations under a Gaussian of smooth functions, computed by quadrature (NumPy: fast
-# enough to fit hundreds of times on a page).
+# A 1-D target p, here a mixture of Gaussians (vae_lib.mixture, chapter 3), and one Gaussian
+# q = N(m, s²): the forward KL(p || q) and the reverse KL(q || p) are expectations under a
+# Gaussian of smooth functions, computed by quadrature (NumPy: fast enough to fit dozens of
+# times on a page).
 
 LogDensity = Callable[[np.ndarray], np.ndarray]
 
@@ -165,67 +166,39 @@ QUADRATURE_HALF_WIDTH = 10.0
 QUADRATURE_POINTS = 2001
 
 
-@dataclass(frozen=True)
-class GaussianMixture1D:
-    """The mixture p(z) = Σ_k w_k N(z; μ_k, σ_k²) of 1-D Gaussians: a target for the fits.
+def gaussian_mixture_1d(weights: Sequence[float], means: Sequence[float], stds: Sequence[float]) -> MixtureOfGaussians:
+    """The 1-D mixture Σ_k w_k N(μ_k, σ_k²), given by standard deviations, as a :class:`MixtureOfGaussians`.
 
-    Args:
-        weights: the mixing weights w_k (non-negative, not all zero; normalised here).
-        means, stds: the components' means μ_k and standard deviations σ_k > 0.
-
-    >>> target = GaussianMixture1D(weights=(1, 1), means=(-2.0, 2.0), stds=(1.0, 1.0))
-    >>> target.weights, target.mean, target.variance  # variance 1 + 2²: within + between
-    ((0.5, 0.5), 0.0, 5.0)
+    >>> target = gaussian_mixture_1d([0.3, 0.7], [-3.0, 3.0], [1.0, 1.0])
+    >>> target.dim, target.covariances.ravel().tolist()
+    (1, [1.0, 1.0])
     """
+    stds = np.asarray(stds, dtype=float).reshape(-1)
+    if np.any(~np.isfinite(stds)) or np.any(stds <= 0):
+        raise ValueError(f"Standard deviations must be finite and positive, got {stds.tolist()}.")
+    means = np.asarray(means, dtype=float).reshape(-1, 1)
+    return MixtureOfGaussians(np.asarray(weights, dtype=float), means, (stds**2)[:, None, None])
 
-    weights: tuple[float, ...]
-    means: tuple[float, ...]
-    stds: tuple[float, ...]
 
-    def __post_init__(self) -> None:
-        w, mu, sd = (np.asarray(v, dtype=float).reshape(-1) for v in (self.weights, self.means, self.stds))
-        if not len(w) == len(mu) == len(sd) or len(w) == 0:
-            raise ValueError(f"Give as many weights as means and stds (at least one each), got {len(w)}, {len(mu)} "
-                             f"and {len(sd)}.")
-        if not np.all(np.isfinite(np.concatenate([w, mu, sd]))) or (w < 0).any() or w.sum() <= 0 or (sd <= 0).any():
-            raise ValueError(f"Weights must be non-negative and not all zero, stds positive, everything finite; got "
-                             f"weights {w.tolist()}, means {mu.tolist()}, stds {sd.tolist()}.")
-        for name, values in (("weights", w / w.sum()), ("means", mu), ("stds", sd)):
-            object.__setattr__(self, name, tuple(float(v) for v in values))
+def _components(target: MixtureOfGaussians) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(weights, means, standard deviations) of a 1-D mixture; a clear error for any other target."""
+    if not isinstance(target, MixtureOfGaussians) or target.dim != 1:
+        kind = f"a {target.dim}-D mixture" if isinstance(target, MixtureOfGaussians) else type(target).__name__
+        raise ValueError(f"The target must be a 1-D MixtureOfGaussians (see gaussian_mixture_1d), got {kind}.")
+    return target.weights, target.means[:, 0], np.sqrt(target.covariances[:, 0, 0])
 
-    def log_prob(self, z: np.ndarray | float) -> np.ndarray:
-        """log p(z), elementwise (log-sum-exp over the components, so far tails do not underflow)."""
-        z = np.asarray(z, dtype=float)[..., None]
-        mu, sd = np.array(self.means), np.array(self.stds)
-        log_terms = np.log(self.weights) - 0.5 * ((z - mu) / sd) ** 2 - np.log(sd) - 0.5 * math.log(2 * math.pi)
-        largest = log_terms.max(axis=-1)  # by hand: five times faster than scipy's logsumexp here
-        return largest + np.log(np.exp(log_terms - largest[..., None]).sum(axis=-1))
 
-    def prob(self, z: np.ndarray | float) -> np.ndarray:
-        """p(z), elementwise."""
-        return np.exp(self.log_prob(z))
+def _log_density(target: MixtureOfGaussians | LogDensity) -> LogDensity:
+    """log p as a function of an array of points of any shape."""
+    if not isinstance(target, MixtureOfGaussians):
+        return target
+    _components(target)
 
-    @property
-    def mean(self) -> float:
-        """E_p[z] = Σ_k w_k μ_k."""
-        return float(np.dot(self.weights, self.means))
+    def log_p(z: np.ndarray) -> np.ndarray:
+        z = np.asarray(z, dtype=float)
+        return target.log_prob(z.reshape(-1, 1)).reshape(z.shape)
 
-    @property
-    def variance(self) -> float:
-        """Var_p[z] = Σ_k w_k (σ_k² + μ_k²) − (E_p[z])²: the spread within plus between the components."""
-        second_moment = np.dot(self.weights, np.square(self.stds) + np.square(self.means))
-        return float(second_moment - self.mean**2)
-
-    def sample(self, n: int, seed: int | np.random.Generator) -> np.ndarray:
-        """``n`` draws: pick a component by its weight, then draw from that Gaussian."""
-        rng = np.random.default_rng(seed)
-        component = rng.choice(len(self.weights), size=n, p=self.weights)
-        return np.array(self.means)[component] + np.array(self.stds)[component] * rng.standard_normal(n)
-
-    def to_torch(self) -> MixtureSameFamily:
-        """The same mixture as a float64 ``torch.distributions`` object (e.g. for :func:`kl_monte_carlo`)."""
-        w, mu, sd = (torch.tensor(v, dtype=torch.float64) for v in (self.weights, self.means, self.stds))
-        return MixtureSameFamily(Categorical(probs=w), Normal(mu, sd))
+    return log_p
 
 
 class GaussianFit(NamedTuple):
@@ -268,48 +241,50 @@ def _normal_log_prob(z: np.ndarray, mean: float, std: float) -> np.ndarray:
     return -0.5 * ((z - mean) / std) ** 2 - math.log(std) - 0.5 * math.log(2 * math.pi)
 
 
-def forward_kl(target: GaussianMixture1D, mean: float, std: float) -> float:
+def forward_kl(target: MixtureOfGaussians, mean: float, std: float) -> float:
     """KL(p || q) = E_p[log p(z) − log q(z)] from a 1-D mixture p to q = N(mean, std²), in nats.
 
     It averages over p, so p must be known well enough to average over: here by its components,
     each an expectation under a Gaussian.
 
-    >>> round(forward_kl(GaussianMixture1D((1,), (0.0,), (1.0,)), mean=1.0, std=1.0), 9)  # ½ (1 − 0)²
+    >>> round(forward_kl(gaussian_mixture_1d([1], [0.0], [1.0]), mean=1.0, std=1.0), 9)  # ½ (1 − 0)²
     0.5
     """
     _check_gaussian(mean, std)
+    weights, means, stds = _components(target)
+    log_p = _log_density(target)
 
     def log_ratio(z: np.ndarray) -> np.ndarray:
-        return target.log_prob(z) - _normal_log_prob(z, mean, std)
+        return log_p(z) - _normal_log_prob(z, mean, std)
 
-    return sum(w * gaussian_expectation(log_ratio, m, s) for w, m, s in zip(target.weights, target.means, target.stds))
+    return float(sum(w * gaussian_expectation(log_ratio, m, s) for w, m, s in zip(weights, means, stds)))
 
 
-def reverse_kl(target: GaussianMixture1D | LogDensity, mean: float, std: float) -> float:
+def reverse_kl(target: MixtureOfGaussians | LogDensity, mean: float, std: float) -> float:
     """KL(q || p) = E_q[log q(z) − log p(z)] from q = N(mean, std²) to a 1-D target p, in nats.
 
     Needs only expectations under q and values of log p: E_q[log q] = −½ log(2πe·std²) in
     closed form, E_q[log p] by quadrature. So ``target`` may also be a function returning
-    log p(z) for an array z — even an unnormalised one, log p + c, which shifts the result by
+    log p(z) for an array z — even an unnormalized one, log p + c, which shifts the result by
     −c and leaves the best q where it was.
 
-    >>> round(reverse_kl(GaussianMixture1D((1,), (0.0,), (1.0,)), mean=0.0, std=2.0), 6)  # log ½ + (4 − 1)/2
+    >>> round(reverse_kl(gaussian_mixture_1d([1], [0.0], [1.0]), mean=0.0, std=2.0), 6)  # log ½ + (4 − 1)/2
     0.806853
     """
     _check_gaussian(mean, std)
-    log_p = target.log_prob if isinstance(target, GaussianMixture1D) else target
+    log_p = _log_density(target)
     negative_entropy = -0.5 * math.log(2 * math.pi * math.e * std**2)
     return negative_entropy - gaussian_expectation(log_p, mean, std)
 
 
-def reverse_kl_grid(target: GaussianMixture1D | LogDensity, means: np.ndarray, stds: np.ndarray) -> np.ndarray:
+def reverse_kl_grid(target: MixtureOfGaussians | LogDensity, means: np.ndarray, stds: np.ndarray) -> np.ndarray:
     """KL(N(m, s²) || p) for every mean m in ``means`` and std s in ``stds``: the reverse KL's landscape.
 
     Returns:
         An array of shape ``[len(means), len(stds)]`` (nats), the same numbers as
-        :func:`reverse_kl` gives one at a time, computed in one vectorised sweep per std.
+        :func:`reverse_kl` gives one at a time, computed in one vectorized sweep per std.
 
-    >>> target = GaussianMixture1D((1,), (0.0,), (1.0,))
+    >>> target = gaussian_mixture_1d([1], [0.0], [1.0])
     >>> grid = reverse_kl_grid(target, means=[0.0, 1.0], stds=[1.0, 2.0])
     >>> np.allclose(grid, [[reverse_kl(target, m, s) for s in (1.0, 2.0)] for m in (0.0, 1.0)])
     True
@@ -317,7 +292,7 @@ def reverse_kl_grid(target: GaussianMixture1D | LogDensity, means: np.ndarray, s
     means, stds = np.asarray(means, dtype=float).reshape(-1), np.asarray(stds, dtype=float).reshape(-1)
     for std in stds:
         _check_gaussian(0.0, float(std))
-    log_p = target.log_prob if isinstance(target, GaussianMixture1D) else target
+    log_p = _log_density(target)
     u, weights = _standard_normal_grid()
     landscape = np.empty((len(means), len(stds)))
     for column, std in enumerate(stds):
@@ -326,22 +301,27 @@ def reverse_kl_grid(target: GaussianMixture1D | LogDensity, means: np.ndarray, s
     return landscape
 
 
-def moment_matching(target: GaussianMixture1D) -> GaussianFit:
-    """The Gaussian minimising the forward KL(p || q): the one with p's mean and variance (closed form).
+def moment_matching(target: MixtureOfGaussians) -> GaussianFit:
+    """The Gaussian minimizing the forward KL(p || q): the one with p's mean and variance (closed form).
 
-    >>> fit = moment_matching(GaussianMixture1D((1, 1), (-2.0, 2.0), (1.0, 1.0)))
-    >>> fit.mean, round(fit.std**2, 12)
+    For a mixture, E_p[z] = Σ_k w_k μ_k and Var_p(z) = Σ_k w_k σ_k² + (Σ_k w_k μ_k² − (E_p[z])²):
+    the spread within the components plus the spread between them.
+
+    >>> fit = moment_matching(gaussian_mixture_1d([0.5, 0.5], [-2.0, 2.0], [1.0, 1.0]))
+    >>> fit.mean, round(fit.std**2, 12)  # 0, and 1 + 2²
     (0.0, 5.0)
     """
-    mean, std = target.mean, math.sqrt(target.variance)
-    return GaussianFit(mean, std, forward_kl(target, mean, std))
+    weights, means, stds = _components(target)
+    mean = float(weights @ means)
+    variance = float(weights @ stds**2 + (weights @ means**2 - mean**2))
+    return GaussianFit(mean, math.sqrt(variance), forward_kl(target, mean, math.sqrt(variance)))
 
 
-def fit_gaussian(target: GaussianMixture1D | LogDensity, divergence: str = "reverse",
+def fit_gaussian(target: MixtureOfGaussians | LogDensity, divergence: str = "reverse",
                  start: tuple[float, float] = (0.0, 1.0)) -> GaussianFit:
-    """The Gaussian q = N(m, s²) minimising ``"forward"`` KL(p || q) or ``"reverse"`` KL(q || p), numerically.
+    """The Gaussian q = N(m, s²) minimizing ``"forward"`` KL(p || q) or ``"reverse"`` KL(q || p), numerically.
 
-    Minimises over (m, log s) with Nelder–Mead, which needs no derivatives. The reverse KL can
+    Minimizes over (m, log s) with Nelder–Mead, which needs no derivatives. The reverse KL can
     have several local minima (e.g. one per well-separated mode of p): the fit returns one
     downhill from ``start``, so try several starts and keep the smallest ``kl``.
 
@@ -350,15 +330,16 @@ def fit_gaussian(target: GaussianMixture1D | LogDensity, divergence: str = "reve
         divergence: ``"forward"`` or ``"reverse"``.
         start: the starting (mean, std) of q.
 
-    >>> target = GaussianMixture1D((1, 1), (-4.0, 4.0), (1.0, 1.0))
+    >>> target = gaussian_mixture_1d([0.5, 0.5], [-4.0, 4.0], [1.0, 1.0])
     >>> left = fit_gaussian(target, "reverse", start=(-3.0, 1.0))  # settles on the left mode
     >>> round(left.mean, 2), round(left.std, 2)
     (-4.0, 1.0)
     """
     if divergence not in ("forward", "reverse"):
         raise ValueError(f"divergence must be 'forward' (KL(p || q)) or 'reverse' (KL(q || p)), got {divergence!r}.")
-    if divergence == "forward" and not isinstance(target, GaussianMixture1D):
-        raise ValueError("The forward KL averages over the target, so it needs a GaussianMixture1D, not a function.")
+    if divergence == "forward" and not isinstance(target, MixtureOfGaussians):
+        raise ValueError("The forward KL averages over the target, so it needs a MixtureOfGaussians, not a function.")
+    _log_density(target)  # a clear error now for a target that is not 1-D
     _check_gaussian(*map(float, start))
     kl = forward_kl if divergence == "forward" else reverse_kl
 

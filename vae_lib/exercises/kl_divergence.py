@@ -20,8 +20,9 @@ import torch
 from scipy.special import rel_entr
 from torch.distributions import Independent, Normal, kl_divergence
 
-from vae_lib.checks import CORRECT_MARK, PENDING_MARK, WRONG_MARK, Check, CheckResult, Mistake
-from vae_lib.divergences import GaussianFit, GaussianMixture1D, fit_gaussian, forward_kl, moment_matching, reverse_kl
+from vae_lib.checks import Check, CheckResult, Mistake
+from vae_lib.divergences import GaussianFit, fit_gaussian, forward_kl, gaussian_mixture_1d, moment_matching, reverse_kl
+from vae_lib.mixture import MixtureOfGaussians
 
 __all__ = [
     "FORECAST_P",
@@ -34,13 +35,15 @@ __all__ = [
     "REVERSE_WEIGHTS",
     "REVERSE_MEANS",
     "REVERSE_STDS",
-    "check_kl_both_ways",
+    "check_forecast_kl",
+    "check_forecast_kl_reverse",
     "check_closed_form_kl",
     "check_moment_matching_variance",
     "check_reverse_fit_kl",
 ]
 
-#: Exercise ex-kl-both-ways: two distributions over (sunny, cloudy, rain).
+#: Exercises ex-kl-forecast and ex-kl-forecast-reverse: a town's climate p and a forecaster's
+#: model q of it, over (sunny, cloudy, rain).
 FORECAST_P = (0.5, 0.3, 0.2)
 FORECAST_Q = (0.8, 0.1, 0.1)
 
@@ -53,69 +56,62 @@ MIXTURE_WEIGHTS = (0.2, 0.5, 0.3)
 MIXTURE_MEANS = (-3.0, 0.5, 2.5)
 MIXTURE_STDS = (0.5, 1.0, 0.8)
 
-#: Exercise ex-kl-reverse-fit: a bimodal target with two local optima of the reverse KL.
+#: Exercise ex-kl-reverse-fit: a bimodal target whose reverse KL has several local optima.
 REVERSE_WEIGHTS = (0.6, 0.4)
 REVERSE_MEANS = (-2.5, 3.0)
 REVERSE_STDS = (0.7, 1.2)
 
 
-# --------------------------------------------------------------------------- ex-kl-both-ways
+# --------------------------------------------------------------------------- ex-kl-forecast(-reverse)
 
 
 def _kl_nats(a, b) -> float:
     return float(rel_entr(np.asarray(a, float), np.asarray(b, float)).sum())
 
 
+def _forecast_check(first, second, name: str, other: str) -> Check:
+    """KL(first || second) for the forecasts, with the slips typical of a discrete KL."""
+    a, b = np.array(first), np.array(second)
+    right = _kl_nats(a, b)
+    return Check(
+        name,
+        right,
+        [
+            Mistake(right / math.log(2), "That is the right idea in bits (log base 2); the chapter measures in nats "
+                                         "(natural log)."),
+            Mistake(_kl_nats(b, a), f"That is {other}, the other direction: the weights come from the first "
+                                    "distribution, the one before the bars."),
+            Mistake(-right, "A KL divergence is never negative: the ratio inside the log is upside down."),
+            Mistake(float(np.sum(np.log(a / b))), "You summed the log-ratios without weighting each by its probability."),
+            Mistake(float(-np.sum(a * np.log(b))), "That is the cross-entropy; subtract the entropy of the first "
+                                                   "distribution."),
+            Mistake(float(-np.sum(a * np.log(a))), "That is the entropy of the first distribution, not a KL."),
+            Mistake(float(np.sum(b * np.log(a / b))), "The weights must be the distribution in the numerator of the "
+                                                      "log-ratio."),
+        ],
+        kind="number",
+        hint="Sum, over the three kinds of weather, the first probability times the log of the ratio first/second.",
+    )
+
+
 @lru_cache(maxsize=None)
-def _both_ways_checks() -> tuple[Check, Check]:
-    p, q = np.array(FORECAST_P), np.array(FORECAST_Q)
-
-    def one_direction(a, b, name, other):
-        return Check(
-            name,
-            _kl_nats(a, b),
-            [
-                Mistake(_kl_nats(a, b) / math.log(2),
-                        "That is the right idea in bits (log base 2); the chapter measures in nats (natural log)."),
-                Mistake(_kl_nats(b, a), f"That is {other}, the other direction: the weights are the first argument."),
-                Mistake(-_kl_nats(a, b), "A KL divergence is never negative: the ratio is upside down."),
-                Mistake(float(np.sum(np.log(a / b))),
-                        "You summed the log-ratios without weighting each by its probability."),
-                Mistake(float(-np.sum(a * np.log(b))),
-                        "That is the cross-entropy; subtract the entropy of the first distribution."),
-                Mistake(float(-np.sum(a * np.log(a))), "That is the entropy of the first distribution, not a KL."),
-                Mistake(float(np.sum(b * np.log(a / b))),
-                        "The weights must be the distribution in the numerator of the log-ratio."),
-            ],
-            kind="number",
-        )
-
-    return (one_direction(p, q, "KL(p || q)", "KL(q || p)"), one_direction(q, p, "KL(q || p)", "KL(p || q)"))
+def _forecast_kl_check() -> Check:
+    return _forecast_check(FORECAST_P, FORECAST_Q, "KL(p || q) of the forecasts", "KL(q || p)")
 
 
-def check_kl_both_ways(answer: object) -> CheckResult:
-    """Exercise ex-kl-both-ways: the pair (KL(p || q), KL(q || p)) in nats for the forecasts p and q.
-
-    >>> _ = check_kl_both_ways(42.0)
-    ✗ Give two numbers, in this order: (KL(p || q), KL(q || p)).
-    """
-    forward, backward = _both_ways_checks()
-    if answer is None or (isinstance(answer, tuple) and all(a is None for a in answer)):
-        return _report(None, f"{PENDING_MARK} Not answered yet: replace None with your computation and run the cell.")
-    if not isinstance(answer, (tuple, list)) or len(answer) != 2:
-        return _report(False, f"{WRONG_MARK} Give two numbers, in this order: (KL(p || q), KL(q || p)).")
-    first, second = (forward(answer[0], quiet=True), backward(answer[1], quiet=True))
-    if first.correct and second.correct:
-        return _report(True, f"{CORRECT_MARK} Correct: both directions. Note how different they are.")
-    if forward(answer[1], quiet=True).correct and backward(answer[0], quiet=True).correct:
-        return _report(False, f"{WRONG_MARK} Both numbers are right, but swapped: the first is KL(p || q).")
-    parts = [f"KL(p || q): {first.message}", f"KL(q || p): {second.message}"]
-    return _report(False, f"{WRONG_MARK} " + " | ".join(parts))
+@lru_cache(maxsize=None)
+def _forecast_kl_reverse_check() -> Check:
+    return _forecast_check(FORECAST_Q, FORECAST_P, "KL(q || p) of the forecasts", "KL(p || q)")
 
 
-def _report(correct: bool | None, message: str) -> CheckResult:
-    print(message)
-    return CheckResult(correct=correct, message=message, _printed=True)
+def check_forecast_kl(answer: object) -> CheckResult:
+    """Exercise ex-kl-forecast: KL(p || q) in nats for the climate p and the forecast q."""
+    return _forecast_kl_check()(answer)
+
+
+def check_forecast_kl_reverse(answer: object) -> CheckResult:
+    """Exercise ex-kl-forecast-reverse: KL(q || p) in nats, the other direction."""
+    return _forecast_kl_reverse_check()(answer)
 
 
 # --------------------------------------------------------------------------- ex-kl-closed-form
@@ -166,9 +162,9 @@ def check_closed_form_kl(answer: object) -> CheckResult:
 # --------------------------------------------------------------------------- ex-kl-moment-matching
 
 
-def exercise_mixture() -> GaussianMixture1D:
+def exercise_mixture() -> MixtureOfGaussians:
     """The mixture of exercise ex-kl-moment-matching."""
-    return GaussianMixture1D(MIXTURE_WEIGHTS, MIXTURE_MEANS, MIXTURE_STDS)
+    return gaussian_mixture_1d(MIXTURE_WEIGHTS, MIXTURE_MEANS, MIXTURE_STDS)
 
 
 @lru_cache(maxsize=None)
@@ -204,16 +200,16 @@ def _moment_matching_check() -> Check:
 
 
 def check_moment_matching_variance(answer: object) -> CheckResult:
-    """Exercise ex-kl-moment-matching: the variance of the Gaussian minimising KL(p || q) for the mixture p."""
+    """Exercise ex-kl-moment-matching: the variance of the Gaussian minimizing KL(p || q) for the mixture p."""
     return _moment_matching_check()(answer)
 
 
 # --------------------------------------------------------------------------- ex-kl-reverse-fit
 
 
-def reverse_target() -> GaussianMixture1D:
+def reverse_target() -> MixtureOfGaussians:
     """The bimodal target of exercise ex-kl-reverse-fit."""
-    return GaussianMixture1D(REVERSE_WEIGHTS, REVERSE_MEANS, REVERSE_STDS)
+    return gaussian_mixture_1d(REVERSE_WEIGHTS, REVERSE_MEANS, REVERSE_STDS)
 
 
 def reverse_fit_optima() -> list[GaussianFit]:
@@ -248,7 +244,7 @@ def _reverse_fit_check() -> Check:
                  "That is the forward KL(p || q) of the right Gaussian; the question asks for KL(q || p).")],
         kind="number",
         rel_tol=2e-3,
-        hint="Minimise KL(q || p) over the mean and standard deviation of q, from several starting points, "
+        hint="Minimize KL(q || p) over the mean and standard deviation of q, from several starting points, "
              "and keep the smallest value.",
         correct_message="The best Gaussian sits on one mode and ignores the other.",
     )

@@ -1,7 +1,7 @@
 """The KL chapter's explorer: one Gaussian fitted to a bimodal target by the forward or the reverse KL.
 
-Sliders set the distance between the target's two modes, which divergence the fit minimises,
-and (for the reverse KL, which can have two local optima) where its optimiser starts. Every
+Sliders set the distance between the target's two modes, which divergence the fit minimizes,
+and (for the reverse KL, which can have two local optima) where its optimizer starts. Every
 picture is precomputed with :mod:`vae_lib.divergences` and switched in the browser (see
 :mod:`vae_lib.widgets.precomputed`), so it works on the static site too.
 
@@ -20,7 +20,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
-from vae_lib.divergences import GaussianFit, GaussianMixture1D, fit_gaussian, forward_kl, moment_matching, reverse_kl
+from vae_lib.divergences import (GaussianFit, fit_gaussian, forward_kl, gaussian_mixture_1d, moment_matching,
+                                 reverse_kl)
+from vae_lib.mixture import MixtureOfGaussians
 from vae_lib.widgets.precomputed import Slider, SliderFigure, slider_figure
 
 __all__ = ["FORWARD", "REVERSE", "KLFitSetting", "bimodal_target", "kl_fit_setting", "draw_kl_fit", "kl_fit_explorer"]
@@ -32,30 +34,30 @@ STARTS = ("left", "right")
 #: Default slider values of the mode separation.
 SEPARATIONS = tuple(float(s) for s in range(9))
 
-_COLOURS = {FORWARD: "#d95f02", REVERSE: "#7570b3"}
+_COLORS = {FORWARD: "#d95f02", REVERSE: "#7570b3"}
 _X = np.linspace(-10.0, 10.0, 801)
 
 
-def bimodal_target(separation: float, weights: Sequence[float] = (0.3, 0.7), std: float = 1.0) -> GaussianMixture1D:
+def bimodal_target(separation: float, weights: Sequence[float] = (0.3, 0.7), std: float = 1.0) -> MixtureOfGaussians:
     """Two Gaussians of equal width ``std`` at ∓separation/2, with the given weights.
 
-    >>> bimodal_target(4.0).means
-    (-2.0, 2.0)
+    >>> bimodal_target(4.0).means.ravel().tolist()
+    [-2.0, 2.0]
     """
-    return GaussianMixture1D(tuple(weights), (-separation / 2, separation / 2), (std, std))
+    return gaussian_mixture_1d(weights, [-separation / 2, separation / 2], [std, std])
 
 
 class KLFitSetting(NamedTuple):
     """What one picture shows: the target, the fitted Gaussian, both divergences of that fit, the start."""
 
-    target: GaussianMixture1D
+    target: MixtureOfGaussians
     fit: GaussianFit
     forward: float
     reverse: float
     start: tuple[float, float]
 
 
-def kl_fit_setting(target: GaussianMixture1D, divergence: str, start: str = "left") -> KLFitSetting:
+def kl_fit_setting(target: MixtureOfGaussians, divergence: str, start: str = "left") -> KLFitSetting:
     """Fit one Gaussian to ``target`` by ``divergence`` (:data:`FORWARD` or :data:`REVERSE`).
 
     The reverse fit runs :func:`~vae_lib.divergences.fit_gaussian` from ``start`` ("left" or
@@ -64,7 +66,8 @@ def kl_fit_setting(target: GaussianMixture1D, divergence: str, start: str = "lef
     """
     if start not in STARTS:
         raise ValueError(f"start must be one of {STARTS}, got {start!r}.")
-    start_point = (min(target.means) - 1.0, 1.0) if start == "left" else (max(target.means) + 1.0, 1.0)
+    modes = target.means.ravel()
+    start_point = (float(modes.min()) - 1.0, 1.0) if start == "left" else (float(modes.max()) + 1.0, 1.0)
     if divergence == FORWARD:
         fit = moment_matching(target)
     elif divergence == REVERSE:
@@ -76,12 +79,12 @@ def kl_fit_setting(target: GaussianMixture1D, divergence: str, start: str = "lef
 
 
 def draw_kl_fit(setting: KLFitSetting, divergence: str) -> Figure:
-    """The target p (grey), the fitted q (coloured), the start (a triangle, hollow when unused), both KLs of the fit."""
+    """The target p (gray), the fitted q (colored), the start (a triangle, hollow when unused), both KLs of the fit."""
     target, fit = setting.target, setting.fit
     q = np.exp(-0.5 * ((_X - fit.mean) / fit.std) ** 2) / (fit.std * np.sqrt(2 * np.pi))
     fig, ax = plt.subplots(figsize=(6.0, 3.2))
-    ax.fill_between(_X, target.prob(_X), color="#bdbdbd", label="target p")
-    ax.plot(_X, q, color=_COLOURS[divergence], lw=2.2, label=f"q fitted by {divergence.split()[0]} KL")
+    ax.fill_between(_X, np.exp(target.log_prob(_X[:, None])), color="#bdbdbd", label="target p")
+    ax.plot(_X, q, color=_COLORS[divergence], lw=2.2, label=f"q fitted by {divergence.split()[0]} KL")
     if divergence == REVERSE:
         ax.plot([setting.start[0]], [0.0], marker="^", ms=9, color="black", clip_on=False, ls="none",
                 label="start of the fit")
@@ -92,7 +95,7 @@ def draw_kl_fit(setting: KLFitSetting, divergence: str) -> Figure:
     ax.set_ylim(0, 0.5)
     ax.set_xlabel("z")
     ax.set_title(f"q = N({fit.mean:.2f}, {fit.std:.2f}²)", fontsize=10)
-    marks = {FORWARD: ("  (minimised)", ""), REVERSE: ("", "  (minimised)")}[divergence]
+    marks = {FORWARD: ("  (minimized)", ""), REVERSE: ("", "  (minimized)")}[divergence]
     ax.text(0.99, 0.97, f"KL(p||q) = {setting.forward:.2f} nats{marks[0]}\nKL(q||p) = {setting.reverse:.2f} nats{marks[1]}",
             transform=ax.transAxes, ha="right", va="top", fontsize=9)
     ax.spines[["top", "right"]].set_visible(False)
