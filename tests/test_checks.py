@@ -4,6 +4,7 @@ and neither the answer nor the digits of a guess ever leak."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import io
 import math
@@ -16,14 +17,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from scipy import integrate, stats
+from scipy import integrate, optimize, stats
 
 import vae_lib.exercises
-from vae_lib import bayes
+from vae_lib import bayes, divergences
 from vae_lib.checks import ROUNDING_ADVICE, Check, CheckResult, Mistake, checks_by_exercise
 from vae_lib.exercises import bayes as exercises
 from vae_lib.exercises import elbo as elbo_exercises
 from vae_lib.exercises import importance_sampling as importance_exercises
+from vae_lib.exercises import kl_divergence as kl_exercises
 from vae_lib.exercises import latent_variables as latent_exercises
 from vae_lib.exercises import mixture as mixture_exercises
 
@@ -61,6 +63,16 @@ CHAPTER_CHECKS |= {
 }
 
 
+# The chapter on the KL divergence (its chapter-specific tests are in test_exercises_kl_divergence.py).
+CHAPTER_CHECKS |= {
+    "ex-kl-forecast": (kl_exercises.check_forecast_kl, kl_exercises._forecast_kl_check),
+    "ex-kl-forecast-reverse": (kl_exercises.check_forecast_kl_reverse, kl_exercises._forecast_kl_reverse_check),
+    "ex-kl-closed-form": (kl_exercises.check_closed_form_kl, kl_exercises._closed_form_check),
+    "ex-kl-moment-matching": (kl_exercises.check_moment_matching_variance, kl_exercises._moment_matching_check),
+    "ex-kl-reverse-fit": (kl_exercises.check_reverse_fit_kl, kl_exercises._reverse_fit_check),
+}
+
+
 def run(check, answer):
     """Call a check; return (result, printed text)."""
     buffer = io.StringIO()
@@ -92,7 +104,7 @@ def expected_values():
         "ex-bayes-loaded-die": exercises.FRIEND_DIE_SIXES / exercises.FRIEND_DIE_ROLLS,
         "ex-bayes-grid": max(d for d in range(40)
                              if 10**d <= exercises.GRID_TERMS_PER_SECOND * exercises.GRID_SECONDS_ALLOWED),
-    } | latent_variables_answers() | mixture_answers() | importance_sampling_answers() | elbo_answers()
+    } | latent_variables_answers() | mixture_answers() | importance_sampling_answers() | elbo_answers() | kl_divergence_answers()
 
 
 def latent_variables_answers() -> dict[str, float]:
@@ -172,6 +184,30 @@ def elbo_answers() -> dict[str, float]:
         "ex-elbo-gaussian": reconstruction - kl_prior,
         "ex-elbo-gap": gap,
         "ex-elbo-entropy": sum(stats.norm(scale=s).entropy() for s in data.ENTROPY_STDS),
+    }
+
+
+@functools.lru_cache(maxsize=None)  # the reverse fit takes seconds; expected_values() is called per test
+def kl_divergence_answers() -> dict[str, float]:
+    """The KL chapter's answers, computed here another way than its exercise module does."""
+    data = kl_exercises
+    p, q = np.array(data.FORECAST_P), np.array(data.FORECAST_Q)
+    mu, sigma = np.array(data.ENCODER_MU), np.array(data.ENCODER_SIGMA)
+    weights, means, sds = map(np.array, (data.MIXTURE_WEIGHTS, data.MIXTURE_MEANS, data.MIXTURE_STDS))
+    # The reverse fit: the best point of a coarse landscape, then polished by Nelder-Mead.
+    target = divergences.gaussian_mixture_1d(data.REVERSE_WEIGHTS, data.REVERSE_MEANS, data.REVERSE_STDS)
+    grid_means, grid_stds = np.linspace(-6, 6, 121), np.exp(np.linspace(-2, 2, 81))
+    landscape = divergences.reverse_kl_grid(target, grid_means, grid_stds)
+    i, j = np.unravel_index(np.argmin(landscape), landscape.shape)
+    polished = optimize.minimize(lambda v: divergences.reverse_kl(target, v[0], np.exp(v[1])),
+                                 [grid_means[i], np.log(grid_stds[j])], method="Nelder-Mead",
+                                 options={"xatol": 1e-8, "fatol": 1e-12})
+    return {
+        "ex-kl-forecast": float(np.sum(p * np.log(p / q))),
+        "ex-kl-forecast-reverse": float(np.sum(q * np.log(q / p))),
+        "ex-kl-closed-form": float(np.sum(0.5 * mu**2 + 0.5 * sigma**2 - np.log(sigma) - 0.5)),
+        "ex-kl-moment-matching": float(weights @ (sds**2 + means**2) - (weights @ means) ** 2),
+        "ex-kl-reverse-fit": float(polished.fun),
     }
 
 

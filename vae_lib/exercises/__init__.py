@@ -15,4 +15,5 @@ True
 - :mod:`vae_lib.exercises.mixture`  chapter 3, the mixture of Gaussians
 - :mod:`vae_lib.exercises.importance_sampling`  chapter 4, the marginal likelihood and importance sampling
 - :mod:`vae_lib.exercises.elbo`  chapter 5, the ELBO, two ways
+- :mod:`vae_lib.exercises.kl_divergence`  the KL divergence: both directions, the closed form, the two fits
 """

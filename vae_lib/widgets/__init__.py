@@ -7,6 +7,7 @@
 - :mod:`vae_lib.widgets.mixture`: pictures of a mixture of Gaussians and the EM explorer (chapter 3).
 - :mod:`vae_lib.widgets.importance`: the chapter on importance sampling's explorer of proposals.
 - :mod:`vae_lib.widgets.elbo`: the chapter on the ELBO's explorer of q, the ELBO, its terms and the gap.
+- :mod:`vae_lib.widgets.kl`: the KL chapter's explorer, one Gaussian fitted to a bimodal target.
 
 Every figure also carries a PNG of its starting picture, which builds that cannot show widgets
 (PDF) display instead.
@@ -15,6 +16,7 @@ Every figure also carries a PNG of its starting picture, which builds that canno
 from vae_lib.widgets.bayes import DEFAULT_GRID, BayesExplorer, bayes_explorer, belief_svg
 from vae_lib.widgets.elbo import elbo_explorer
 from vae_lib.widgets.importance import importance_explorer
+from vae_lib.widgets.kl import kl_fit_explorer
 from vae_lib.widgets.mixture import em_explorer, plot_mixture
 from vae_lib.widgets.pictures import figure_png, png_img
 from vae_lib.widgets.precomputed import Slider, SliderFigure, slider_figure, widget_state_size
@@ -30,6 +32,7 @@ __all__ = [
     "em_explorer",
     "figure_png",
     "importance_explorer",
+    "kl_fit_explorer",
     "plot_mixture",
     "png_img",
     "slider_figure",
