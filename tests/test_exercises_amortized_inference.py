@@ -6,23 +6,19 @@ states the problem data of vae_lib.exercises.amortized_inference.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import math
-import re
-from pathlib import Path
 
 import pytest
 import torch
 import torch.nn.functional as F
 from torch.distributions import Bernoulli, Normal
 
+from chapter_exercises import REPO, blocks, run, run_solution
 from vae_lib.checks import checks_by_exercise
 from vae_lib.exercises import amortized_inference as exercises
 from vae_lib.models import VAE
 
-CHAPTER = Path(__file__).resolve().parents[1] / "chapters" / "08_amortized_inference.md"
-TEXT = CHAPTER.read_text(encoding="utf-8")
+CHAPTER = REPO / "chapters" / "08_amortized_inference.md"
 CHECKS = checks_by_exercise(exercises)
 BUILDERS = {
     "ex-amortized-table": exercises._table_size_check,
@@ -32,34 +28,16 @@ BUILDERS = {
 }
 
 
-def run(check, answer):
-    buffer = io.StringIO()
-    with contextlib.redirect_stdout(buffer):
-        result = check(answer)
-    return result, buffer.getvalue()
-
-
-def blocks(directive: str) -> dict[str, str]:
-    pattern = (r"^````\{solution\} (\S+)\n(.*?)^````$" if directive == "solution"
-               else r"^```\{exercise\}[^\n]*\n:label: (\S+)\n(.*?)^```$")
-    return dict(re.findall(pattern, TEXT, flags=re.S | re.M))
-
-
 def test_every_check_has_an_exercise_and_a_solution():
-    assert set(CHECKS) == set(BUILDERS) == set(blocks("exercise")) == set(blocks("solution"))
+    assert set(CHECKS) == set(BUILDERS) == set(blocks(CHAPTER, "exercise")) == set(blocks(CHAPTER, "solution"))
 
 
 @pytest.mark.parametrize("label", BUILDERS)
 def test_the_solution_passes_its_check(label):
     namespace = {"math": math, "torch": torch, "F": F, "Bernoulli": Bernoulli, "Normal": Normal, "VAE": VAE,
                  "exercises": exercises}
-    code = re.findall(r"```python\n(.*?)```", blocks("solution")[label], flags=re.S)
-    assert code, f"solution {label} has no python code"
-    buffer = io.StringIO()
-    with contextlib.redirect_stdout(buffer):
-        for block in code:
-            exec(compile(block, f"<solution {label}>", "exec"), namespace)  # noqa: S102 - our own chapter
-    assert "✓ Correct" in buffer.getvalue() and "✗" not in buffer.getvalue(), buffer.getvalue()
+    printed = run_solution(CHAPTER, label, namespace)
+    assert "✓ Correct" in printed and "✗" not in printed, printed
 
 
 @pytest.mark.parametrize("label", BUILDERS)
@@ -88,7 +66,7 @@ def test_the_answers_agree_with_hand_computations():
 
 
 def test_the_chapter_states_the_problem_data():
-    exercise = blocks("exercise")
+    exercise = blocks(CHAPTER, "exercise")
     table = exercise["ex-amortized-table"]
     assert f"784 inputs, {exercises.TABLE_HIDDEN} hidden units" in table
     assert f"of size {exercises.TABLE_LATENT}" in table and f"a {exercises.TABLE_LATENT}-dimensional $z$" in table

@@ -7,22 +7,17 @@ are tested in tests/test_checks.py.)
 
 from __future__ import annotations
 
-import contextlib
-import io
 import math
-import re
-from pathlib import Path
 
-import jupytext
 import pytest
 import torch
 
+from chapter_exercises import REPO, blocks, code_cells, run, run_solution
 from vae_lib import estimators
 from vae_lib.checks import checks_by_exercise
 from vae_lib.exercises import gradients as exercises
 
-CHAPTER = Path(__file__).resolve().parents[1] / "chapters" / "07_gradients.md"
-TEXT = CHAPTER.read_text(encoding="utf-8")
+CHAPTER = REPO / "chapters" / "07_gradients.md"
 CHECKS = checks_by_exercise(exercises)
 BUILDERS = {
     "ex-gradients-exp": exercises._exp_gradient_check,
@@ -30,19 +25,6 @@ BUILDERS = {
     "ex-gradients-samples": exercises._samples_needed_check,
     "ex-gradients-baseline": exercises._optimal_baseline_check,
 }
-
-
-def run(check, answer):
-    buffer = io.StringIO()
-    with contextlib.redirect_stdout(buffer):
-        result = check(answer)
-    return result, buffer.getvalue()
-
-
-def blocks(directive: str) -> dict[str, str]:
-    pattern = (r"^````\{solution\} (\S+)\n(.*?)^````$" if directive == "solution"
-               else r"^```\{exercise\}[^\n]*\n:label: (\S+)\n(.*?)^```$")
-    return dict(re.findall(pattern, TEXT, flags=re.S | re.M))
 
 
 def chapter_namespace() -> dict:
@@ -53,19 +35,14 @@ def chapter_namespace() -> dict:
 
 
 def test_every_check_has_an_exercise_and_a_solution():
-    assert set(CHECKS) == set(BUILDERS) == set(blocks("exercise")) == set(blocks("solution"))
+    assert set(CHECKS) == set(BUILDERS) == set(blocks(CHAPTER, "exercise")) == set(blocks(CHAPTER, "solution"))
 
 
 @pytest.mark.parametrize("label", BUILDERS)
 def test_the_solution_passes_its_check(label):
     namespace = chapter_namespace()
-    code = re.findall(r"```python\n(.*?)```", blocks("solution")[label], flags=re.S)
-    assert code, f"solution {label} has no python code"
-    buffer = io.StringIO()
-    with contextlib.redirect_stdout(buffer):
-        for block in code:
-            exec(compile(block, f"<solution {label}>", "exec"), namespace)  # noqa: S102 - our own chapter
-    assert "✓ Correct" in buffer.getvalue() and "✗" not in buffer.getvalue(), buffer.getvalue()
+    printed = run_solution(CHAPTER, label, namespace)
+    assert "✓ Correct" in printed and "✗" not in printed, printed
 
 
 @pytest.mark.parametrize("label", BUILDERS)
@@ -97,9 +74,8 @@ def test_the_answers_agree_with_closed_forms():
 
 
 def test_the_chapter_states_the_problem_data():
-    code = [cell.source for cell in jupytext.reads(TEXT, fmt="md:myst").cells if cell.cell_type == "code"]
-    assert any(f"t = {exercises.TARGET}" in source for source in code)
-    exercise = blocks("exercise")
+    assert f"t = {exercises.TARGET}" in code_cells(CHAPTER)
+    exercise = blocks(CHAPTER, "exercise")
     target = f"(z - {exercises.TARGET:g})^2"
     assert (f"$\\mu = {exercises.EXP_MU}$ and $\\sigma = {exercises.EXP_SIGMA}$" in exercise["ex-gradients-exp"]
             and f"$a = {exercises.EXP_A}$" in exercise["ex-gradients-exp"])

@@ -11,6 +11,8 @@ imports its module under a readable name and calls the checks in its self-check 
 True
 
 - :mod:`vae_lib.exercises.bayes`  chapter 1, Bayes' rule and the coffee machine
+- :mod:`vae_lib.exercises.latent_variables`  chapter 2, generative models and latent variables
+- :mod:`vae_lib.exercises.mixture`  chapter 3, the mixture of Gaussians
 - :mod:`vae_lib.exercises.gradients`  chapter 7, gradients of expectations
 - :mod:`vae_lib.exercises.amortized_inference`  chapter 8, amortized inference
 """

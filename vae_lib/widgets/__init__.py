@@ -4,6 +4,7 @@
   that switch between pictures drawn in advance for every slider setting, in the browser.
 - :mod:`vae_lib.widgets.pictures`: matplotlib figures as small inline PNGs.
 - :mod:`vae_lib.widgets.bayes`: the chapter on Bayes' rule's explorer of prior, likelihood and posterior.
+- :mod:`vae_lib.widgets.mixture`: pictures of a mixture of Gaussians and the EM explorer (chapter 3).
 - :mod:`vae_lib.widgets.gradients`: the chapter on gradients of expectations: how REINFORCE and
   reparameterized estimates scatter, for sliders μ, σ and L.
 - :mod:`vae_lib.widgets.amortized`: the chapter on amortized inference: a 2-D posterior, the
@@ -16,6 +17,7 @@ Every figure also carries a PNG of its starting picture, which builds that canno
 from vae_lib.widgets.amortized import posterior_explorer, posterior_fits
 from vae_lib.widgets.bayes import DEFAULT_GRID, BayesExplorer, bayes_explorer, belief_svg
 from vae_lib.widgets.gradients import gradient_estimates, gradient_explorer
+from vae_lib.widgets.mixture import em_explorer, plot_mixture
 from vae_lib.widgets.pictures import figure_png, png_img
 from vae_lib.widgets.precomputed import Slider, SliderFigure, slider_figure, widget_state_size
 
@@ -26,9 +28,11 @@ __all__ = [
     "SliderFigure",
     "bayes_explorer",
     "belief_svg",
+    "em_explorer",
     "figure_png",
     "gradient_estimates",
     "gradient_explorer",
+    "plot_mixture",
     "png_img",
     "posterior_explorer",
     "posterior_fits",
