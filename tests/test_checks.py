@@ -22,10 +22,12 @@ from scipy import integrate, optimize, stats
 import vae_lib.exercises
 from vae_lib import bayes, divergences
 from vae_lib.checks import ROUNDING_ADVICE, Check, CheckResult, Mistake, checks_by_exercise
+from vae_lib.exercises import amortized_inference as amortized_exercises
 from vae_lib.exercises import bayes as exercises
 from vae_lib.exercises import elbo as elbo_exercises
 from vae_lib.exercises import importance_sampling as importance_exercises
 from vae_lib.exercises import kl_divergence as kl_exercises
+from vae_lib.exercises import gradients as gradient_exercises
 from vae_lib.exercises import latent_variables as latent_exercises
 from vae_lib.exercises import mixture as mixture_exercises
 
@@ -73,6 +75,21 @@ CHAPTER_CHECKS |= {
 }
 
 
+# Chapters 7 and 8 (their chapter-specific tests are in test_exercises_<module>.py).
+CHAPTER_CHECKS |= {
+    "ex-gradients-exp": (gradient_exercises.check_exp_gradient, gradient_exercises._exp_gradient_check),
+    "ex-gradients-one-sample": (gradient_exercises.check_one_sample, gradient_exercises._one_sample_check),
+    "ex-gradients-samples": (gradient_exercises.check_samples_needed, gradient_exercises._samples_needed_check),
+    "ex-gradients-baseline": (gradient_exercises.check_optimal_baseline,
+                              gradient_exercises._optimal_baseline_check),
+    "ex-amortized-table": (amortized_exercises.check_table_size, amortized_exercises._table_size_check),
+    "ex-amortized-gaussian": (amortized_exercises.check_gaussian_log_likelihood,
+                              amortized_exercises._gaussian_check),
+    "ex-amortized-reduction": (amortized_exercises.check_reduction_weight, amortized_exercises._reduction_check),
+    "ex-amortized-grey-floor": (amortized_exercises.check_grey_floor, amortized_exercises._grey_floor_check),
+}
+
+
 def run(check, answer):
     """Call a check; return (result, printed text)."""
     buffer = io.StringIO()
@@ -104,7 +121,8 @@ def expected_values():
         "ex-bayes-loaded-die": exercises.FRIEND_DIE_SIXES / exercises.FRIEND_DIE_ROLLS,
         "ex-bayes-grid": max(d for d in range(40)
                              if 10**d <= exercises.GRID_TERMS_PER_SECOND * exercises.GRID_SECONDS_ALLOWED),
-    } | latent_variables_answers() | mixture_answers() | importance_sampling_answers() | elbo_answers() | kl_divergence_answers()
+    } | latent_variables_answers() | mixture_answers() | importance_sampling_answers() | elbo_answers() \
+        | kl_divergence_answers() | gradients_answers() | amortized_answers()
 
 
 def latent_variables_answers() -> dict[str, float]:
@@ -208,6 +226,35 @@ def kl_divergence_answers() -> dict[str, float]:
         "ex-kl-closed-form": float(np.sum(0.5 * mu**2 + 0.5 * sigma**2 - np.log(sigma) - 0.5)),
         "ex-kl-moment-matching": float(weights @ (sds**2 + means**2) - (weights @ means) ** 2),
         "ex-kl-reverse-fit": float(polished.fun),
+    }
+
+
+def gradients_answers() -> dict[str, float]:
+    """Chapter 7's answers from the closed forms derived by hand (the module uses quadrature)."""
+    data = gradient_exercises
+    mu, sigma, a = data.EXP_MU, data.EXP_SIGMA, data.EXP_A
+    z = data.ONE_SAMPLE_MU + data.ONE_SAMPLE_SIGMA * data.ONE_SAMPLE_EPS
+    d, s = data.SAMPLES_MU - data.TARGET, data.SAMPLES_SIGMA
+    return {
+        "ex-gradients-exp": a**2 * sigma * math.exp(a * mu + a**2 * sigma**2 / 2),
+        "ex-gradients-one-sample": (z - data.TARGET) ** 2 * (data.ONE_SAMPLE_EPS**2 - 1) / data.ONE_SAMPLE_SIGMA,
+        "ex-gradients-samples": math.ceil((d**4 + 14 * d**2 * s**2 + 15 * s**4) / (4 * s**4)),
+        "ex-gradients-baseline": data.BASELINE_MU**2 + 3 * data.BASELINE_SIGMA**2,
+    }
+
+
+def amortized_answers() -> dict[str, float]:
+    """Chapter 8's answers by hand (the module counts parameters and uses torch's distributions)."""
+    data = amortized_exercises
+    hidden, latent = data.TABLE_HIDDEN, data.TABLE_LATENT
+    encoder = 784 * hidden + hidden + 2 * (hidden * latent + latent)
+    sigma, pixels, mse = data.GAUSSIAN_SIGMA, data.GAUSSIAN_PIXELS, data.GAUSSIAN_MSE
+    return {
+        "ex-amortized-table": encoder // (2 * latent) + 1,
+        "ex-amortized-gaussian": -pixels / 2 * math.log(2 * math.pi * sigma**2) - pixels * mse / (2 * sigma**2),
+        "ex-amortized-reduction": data.REDUCTION_BATCH * data.REDUCTION_PIXELS,
+        "ex-amortized-grey-floor": sum(-p * math.log(p) - (1 - p) * math.log(1 - p)
+                                       for p in data.GREY_PIXELS if 0 < p < 1),
     }
 
 

@@ -16,4 +16,6 @@ True
 - :mod:`vae_lib.exercises.importance_sampling`  chapter 4, the marginal likelihood and importance sampling
 - :mod:`vae_lib.exercises.elbo`  chapter 5, the ELBO, two ways
 - :mod:`vae_lib.exercises.kl_divergence`  the KL divergence: both directions, the closed form, the two fits
+- :mod:`vae_lib.exercises.gradients`  chapter 7, gradients of expectations
+- :mod:`vae_lib.exercises.amortized_inference`  chapter 8, amortized inference
 """
