@@ -11,4 +11,6 @@ imports its module under a readable name and calls the checks in its self-check 
 True
 
 - :mod:`vae_lib.exercises.bayes`  chapter 1, Bayes' rule and the coffee machine
+- :mod:`vae_lib.exercises.training_mnist`  chapter 9, training a VAE on MNIST
+- :mod:`vae_lib.exercises.beyond`  chapter 11, beyond the basic VAE
 """
