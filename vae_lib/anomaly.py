@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from scipy.stats import rankdata
 from torch import Tensor
 
 from vae_lib._sampling import derived_seed
@@ -108,9 +109,13 @@ def roc_curve(normal: Tensor | Sequence[float], anomalous: Tensor | Sequence[flo
     """
     normal, anomalous = _as_array(normal, "normal"), _as_array(anomalous, "anomalous")
     thresholds = np.concatenate([[np.inf], np.unique(np.concatenate([normal, anomalous]))[::-1]])
-    fpr = np.array([(normal >= t).mean() for t in thresholds])
-    tpr = np.array([(anomalous >= t).mean() for t in thresholds])
-    return RocCurve(thresholds, fpr, tpr)
+    return RocCurve(thresholds, _share_at_least(normal, thresholds), _share_at_least(anomalous, thresholds))
+
+
+def _share_at_least(scores: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """For each threshold, the fraction of ``scores`` that are ``>=`` it (by a binary search)."""
+    below = np.searchsorted(np.sort(scores), thresholds, side="left")
+    return (scores.size - below) / scores.size
 
 
 def area_under_roc(normal: Tensor | Sequence[float], anomalous: Tensor | Sequence[float]) -> float:
@@ -123,13 +128,7 @@ def area_under_roc(normal: Tensor | Sequence[float], anomalous: Tensor | Sequenc
     (1.0, 0.0)
     """
     normal, anomalous = _as_array(normal, "normal"), _as_array(anomalous, "anomalous")
-    both = np.concatenate([normal, anomalous])
-    order = both.argsort(kind="stable")
-    ranks = np.empty(both.size)
-    ranks[order] = np.arange(1, both.size + 1)
-    for value in np.unique(both):  # tied scores share their average rank
-        tied = both == value
-        ranks[tied] = ranks[tied].mean()
+    ranks = rankdata(np.concatenate([normal, anomalous]))  # tied scores share their average rank
     rank_sum = ranks[normal.size:].sum()
     wins = rank_sum - anomalous.size * (anomalous.size + 1) / 2
     return float(wins / (normal.size * anomalous.size))
