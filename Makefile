@@ -1,7 +1,7 @@
 # The two commands a fresh machine needs:
 #   make book   set up (virtual environment + pinned stack), build the site into book/_build/html
 #   make test   the same set-up, then the whole test suite (it builds the book from scratch too)
-# Also: make lab, make student, make notebooks, make bench, make clean.
+# Also: make lab, make student, make pdf, make assignment, make notebooks, make bench, make clean.
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -9,6 +9,9 @@ PYTHON ?= python3
 LAB_ARGS ?=
 # The npm client that installs the site's JavaScript (NPM=none builds a CDN-backed site).
 NPM ?= npm
+# `make assignment EXERCISES=ex-a,ex-b OUT=folder`: the exercises (labels) and where to write.
+EXERCISES ?=
+OUT ?= assignment
 
 # Use the active virtual environment or conda environment if there is one; otherwise
 # create .venv here. Everything below runs through $(PY).
@@ -24,19 +27,22 @@ INSTALLED := $(ENV_DIR)/.vae-book-installed
 
 # Executed pages get one plain line per training epoch instead of progress bars (live
 # notebooks opened with `make lab` keep their bars).
-book book-all test student: export VAE_LIB_PROGRESS := lines
+book book-all test student pdf: export VAE_LIB_PROGRESS := lines
 
 JB_BUILD := $(ENV_DIR)/bin/jupyter-book build . --config book/_config.yml --toc book/_toc.yml
 HTML := book/_build/html/book/intro.html
 
-.PHONY: help setup book book-all assets test lab notebooks student bench clean constraints
+.PHONY: help setup book book-all assets test lab notebooks publish-notebooks student pdf assignment bench clean constraints
 
 help:
 	@echo "make book      build the site into book/_build/html (sets everything up first)"
 	@echo "make test      run the whole test suite (builds the book from scratch in a temp folder)"
 	@echo "make lab       open the chapters live in JupyterLab"
 	@echo "make student   build the student edition (no solutions) into student/"
-	@echo "make notebooks write .ipynb copies of the chapters into notebooks/"
+	@echo "make pdf       print the whole book to book/_build/pdf/vae-book.pdf (needs chromium)"
+	@echo "make assignment EXERCISES=ex-a,ex-b OUT=folder   an assignment notebook and printable sheet"
+	@echo "make notebooks write .ipynb copies of the chapters into notebooks/ (Colab-ready)"
+	@echo "make publish-notebooks   commit those notebooks to the branch 'notebooks' (Colab buttons)"
 	@echo "make bench     run the benchmarks (prints JSON)"
 	@echo "make clean     remove build outputs (keeps the environment and the model cache)"
 
@@ -82,13 +88,28 @@ lab: $(INSTALLED)
 	@cp book/assets/jupyterlab-overrides.json $(ENV_DIR)/share/jupyter/lab/settings/overrides.json
 	$(PY) -m jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS) chapters/
 
+# Unexecuted .ipynb copies; with repository.url set in book/_config.yml their first cell installs
+# vae_lib on Colab. publish-notebooks commits them to the branch the Colab buttons open.
 notebooks: $(INSTALLED)
-	@mkdir -p notebooks
-	@for f in chapters/*.md; do $(PY) -m jupytext --quiet --to ipynb --output notebooks/$$(basename $${f%.md}).ipynb $$f; done
-	@echo "Notebooks (unexecuted, generated: do not edit) written to notebooks/"
+	$(PY) book/colab_notebooks.py
 
+publish-notebooks: $(INSTALLED)
+	$(PY) book/colab_notebooks.py --publish
+
+# Reuses the execution results of `make book` (book/_build/.jupyter_cache) when there are some.
 student: $(INSTALLED) assets
 	$(PY) book/student_edition.py
+
+# The whole book as one PDF, offline: a single-page build printed by headless Chromium.
+pdf: $(INSTALLED) assets
+	$(PY) book/print_book.py
+
+assignment: $(INSTALLED) assets
+	@if [ -z "$(EXERCISES)" ]; then \
+	  echo "Name the exercises: make assignment EXERCISES=ex-a,ex-b [OUT=folder]. The book's exercises:"; \
+	  $(PY) -m vae_lib.assign --list; exit 2; \
+	fi
+	$(PY) -m vae_lib.assign --exercises "$(EXERCISES)" --out "$(OUT)"
 
 bench: $(INSTALLED)
 	$(PY) bench/train_speed.py

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import os
+import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
+
+REPO = Path(__file__).resolve().parent
 
 #: Lines the site test reports (page weights, execution times), printed after the test run.
 SITE_REPORT = pytest.StashKey[list]()
@@ -38,3 +44,33 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
     # data sources themselves.
     monkeypatch.delenv("VAE_LIB_DATA", raising=False)
     torch.manual_seed(0)
+
+
+@pytest.fixture(scope="session")
+def built_book(tmp_path_factory) -> Path:
+    """The output folder (``--path-output``) of one full build of the book, shared by the tests
+    that need it: the site test reads its HTML; the PDF, student-edition and exercise-index
+    tests reuse its execution cache, so no chapter is executed twice in one test run.
+
+    Built from scratch with warnings as errors; ``VAE_BOOK_SITE=/path/to/_build/html`` reuses an
+    existing build instead (faster while editing).
+    """
+    if os.environ.get("VAE_BOOK_SITE"):
+        return Path(os.environ["VAE_BOOK_SITE"]).resolve().parents[1]
+    out = tmp_path_factory.mktemp("book")
+    command = [
+        str(Path(sys.executable).with_name("jupyter-book")), "build", ".",
+        "--config", "book/_config.yml", "--toc", "book/_toc.yml",
+        "--path-output", str(out), "-W", "--keep-going", "--all",
+    ]
+    result = subprocess.run(command, cwd=REPO, env=book_build_env(), capture_output=True, text=True)
+    log = result.stdout + result.stderr
+    (out / "build.log").write_text(log)
+    # Sphinx's own warnings ("file:line: WARNING: ..."); -W also turns them into a non-zero exit.
+    # (Kernels log "[IPKernelApp] WARNING | ..." to the terminal; that is not a page problem.)
+    warnings = [line for line in log.splitlines() if re.search(r"\b(WARNING|ERROR|CRITICAL):", line)]
+    assert result.returncode == 0 and not warnings, (
+        "The book build failed or warned (full log in " + str(out / "build.log") + "):\n"
+        + "\n".join(warnings[:30] or log.splitlines()[-30:])
+    )
+    return out

@@ -4,6 +4,7 @@ and neither the answer nor the digits of a guess ever leak."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import io
 import math
@@ -16,14 +17,21 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from scipy import stats
+from scipy import integrate, optimize, stats
 
 import vae_lib.exercises
-from vae_lib import bayes
+from vae_lib import bayes, divergences
 from vae_lib.checks import ROUNDING_ADVICE, Check, CheckResult, Mistake, checks_by_exercise
+from vae_lib.exercises import amortized_inference as amortized_exercises
 from vae_lib.exercises import bayes as exercises
 from vae_lib.exercises import beyond as beyond_exercises
 from vae_lib.exercises import training_mnist as mnist_exercises
+from vae_lib.exercises import elbo as elbo_exercises
+from vae_lib.exercises import importance_sampling as importance_exercises
+from vae_lib.exercises import kl_divergence as kl_exercises
+from vae_lib.exercises import gradients as gradient_exercises
+from vae_lib.exercises import latent_variables as latent_exercises
+from vae_lib.exercises import mixture as mixture_exercises
 
 CHAPTERS_DIR = Path(__file__).resolve().parents[1] / "chapters"
 
@@ -41,6 +49,54 @@ CHAPTER_CHECKS = {
     "ex-beyond-auc": (beyond_exercises.check_auc, beyond_exercises._auc_check),
     "ex-beyond-detection": (beyond_exercises.check_caught_fraction, beyond_exercises._detection_check),
     "ex-beyond-schedule": (beyond_exercises.check_step_size, beyond_exercises._step_check),
+}
+# Chapters 2 and 3 (their chapter-specific tests are in test_exercises_<module>.py).
+CHAPTER_CHECKS |= {
+    "ex-latent-umbrella": (latent_exercises.check_umbrella_posterior, latent_exercises._umbrella_posterior_check),
+    "ex-latent-parameters": (latent_exercises.check_chain_parameters, latent_exercises._chain_parameters_check),
+    "ex-latent-loglik": (latent_exercises.check_height_log_likelihood,
+                         latent_exercises._height_log_likelihood_check),
+    "ex-latent-mle": (latent_exercises.check_height_mle_variance, latent_exercises._height_mle_variance_check),
+    "ex-mixture-responsibility": (mixture_exercises.check_responsibility, mixture_exercises._responsibility_check),
+    "ex-mixture-density": (mixture_exercises.check_marginal_density, mixture_exercises._marginal_density_check),
+    "ex-mixture-em-mean": (mixture_exercises.check_em_mean, mixture_exercises._em_mean_check),
+    "ex-mixture-binary-terms": (mixture_exercises.check_binary_terms, mixture_exercises._binary_terms_check),
+}
+# Chapters 4 and 5 (their chapter-specific tests are in test_exercises_<module>.py).
+CHAPTER_CHECKS |= {
+    "ex-importance-weight": (importance_exercises.check_importance_weight, importance_exercises._importance_weight_check),
+    "ex-importance-ess": (importance_exercises.check_effective_sample_size,
+                          importance_exercises._effective_sample_size_check),
+    "ex-importance-bias": (importance_exercises.check_samples_for_small_bias,
+                           importance_exercises._samples_for_small_bias_check),
+    "ex-elbo-gaussian": (elbo_exercises.check_elbo_of_gaussian, elbo_exercises._elbo_of_gaussian_check),
+    "ex-elbo-gap": (elbo_exercises.check_gap, elbo_exercises._gap_check),
+    "ex-elbo-entropy": (elbo_exercises.check_gaussian_entropy, elbo_exercises._gaussian_entropy_check),
+}
+
+
+# The chapter on the KL divergence (its chapter-specific tests are in test_exercises_kl_divergence.py).
+CHAPTER_CHECKS |= {
+    "ex-kl-forecast": (kl_exercises.check_forecast_kl, kl_exercises._forecast_kl_check),
+    "ex-kl-forecast-reverse": (kl_exercises.check_forecast_kl_reverse, kl_exercises._forecast_kl_reverse_check),
+    "ex-kl-closed-form": (kl_exercises.check_closed_form_kl, kl_exercises._closed_form_check),
+    "ex-kl-moment-matching": (kl_exercises.check_moment_matching_variance, kl_exercises._moment_matching_check),
+    "ex-kl-reverse-fit": (kl_exercises.check_reverse_fit_kl, kl_exercises._reverse_fit_check),
+}
+
+
+# Chapters 7 and 8 (their chapter-specific tests are in test_exercises_<module>.py).
+CHAPTER_CHECKS |= {
+    "ex-gradients-exp": (gradient_exercises.check_exp_gradient, gradient_exercises._exp_gradient_check),
+    "ex-gradients-one-sample": (gradient_exercises.check_one_sample, gradient_exercises._one_sample_check),
+    "ex-gradients-samples": (gradient_exercises.check_samples_needed, gradient_exercises._samples_needed_check),
+    "ex-gradients-baseline": (gradient_exercises.check_optimal_baseline,
+                              gradient_exercises._optimal_baseline_check),
+    "ex-amortized-table": (amortized_exercises.check_table_size, amortized_exercises._table_size_check),
+    "ex-amortized-gaussian": (amortized_exercises.check_gaussian_log_likelihood,
+                              amortized_exercises._gaussian_check),
+    "ex-amortized-reduction": (amortized_exercises.check_reduction_weight, amortized_exercises._reduction_check),
+    "ex-amortized-grey-floor": (amortized_exercises.check_grey_floor, amortized_exercises._grey_floor_check),
 }
 
 
@@ -77,6 +133,140 @@ def expected_values():
         "ex-bayes-loaded-die": exercises.FRIEND_DIE_SIXES / exercises.FRIEND_DIE_ROLLS,
         "ex-bayes-grid": max(d for d in range(40)
                              if 10**d <= exercises.GRID_TERMS_PER_SECOND * exercises.GRID_SECONDS_ALLOWED),
+    } | latent_variables_answers() | mixture_answers() | importance_sampling_answers() | elbo_answers() \
+        | kl_divergence_answers() | gradients_answers() | amortized_answers()
+
+
+def latent_variables_answers() -> dict[str, float]:
+    """Chapter 2's answers, computed here another way than its exercise module does."""
+    data = latent_exercises
+    p_umbrella_given_w = {w: sum(data.P_UMBRELLA_GIVEN_RAIN["rain" if rains else "no rain"]
+                                 * (p if rains else 1 - p) for rains in (True, False))
+                          for w, p in data.P_RAIN_GIVEN_WEATHER.items()}
+    evidence = sum(p_umbrella_given_w[w] * prior for w, prior in data.WEATHER_PRIOR.items())
+    sizes = list(data.CHAIN_SIZES.values())
+    entries = [sizes[0]] + [parent * child for parent, child in zip(sizes, sizes[1:])]
+    distributions = [1] + sizes[:-1]                      # one distribution per value of the parent
+    heights, mu, sd = np.array(data.HEIGHTS_CM), data.HEIGHT_MODEL_MEAN, data.HEIGHT_MODEL_SD
+    _, scale = stats.norm.fit(heights)                    # scipy's maximum-likelihood fit
+    return {
+        "ex-latent-umbrella": p_umbrella_given_w["stormy"] * data.WEATHER_PRIOR["stormy"] / evidence,
+        "ex-latent-parameters": sum(entries) - sum(distributions),
+        "ex-latent-loglik": float(np.sum(-np.log(sd * np.sqrt(2 * np.pi)) - (heights - mu) ** 2 / (2 * sd**2))),
+        "ex-latent-mle": scale**2,
+    }
+
+
+def mixture_answers() -> dict[str, float]:
+    """Chapter 3's answers, computed here another way than its exercise module does."""
+    data = mixture_exercises
+    weights, means, sds = map(np.array, (data.EXERCISE_WEIGHTS, data.EXERCISE_MEANS, data.EXERCISE_SDS))
+    joint = weights * np.exp(-0.5 * ((data.EXERCISE_POINT - means) / sds) ** 2) / (sds * np.sqrt(2 * np.pi))
+    points = np.array(data.EM_DATA)[:, None]
+    resp = weights * np.exp(-0.5 * ((points - means) / sds) ** 2) / sds
+    resp = resp / resp.sum(axis=1, keepdims=True)
+    return {
+        "ex-mixture-responsibility": joint[0] / joint.sum(),
+        "ex-mixture-density": joint.sum(),
+        "ex-mixture-em-mean": float(resp[:, 0] @ points[:, 0] / resp[:, 0].sum()),
+        "ex-mixture-binary-terms": data.CLASSES * 2**data.BINARY_UNITS,
+    }
+
+
+def _one_dimensional_posterior() -> tuple[float, float]:
+    """Mean and variance of p(z|x) for z ~ N(0, 1), x | z ~ N(a z + b, σ²), by the scalar formulas."""
+    data = importance_exercises
+    a, b, sigma, x = data.SLOPE, data.OFFSET, data.NOISE_STD, data.OBSERVED_X
+    variance = sigma**2 / (sigma**2 + a**2)
+    return variance * a * (x - b) / sigma**2, variance
+
+
+def importance_sampling_answers() -> dict[str, float]:
+    """Chapter 4's answers in closed form (the bias exercise: the Gaussian integral of p(z|x)² / q(z))."""
+    data = importance_exercises
+    a, b, sigma, x, z = data.SLOPE, data.OFFSET, data.NOISE_STD, data.OBSERVED_X, data.WEIGHT_Z
+    weight = stats.norm.pdf(z) * stats.norm.pdf(x, a * z + b, sigma) / stats.norm.pdf(
+        z, data.WEIGHT_PROPOSAL_MEAN, data.WEIGHT_PROPOSAL_STD)
+    weights = np.exp(np.array(data.LOG_WEIGHTS))
+    m, s2 = _one_dimensional_posterior()
+    q_mean, q_sd = data.BIAS_PROPOSAL_MEAN, data.BIAS_PROPOSAL_STD
+    second_moment, _ = integrate.quad(  # ∫ p(z|x)² / q(z) dz, numerically
+        lambda t: math.exp(2 * stats.norm.logpdf(t, m, math.sqrt(s2)) - stats.norm.logpdf(t, q_mean, q_sd)),
+        -40, 40, points=[m], epsabs=1e-13, epsrel=1e-12, limit=200)
+    return {
+        "ex-importance-weight": weight,
+        "ex-importance-ess": weights.sum() ** 2 / (weights**2).sum(),
+        "ex-importance-bias": math.floor((second_moment - 1) / (2 * data.BIAS_THRESHOLD)) + 1,
+    }
+
+
+def elbo_answers() -> dict[str, float]:
+    """Chapter 5's answers from the scalar formulas of the one-dimensional model."""
+    data = elbo_exercises
+    a, b, sigma, x = data.SLOPE, data.OFFSET, data.NOISE_STD, data.OBSERVED_X
+    mu, s = data.ELBO_Q_MEAN, data.ELBO_Q_STD
+    reconstruction = -0.5 * math.log(2 * math.pi * sigma**2) - ((x - a * mu - b) ** 2 + a**2 * s**2) / (2 * sigma**2)
+    kl_prior = 0.5 * (mu**2 + s**2 - math.log(s**2) - 1)
+    m, v = _one_dimensional_posterior()
+    mu, s = data.GAP_Q_MEAN, data.GAP_Q_STD
+    gap = 0.5 * (math.log(v / s**2) + (s**2 + (mu - m) ** 2) / v - 1)
+    return {
+        "ex-elbo-gaussian": reconstruction - kl_prior,
+        "ex-elbo-gap": gap,
+        "ex-elbo-entropy": sum(stats.norm(scale=s).entropy() for s in data.ENTROPY_STDS),
+    }
+
+
+@functools.lru_cache(maxsize=None)  # the reverse fit takes seconds; expected_values() is called per test
+def kl_divergence_answers() -> dict[str, float]:
+    """The KL chapter's answers, computed here another way than its exercise module does."""
+    data = kl_exercises
+    p, q = np.array(data.FORECAST_P), np.array(data.FORECAST_Q)
+    mu, sigma = np.array(data.ENCODER_MU), np.array(data.ENCODER_SIGMA)
+    weights, means, sds = map(np.array, (data.MIXTURE_WEIGHTS, data.MIXTURE_MEANS, data.MIXTURE_STDS))
+    # The reverse fit: the best point of a coarse landscape, then polished by Nelder-Mead.
+    target = divergences.gaussian_mixture_1d(data.REVERSE_WEIGHTS, data.REVERSE_MEANS, data.REVERSE_STDS)
+    grid_means, grid_stds = np.linspace(-6, 6, 121), np.exp(np.linspace(-2, 2, 81))
+    landscape = divergences.reverse_kl_grid(target, grid_means, grid_stds)
+    i, j = np.unravel_index(np.argmin(landscape), landscape.shape)
+    polished = optimize.minimize(lambda v: divergences.reverse_kl(target, v[0], np.exp(v[1])),
+                                 [grid_means[i], np.log(grid_stds[j])], method="Nelder-Mead",
+                                 options={"xatol": 1e-8, "fatol": 1e-12})
+    return {
+        "ex-kl-forecast": float(np.sum(p * np.log(p / q))),
+        "ex-kl-forecast-reverse": float(np.sum(q * np.log(q / p))),
+        "ex-kl-closed-form": float(np.sum(0.5 * mu**2 + 0.5 * sigma**2 - np.log(sigma) - 0.5)),
+        "ex-kl-moment-matching": float(weights @ (sds**2 + means**2) - (weights @ means) ** 2),
+        "ex-kl-reverse-fit": float(polished.fun),
+    }
+
+
+def gradients_answers() -> dict[str, float]:
+    """Chapter 7's answers from the closed forms derived by hand (the module uses quadrature)."""
+    data = gradient_exercises
+    mu, sigma, a = data.EXP_MU, data.EXP_SIGMA, data.EXP_A
+    z = data.ONE_SAMPLE_MU + data.ONE_SAMPLE_SIGMA * data.ONE_SAMPLE_EPS
+    d, s = data.SAMPLES_MU - data.TARGET, data.SAMPLES_SIGMA
+    return {
+        "ex-gradients-exp": a**2 * sigma * math.exp(a * mu + a**2 * sigma**2 / 2),
+        "ex-gradients-one-sample": (z - data.TARGET) ** 2 * (data.ONE_SAMPLE_EPS**2 - 1) / data.ONE_SAMPLE_SIGMA,
+        "ex-gradients-samples": math.ceil((d**4 + 14 * d**2 * s**2 + 15 * s**4) / (4 * s**4)),
+        "ex-gradients-baseline": data.BASELINE_MU**2 + 3 * data.BASELINE_SIGMA**2,
+    }
+
+
+def amortized_answers() -> dict[str, float]:
+    """Chapter 8's answers by hand (the module counts parameters and uses torch's distributions)."""
+    data = amortized_exercises
+    hidden, latent = data.TABLE_HIDDEN, data.TABLE_LATENT
+    encoder = 784 * hidden + hidden + 2 * (hidden * latent + latent)
+    sigma, pixels, mse = data.GAUSSIAN_SIGMA, data.GAUSSIAN_PIXELS, data.GAUSSIAN_MSE
+    return {
+        "ex-amortized-table": encoder // (2 * latent) + 1,
+        "ex-amortized-gaussian": -pixels / 2 * math.log(2 * math.pi * sigma**2) - pixels * mse / (2 * sigma**2),
+        "ex-amortized-reduction": data.REDUCTION_BATCH * data.REDUCTION_PIXELS,
+        "ex-amortized-grey-floor": sum(-p * math.log(p) - (1 - p) * math.log(1 - p)
+                                       for p in data.GREY_PIXELS if 0 < p < 1),
     }
 
 
@@ -373,7 +563,9 @@ def test_the_answer_never_leaks(label):
             assert not re.search(rf"(?<![\d.]){re.escape(spelling)}(?!\d)", text), (label, spelling, text)
 
 
-# ----------------------------------------------------------------------------- the chapter's solutions
+# ----------------------------------------------------------------------------- chapter 1's solutions
+
+CHAPTER_1_LABELS = [label for label in CHAPTER_CHECKS if label.startswith("ex-bayes-")]
 
 
 def chapter_blocks(directive: str) -> dict[str, str]:
@@ -400,10 +592,10 @@ def solution_namespace(label: str) -> dict[str, object]:
 
 def test_every_chapter_check_has_an_exercise_and_a_solution():
     exercise_blocks, solutions = chapter_blocks("exercise"), chapter_blocks("solution")
-    assert set(exercise_blocks) == set(CHAPTER_CHECKS) == set(solutions)
+    assert set(exercise_blocks) == set(CHAPTER_1_LABELS) == set(solutions)
 
 
-@pytest.mark.parametrize("label", CHAPTER_CHECKS)
+@pytest.mark.parametrize("label", CHAPTER_1_LABELS)
 def test_the_solution_code_passes_its_own_check(label):
     body = chapter_blocks("solution")[label]
     code_blocks = re.findall(r"```python\n(.*?)```", body, flags=re.S)

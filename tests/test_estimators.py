@@ -21,7 +21,8 @@ from vae_lib.estimators import (
     log_mean_exp,
     monte_carlo_log_evidence,
 )
-from vae_lib.models import VAE, linear_gaussian_vae
+from vae_lib.linear_gaussian import linear_gaussian_vae
+from vae_lib.models import VAE
 
 W, SIGMA = 1.5, 0.5
 X = torch.tensor(2.0, dtype=torch.float64)  # in the prior's tail, so that the prior is a poor proposal

@@ -11,7 +11,8 @@ from vae_lib import evaluate  # not `from ... import test_elbo`: pytest would co
 from vae_lib._sampling import derived_seed
 from vae_lib.data import binarize
 from vae_lib.estimators import log_importance_weights
-from vae_lib.models import VAE, linear_gaussian_vae
+from vae_lib.linear_gaussian import linear_gaussian_vae
+from vae_lib.models import VAE
 
 
 def seeded(seed: int = 0) -> torch.Generator:

@@ -12,7 +12,7 @@ import pytest
 import torch
 from torch.distributions import Bernoulli, Normal, kl_divergence
 
-from vae_lib.models import VAE, ELBOTerms, VAEConfig, build_vae, linear_gaussian_vae
+from vae_lib.models import VAE, ELBOTerms, VAEConfig, build_vae
 
 LIKELIHOODS = {
     "bernoulli": dict(likelihood="bernoulli"),
@@ -153,14 +153,6 @@ def test_elbo_terms_means_are_floats(images):
     assert ELBOTerms(t, t, t, -t).means() == {"elbo": 1.5, "objective": 1.5, "reconstruction": 1.5, "kl": -1.5}
     terms = small_vae(latent_dim=2).elbo(images)  # tensors still attached to the graph
     assert terms.means()["elbo"] == pytest.approx(terms.elbo.mean().item())
-
-
-# ---------------------------------------------------------------------------- the exactly solvable VAE
-
-
-def test_linear_gaussian_vae_rejects_too_many_latents():
-    with pytest.raises(ValueError, match="latent_dim=20 must not exceed the number of pixels"):
-        linear_gaussian_vae(latent_dim=20, image_shape=(1, 4, 4))
 
 
 # ---------------------------------------------------------------------------- configuration

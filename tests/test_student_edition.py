@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import book_build_env
+from vae_lib._solutions import find_leaks, solution_fragments
 
 REPO = Path(__file__).resolve().parents[1]
 _spec = importlib.util.spec_from_file_location("student_edition", REPO / "book" / "student_edition.py")
@@ -84,21 +86,61 @@ def test_every_chapter_keeps_its_exercises_and_loses_its_solutions(chapter):
     assert notebook.cells
 
 
+def test_the_leak_search_sees_solution_text_through_markup_and_json(tmp_path):
+    chapter = (
+        "Divide the joint by the evidence.\n"
+        "```{solution} ex-1\n"
+        "The answer is the joint divided by the evidence, as always.\n"
+        "Divide the joint by the evidence.\n"
+        "```python\nmy_answer = joint[\"clogged\"] / evidence  # the posterior\nx = 1\n```\n"
+        "```\n")
+    fragments = solution_fragments(chapter)
+    # Short lines, and lines also found outside the solution, would match by chance: left out.
+    assert fragments == {"the answer is the joint divided by the evidence as always",
+                         "my answer joint clogged evidence the posterior"}
+    (tmp_path / "page.html").write_text(
+        '<div class="highlight"><pre><span class="n">my_answer</span> <span class="o">=</span> '
+        '<span class="n">joint</span>[<span class="s2">&quot;clogged&quot;</span>] / evidence '
+        '<span class="c1"># the posterior</span></pre></div>')
+    (tmp_path / "notebook.ipynb").write_text(json.dumps({"cells": [{"source": [
+        "The answer is the joint\n", "divided by the evidence, as always."]}]}))
+    (tmp_path / "clean.html").write_text("<p>Divide the joint by the evidence.</p>")
+    leaks = find_leaks(fragments, tmp_path)
+    assert sorted(Path(leak.split(": ")[0]).name for leak in leaks) == ["notebook.ipynb", "page.html"]
+
+
+def test_student_config_drops_the_repository_url_so_no_launch_button_opens_solutions():
+    config = student_edition._student_config(
+        'title: "Book"\nrepository:\n  url: "https://github.com/o/r"\n  branch: main\n')
+    assert 'title: "Book (student edition)"' in config
+    assert '  url: ""' in config and "github.com" not in config
+
+
 @pytest.mark.slow
-def test_make_student_builds_a_site_without_solutions():
+def test_the_search_finds_the_solutions_in_the_full_books_pages(built_book):
+    """The control for the test below: in the book (not the student edition) the solutions are there."""
+    leaks = find_leaks(student_edition.book_fragments(), built_book / "_build" / "html" / "chapters")
+    assert leaks, "the leak search found no solution text even where the solutions are shown"
+
+
+@pytest.mark.slow
+def test_make_student_builds_a_site_without_solutions(built_book):
     result = subprocess.run(
-        [sys.executable, str(REPO / "book" / "student_edition.py")],
+        [sys.executable, str(REPO / "book" / "student_edition.py"),
+         "--cache-from", str(built_book / "_build" / ".jupyter_cache")],
         cwd=REPO, env=book_build_env(), capture_output=True, text=True,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    html = REPO / "student" / "book" / "_build" / "html"
+    student = REPO / "student"
+    html = student / "book" / "_build" / "html"
     pages = list((html / "chapters").glob("*.html"))
     assert pages, "the student site has no chapters"
     for page in pages:
         content = page.read_text(encoding="utf-8")
         assert 'class="solution' not in content and "Solution to" not in content, page
         assert "exercise" in content, f"{page.name} lost its exercises"
-    notebooks = list((REPO / "student" / "notebooks").glob("*.ipynb"))
+    notebooks = list((student / "notebooks").glob("*.ipynb"))
     assert len(notebooks) == len(list((REPO / "chapters").glob("*.md")))
-    for notebook in notebooks:
-        assert "{solution" not in notebook.read_text()
+    # Every file of the edition: pages, page sources, downloads, notebooks, search index, cache.
+    assert find_leaks(student_edition.book_fragments(), student) == []
+    assert "Launch on" not in " ".join(page.read_text(encoding="utf-8") for page in pages)

@@ -6,9 +6,13 @@ One module per idea, each one a chapter points at (CONTRIBUTING.md maps them to 
 - :mod:`vae_lib.data`    MNIST that never fails to load (local dir, cache, download, bundled subset)
 - :mod:`vae_lib.paths`   the cache folder for downloads and trained models
 - :mod:`vae_lib.bayes`   discrete Bayes updates (the coffee machine)
-- :mod:`vae_lib.estimators` Monte Carlo and importance sampling of p(x), ESS, IWAE bounds
+- :mod:`vae_lib.mixture` the mixture of Gaussians: sampling, log p(x), responsibilities, EM
+- :mod:`vae_lib.estimators` Monte Carlo and importance sampling of p(x), ESS, IWAE bounds,
+  REINFORCE and reparameterized gradients
 - :mod:`vae_lib.networks` the encoder and decoder networks (MLP, convolutional, linear)
 - :mod:`vae_lib.models`  ``VAE``: encode → reparameterize → decode → ELBO
+- :mod:`vae_lib.linear_gaussian` models whose evidence and posterior are known exactly
+- :mod:`vae_lib.amortized` one q per image (SVI) versus one encoder: the amortization gap
 - :mod:`vae_lib.train`   the training loop (``fit``), its settings and result
 - :mod:`vae_lib.history` the record of a training run, one dict per epoch
 - :mod:`vae_lib.progress` the progress display: a bar, one line per epoch, or nothing
@@ -24,6 +28,7 @@ One module per idea, each one a chapter points at (CONTRIBUTING.md maps them to 
 - :mod:`vae_lib.widgets` interactive figures that also work on the static site
 - :mod:`vae_lib.checks`  the self-check machinery: never reveals an answer or confirms a digit
 - :mod:`vae_lib.exercises` one module per chapter: its problem data and exercise self-checks
+- :mod:`vae_lib.assign`  for lecturers: chosen exercises as one notebook and a printable sheet
 
 Modules are imported on demand (``from vae_lib import data``) so that ``import vae_lib``
 stays cheap.

@@ -6,7 +6,7 @@ loss, and finally sampling and reconstructing with a trained model.
 
 Three architectures share one interface: ``"mlp"`` (the network of Kingma & Welling, 2013),
 ``"conv"`` and ``"linear"`` (probabilistic PCA, whose log p(x) is known exactly: see
-:func:`linear_gaussian_vae`); :mod:`vae_lib.networks` holds and describes them.
+:func:`vae_lib.linear_gaussian.linear_gaussian_vae`); :mod:`vae_lib.networks` holds and describes them.
 
 Two likelihoods p(x|z), ``"bernoulli"`` (the decoder outputs logits) and ``"gaussian"`` (it
 outputs means), are described at :meth:`VAE.log_px_given_z`. Every log-likelihood is summed
@@ -30,14 +30,14 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch.distributions import Independent, MultivariateNormal, Normal
+from torch.distributions import Independent, Normal
 
 from vae_lib import _model_checks, _sampling
 from vae_lib._checking import is_positive_int
 from vae_lib.divergences import kl_standard_normal
 from vae_lib.networks import NETWORKS
 
-__all__ = ["ARCHITECTURES", "LIKELIHOODS", "VAEConfig", "ELBOTerms", "VAE", "build_vae", "linear_gaussian_vae"]
+__all__ = ["ARCHITECTURES", "LIKELIHOODS", "VAEConfig", "ELBOTerms", "VAE", "build_vae"]
 
 ARCHITECTURES = tuple(NETWORKS)  # ("mlp", "conv", "linear")
 LIKELIHOODS = ("bernoulli", "gaussian")
@@ -477,63 +477,3 @@ def build_vae(config: VAEConfig | Mapping | None) -> VAE:
     """
     return VAE(VAEConfig.coerce(config))
 
-
-def linear_gaussian_vae(latent_dim: int = 3, image_shape: tuple[int, int, int] = (1, 4, 4), sigma: float = 0.5,
-                        encoder_error: float = 0.0, seed: int = 0,
-                        dtype: torch.dtype = torch.float64) -> tuple[VAE, MultivariateNormal]:
-    """A VAE whose log p(x) is known exactly: probabilistic PCA, with its exact (or a perturbed) posterior.
-
-    The decoder is x = W z + b + σ ε with ε ~ N(0, I) and p(z) = N(0, I), so
-    p(x) = N(b, W Wᵀ + σ² I). W has orthogonal columns (W = Q · diag(s)), which makes the
-    true posterior diagonal, p(z|x) = N(Σ Wᵀ (x − b) / σ², Σ) with Σ = diag(1 / (1 + s²/σ²)),
-    so the ``"linear"`` encoder can represent it exactly. Then log p(x, z) − log q(z|x) = log p(x)
-    for *every* z: the ELBO gap is zero. ``encoder_error > 0`` perturbs the encoder (its mean
-    weights by that much noise, its log-variances by +encoder_error · 5), opening a gap.
-    The test bed of the chapters on the marginal likelihood and importance sampling and on the ELBO.
-
-    Args:
-        latent_dim: size of z (at most the number of pixels).
-        image_shape: ``(channels, height, width)``; keep it small, the exact covariance is dense.
-        sigma: observation noise σ.
-        encoder_error: 0 for the exact posterior; larger values give a worse q(z|x).
-        seed: seeds W, b and the perturbation.
-        dtype: float64 by default, so that exact comparisons hold to many digits.
-
-    Returns:
-        ``(model, marginal)``: the VAE and ``MultivariateNormal`` p(x) over flat images.
-
-    >>> import torch
-    >>> model, marginal = linear_gaussian_vae()
-    >>> x = marginal.sample((5,))
-    >>> from vae_lib.estimators import log_importance_weights
-    >>> log_w = log_importance_weights(model, x, k=3)  # log p(x, z) − log q(z|x) for 3 draws of z
-    >>> bool(torch.allclose(log_w, marginal.log_prob(x)))  # each one is log p(x): no gap at all
-    True
-    """
-    config = VAEConfig(latent_dim=latent_dim, architecture="linear", likelihood="gaussian", sigma=sigma,
-                       image_shape=image_shape)
-    pixels = config.pixels
-    if latent_dim > pixels:
-        raise ValueError(f"latent_dim={latent_dim} must not exceed the number of pixels ({pixels}).")
-    generator = torch.Generator().manual_seed(seed)
-    orthonormal, _ = torch.linalg.qr(torch.randn(pixels, latent_dim, generator=generator, dtype=dtype))
-    scales = torch.linspace(2.0, 0.5, latent_dim, dtype=dtype)
-    weight = orthonormal * scales
-    bias = 0.3 * torch.randn(pixels, generator=generator, dtype=dtype)
-    posterior_var = 1.0 / (1.0 + scales.pow(2) / sigma**2)
-    posterior_mean_weight = posterior_var[:, None] * weight.T / sigma**2
-
-    model = VAE(config).to(dtype)
-    with torch.no_grad():
-        model.decoder.out.weight.copy_(weight)
-        model.decoder.out.bias.copy_(bias)
-        model.encoder.mu.weight.copy_(posterior_mean_weight)
-        model.encoder.mu.bias.copy_(-posterior_mean_weight @ bias)
-        model.encoder.logvar.weight.zero_()
-        model.encoder.logvar.bias.copy_(posterior_var.log())
-        if encoder_error:
-            noise = torch.randn(latent_dim, pixels, generator=generator, dtype=dtype)
-            model.encoder.mu.weight.add_(encoder_error * noise)
-            model.encoder.logvar.bias.add_(5.0 * encoder_error)
-    covariance = weight @ weight.T + sigma**2 * torch.eye(pixels, dtype=dtype)
-    return model, MultivariateNormal(bias, covariance_matrix=covariance)

@@ -1,0 +1,161 @@
+"""Solutions: cut them from chapter sources, and search output files for any that slipped through.
+
+What counts as a solution, so that chapter authors can rely on it:
+
+- a ``{solution}`` directive (backtick or colon fence, any fence length, nested blocks inside);
+- everything between ``{solution-start}`` and ``{solution-end}``;
+- a code cell tagged ``solution`` (``:tags: [solution]``).
+
+The student edition and assignments are built from sources with these cut out
+(:func:`strip_solutions`). :func:`find_leaks` then checks the files they produced: it takes
+every line that the cut removed (and that appears nowhere else in the chapter), reduces it and
+each output file to a plain sequence of lower-case words and numbers (so HTML tags, syntax
+highlighting, JSON escaping and line wrapping do not hide a match), and reports any file that
+contains one.
+
+>>> chapter = "Task.\\n```{solution} ex-1\\nThe answer is forty two, computed as six times seven.\\n```\\n"
+>>> strip_solutions(chapter)
+'Task.\\n'
+>>> sorted(solution_fragments(chapter))
+['the answer is forty two computed as six times seven']
+"""
+
+from __future__ import annotations
+
+import difflib
+import html
+import json
+import re
+import unicodedata
+from collections.abc import Iterable
+from pathlib import Path
+
+__all__ = ["strip_solutions", "solution_fragments", "find_leaks", "words"]
+
+#: A removed line must have at least this many words to count as a recognizable fragment.
+MIN_FRAGMENT_WORDS = 6
+#: Files not searched: images, fonts and archives hold no text a solution could leak into.
+BINARY_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".ico", ".woff", ".woff2", ".ttf", ".eot",
+                   ".otf", ".zip", ".gz", ".sqlite", ".db"}
+
+_FENCE = re.compile(r"^(?P<indent>\s*)(?P<fence>`{3,}|:{3,})\s*(?P<info>.*)$")
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def _closes(line: str, fence: str) -> bool:
+    stripped = line.strip()
+    return len(stripped) >= len(fence) and set(stripped) == {fence[0]}
+
+
+def _end_of_block(lines: list[str], start: int, fence: str) -> int:
+    """Index of the line closing the fenced block opened at ``start``."""
+    for index in range(start + 1, len(lines)):
+        if _closes(lines[index], fence):
+            return index
+    raise ValueError(f"unclosed {fence} block opened on line {start + 1}")
+
+
+def _is_tagged_solution_cell(lines: list[str], start: int) -> bool:
+    """Whether the code cell opening at lines[start] carries the tag ``solution``."""
+    for line in lines[start + 1:start + 8]:
+        match = re.match(r"\s*:?tags:\s*\[(.*)\]", line)
+        if match:
+            return "solution" in [tag.strip().strip("'\"") for tag in match.group(1).split(",")]
+        if line.strip() and not line.strip().startswith((":", "---")) and ":" not in line:
+            return False
+    return False
+
+
+def strip_solutions(text: str) -> str:
+    """Return MyST text with every solution removed (see the module docstring).
+
+    >>> strip_solutions("a\\n```{solution} ex-1\\nsecret\\n```\\nb\\n")
+    'a\\nb\\n'
+    """
+    lines = text.splitlines(keepends=True)
+    kept: list[str] = []
+    index = 0
+    skipping_until_end_marker = False
+    while index < len(lines):
+        line = lines[index]
+        match = _FENCE.match(line)
+        if skipping_until_end_marker:
+            if match and match.group("info").startswith("{solution-end}"):
+                skipping_until_end_marker = False
+                index = _end_of_block(lines, index, match.group("fence"))
+            index += 1
+            continue
+        if match:
+            info, fence = match.group("info"), match.group("fence")
+            if info.startswith("{solution-start}"):
+                skipping_until_end_marker = True
+                index = _end_of_block(lines, index, fence) + 1
+                continue
+            if info.startswith("{solution}") or (
+                info.startswith("{code-cell}") and _is_tagged_solution_cell(lines, index)
+            ):
+                index = _end_of_block(lines, index, fence) + 1
+                # Drop one blank line after the removed block, so gaps do not pile up.
+                if index < len(lines) and not lines[index].strip() and kept and not kept[-1].strip():
+                    index += 1
+                continue
+        kept.append(line)
+        index += 1
+    return "".join(kept)
+
+
+def words(text: str) -> str:
+    """Text reduced to its lower-case words and numbers, one space apart.
+
+    >>> words('<span class="n">my_answer</span> = <b>P(clogged)</b>')
+    'span class n my answer span b p clogged b'
+    """
+    # NFKC undoes typographic ligatures (a PDF's "ﬁ" is "fi").
+    return " ".join(_WORD.findall(unicodedata.normalize("NFKC", text).lower()))
+
+
+def solution_fragments(text: str) -> set[str]:
+    """The recognizable lines of a chapter's solutions (as :func:`words`), found nowhere else in it."""
+    original, stripped = text.splitlines(), strip_solutions(text).splitlines()
+    removed = []
+    for tag, start, end, _, _ in difflib.SequenceMatcher(None, original, stripped, autojunk=False).get_opcodes():
+        if tag in ("delete", "replace"):
+            removed += original[start:end]
+    elsewhere = f" {words(strip_solutions(text))} "
+    fragments = {words(line) for line in removed}
+    return {f for f in fragments if len(f.split()) >= MIN_FRAGMENT_WORDS and f" {f} " not in elsewhere}
+
+
+def _file_words(path: Path) -> str:
+    """The words of one output file (PDF text through pypdf; HTML without its tags; notebooks decoded)."""
+    if path.suffix == ".pdf":
+        import pypdf  # only PDFs need it (a dev dependency): a slow import kept out of the module's
+
+        return words(" ".join(page.extract_text() or "" for page in pypdf.PdfReader(path).pages))
+    text = path.read_bytes().decode("utf-8", errors="ignore")
+    if path.suffix in (".html", ".htm", ".xml"):
+        text = html.unescape(re.sub(r"<[^>]*>", " ", text))
+    elif path.suffix in (".ipynb", ".json"):
+        try:
+            text = json.dumps(json.loads(text), ensure_ascii=False).replace("\\n", "\n")
+        except ValueError:
+            pass
+    return words(text)
+
+
+def find_leaks(fragments: Iterable[str], folder: Path) -> list[str]:
+    """``"file: fragment"`` for every solution fragment found in a file under ``folder`` (or ``folder`` itself)."""
+    fragments = [f for f in set(fragments) if f]
+    folder = Path(folder)
+    files = [folder] if folder.is_file() else sorted(p for p in folder.rglob("*") if p.is_file())
+    leaks = []
+    for path in files:
+        if path.suffix.lower() in BINARY_SUFFIXES:
+            continue
+        text = f" {_file_words(path)} "
+        vocabulary = set(text.split())
+        for fragment in fragments:
+            # The word-set test is cheap and rules out most fragments before the substring search.
+            if vocabulary.issuperset(fragment.split()) and f" {fragment} " in text:
+                leaks.append(f"{path}: {fragment[:80]}")
+    return leaks

@@ -1,0 +1,298 @@
+"""Assignments: chosen exercises in one notebook, with what they need to run and their self-checks.
+
+    python -m vae_lib.assign --exercises ex-bayes-silence,ex-bayes-grid --out assignment/
+    make assignment EXERCISES=ex-bayes-silence,ex-bayes-grid OUT=assignment
+
+writes into the output folder
+
+- ``assignment.ipynb``: for each chapter the exercises come from, the setup cells the
+  exercises need (copied from the chapter: its imports and the cells defining the names the
+  exercise, its self-check and its solution use), then each exercise with its self-check
+  cell. No solution is copied; the students replace ``None`` with their computation.
+- ``sheet.html`` and ``sheet.pdf``: a printable sheet of the same exercises, math typeset
+  (the PDF needs Chromium; without it only the HTML is written, and the command says so).
+
+Which cells an exercise needs is found by reading the chapter's code (see :func:`context_cells`),
+so an assignment stays right as chapters change. The exercise labels are listed in the book's
+exercise index and by ``python -m vae_lib.assign --list``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import builtins
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+from vae_lib import _assignment_sheet
+from vae_lib._atomic_files import atomic_write
+from vae_lib._book_sources import REPO, Chapter, Exercise, plain_markdown, python_source, read_book
+
+__all__ = ["Assignment", "select", "context_cells", "assignment_notebook", "write_assignment", "main"]
+
+#: Cell metadata key under which the assignment records what each cell is.
+META = "vae_book"
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """The chosen exercises, in the order given, with the chapters they come from."""
+
+    title: str
+    exercises: tuple[Exercise, ...]
+    chapters: dict[str, Chapter]
+
+    def chapter_of(self, exercise: Exercise) -> Chapter:
+        return self.chapters[exercise.chapter]
+
+
+def select(labels: list[str], *, title: str = "Assignment", repo: Path = REPO) -> Assignment:
+    """Look up exercises by label in the book; a clear error names any unknown or repeated label.
+
+    >>> select(["ex-bayes-grid"]).exercises[0].chapter
+    'chapters/01_bayes'
+    """
+    chapters = {chapter.docname: chapter for chapter in read_book(repo)}
+    known = {exercise.label: exercise for chapter in chapters.values() for exercise in chapter.exercises}
+    unknown = [label for label in labels if label not in known]
+    if unknown:
+        raise ValueError(f"Unknown exercise label(s): {', '.join(unknown)}.\n"
+                         "List the labels with `python -m vae_lib.assign --list` (or see the book's exercise index).")
+    repeated = sorted({label for label in labels if labels.count(label) > 1})
+    if repeated:
+        raise ValueError(f"Exercise(s) listed twice: {', '.join(repeated)}. Name each once.")
+    if not labels:
+        raise ValueError("No exercises chosen: pass --exercises ex-a,ex-b.")
+    return Assignment(title, tuple(known[label] for label in labels), chapters)
+
+
+# ------------------------------------------------------------------- which cells are needed
+
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda,
+           ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+
+
+def _bound(statement: ast.stmt) -> set[str]:
+    """Names a top-level statement binds in the cell's (global) scope."""
+    names, stack = set(), [statement]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            names.add(node.id)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names |= {alias.asname or alias.name.split(".")[0] for alias in node.names}
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        if not isinstance(node, _SCOPES):
+            stack.extend(ast.iter_child_nodes(node))
+    return names
+
+
+def _read(statement: ast.stmt) -> set[str]:
+    """Names a top-level statement reads from before it (names local to it left out)."""
+    if isinstance(statement, (ast.Assign, ast.AnnAssign)) and statement.value is not None:
+        # `x = x + 1` reads the x defined before it; `d[k] = v` reads d.
+        targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+        return _loads(statement.value) | set().union(*(_loads(target) for target in targets))
+    if isinstance(statement, ast.AugAssign):
+        return _loads(statement.value) | _loads(statement.target) | {getattr(statement.target, "id", "")}
+    # Inside loops and branches: names bound there are local to the statement, except the
+    # targets of `total += ...`, which read the value from before.
+    updated = {node.target.id for node in ast.walk(statement)
+               if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name)}
+    return (_loads(statement) - _bound(statement)) | updated
+
+
+def _loads(node: ast.AST) -> set[str]:
+    """Names read in ``node``, leaving out those local to functions and comprehensions inside it."""
+    loads = {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    local = set()
+    for scope in ast.walk(node):
+        if isinstance(scope, _SCOPES):
+            local |= {arg.arg for arg in ast.walk(scope) if isinstance(arg, ast.arg)}
+            local |= {n.id for n in ast.walk(scope) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    return loads - local
+
+
+def cell_names(source: str) -> tuple[set[str], set[str]]:
+    """(names a code cell defines, names it uses that must be defined before it).
+
+    >>> defined, needed = cell_names("import numpy as np\\nx = np.ones(3)\\ny = x + z")
+    >>> sorted(defined), sorted(needed)
+    (['np', 'x', 'y'], ['z'])
+    """
+    try:
+        tree = ast.parse(python_source(source))
+    except SyntaxError:
+        return set(), set()
+    defined: set[str] = set()
+    needed: set[str] = set()
+    for statement in tree.body:
+        needed |= _read(statement) - defined
+        defined |= _bound(statement)
+    return defined, needed - set(dir(builtins)) - {"get_ipython"}
+
+
+def _names_in_inline_code(markdown: str) -> set[str]:
+    """Identifiers in the inline code of an exercise's text (``Compute it from `prior` ...``)."""
+    spans = re.findall(r"(?<!`)`([^`\n]+)`(?!`)", markdown)
+    return {name for span in spans for name in re.findall(r"[A-Za-z_]\w*", span)}
+
+
+def context_cells(chapter: Chapter, exercises: list[Exercise]) -> list[int]:
+    """Indexes of the chapter's code cells the exercises need, in chapter order.
+
+    The chapter's first code cell (its imports) always; then, for every name that an
+    exercise's text, self-check or solution uses, the last code cell before the exercise that
+    defines it, and in turn the cells those need. Self-check cells and cells tagged
+    ``solution`` are never copied.
+    """
+    excluded = {index for exercise in chapter.exercises for index, cell in enumerate(chapter.cells)
+                if cell.cell_type == "code" and cell.source == exercise.check_source}
+    code = {index: cell_names(cell.source) for index, cell in enumerate(chapter.cells)
+            if cell.cell_type == "code" and index not in excluded
+            and "solution" not in cell.metadata.get("tags", [])}
+    if not code:
+        return []
+    chosen = {min(code)}
+    wanted = [(name, min(code)) for name in code[min(code)][1]]
+    for exercise in exercises:
+        uses = _names_in_inline_code(exercise.body)
+        for source in (exercise.check_source or "", exercise.solution_code):
+            uses |= cell_names(source)[1]
+        wanted += [(name, exercise.cell) for name in uses]
+    while wanted:
+        name, before = wanted.pop()
+        definers = [index for index, (defined, _) in code.items() if index < before and name in defined]
+        if definers and max(definers) not in chosen:
+            chosen.add(max(definers))
+            wanted += [(used, max(definers)) for used in code[max(definers)][1]]
+    return sorted(chosen)
+
+
+# ------------------------------------------------------------------- the notebook
+
+def _titles(assignment: Assignment) -> dict[str, str]:
+    titles = {}
+    for chapter in assignment.chapters.values():
+        if chapter.label:
+            titles[chapter.label] = f"Chapter {chapter.number}, *{chapter.title}*" if chapter.number else chapter.title
+        titles.update({exercise.label: f"Exercise {exercise.number}" for exercise in chapter.exercises})
+    return titles
+
+
+def _blocks(exercises: tuple[Exercise, ...]) -> list[list[Exercise]]:
+    """Consecutive exercises of the same chapter, together (one setup per block)."""
+    blocks: list[list[Exercise]] = []
+    for exercise in exercises:
+        if blocks and blocks[-1][0].chapter == exercise.chapter:
+            blocks[-1].append(exercise)
+        else:
+            blocks.append([exercise])
+    return blocks
+
+
+def _introduction(assignment: Assignment) -> str:
+    listed = "\n".join(f"- {exercise.heading}" for exercise in assignment.exercises)
+    return (f"# {assignment.title}\n\n{listed}\n\n"
+            "Run the cells from the top. Each exercise is followed by a **self-check** cell: replace "
+            "`None` with your computation and run it. The check says whether your answer is right and, "
+            "if not, what kind of mistake it looks like, without giving the answer away. The setup cells "
+            "come from the book's chapters and need its library, `vae_lib`.")
+
+
+def assignment_notebook(assignment: Assignment) -> nbformat.NotebookNode:
+    """The assignment as a notebook: introduction, then per chapter block its setup and exercises."""
+    titles = _titles(assignment)
+    cells = [nbformat.v4.new_markdown_cell(_introduction(assignment), id="introduction")]
+    for number, block in enumerate(_blocks(assignment.exercises), start=1):
+        chapter = assignment.chapter_of(block[0])
+        where = f"Chapter {chapter.number}" if chapter.number else "the chapter"
+        cells.append(nbformat.v4.new_markdown_cell(
+            f"## Setup from {where}: {chapter.title}\n\nThese cells are copied from the chapter: run them "
+            "first, they define what the exercises below use.", id=f"setup-{number}"))
+        for index in context_cells(chapter, block):
+            source = chapter.cells[index]
+            cells.append(nbformat.v4.new_code_cell(
+                source.source, id=f"setup-{number}-{index}",
+                metadata={**source.metadata, META: {"role": "setup", "chapter": chapter.docname}}))
+        for exercise in block:
+            cells += _exercise_cells(exercise, titles)
+    notebook = nbformat.v4.new_notebook(cells=cells)
+    notebook.metadata.update({
+        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+        "language_info": {"name": "python"},
+        META: {"title": assignment.title, "exercises": [exercise.label for exercise in assignment.exercises]},
+    })
+    return notebook
+
+
+def _exercise_cells(exercise: Exercise, titles: dict[str, str]) -> list:
+    text = nbformat.v4.new_markdown_cell(
+        f"## {exercise.heading}\n\n{plain_markdown(exercise.body, titles)}", id=exercise.label,
+        metadata={META: {"role": "exercise", "exercise": exercise.label}})
+    if exercise.check_source:
+        answer = nbformat.v4.new_code_cell(exercise.check_source, id=f"{exercise.label}-check",
+                                           metadata={META: {"role": "self-check", "exercise": exercise.label}})
+    else:
+        answer = nbformat.v4.new_code_cell("# Your answer here.", id=f"{exercise.label}-answer",
+                                           metadata={META: {"role": "answer", "exercise": exercise.label}})
+    return [text, answer]
+
+
+# ------------------------------------------------------------------- writing
+
+def write_assignment(assignment: Assignment, out: Path, *, pdf: bool = True) -> list[Path]:
+    """Write the notebook and the sheet into ``out`` (created if needed); return the files written."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    notebook = assignment_notebook(assignment)
+    nbformat.validate(notebook)
+    written = [out / "assignment.ipynb"]
+    atomic_write(written[0], lambda stream: stream.write(nbformat.writes(notebook).encode("utf-8")))
+    written += _assignment_sheet.write_sheet(assignment, _titles(assignment), out, pdf=pdf)
+    return written
+
+
+def _list_exercises(repo: Path) -> str:
+    lines = []
+    for chapter in read_book(repo):
+        for exercise in chapter.exercises:
+            check = "self-check" if exercise.check_source else "no self-check"
+            lines.append(f"{exercise.label:<32} {exercise.heading}  [{check}]")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The command line: ``python -m vae_lib.assign --exercises ex-a,ex-b --out DIR``."""
+    parser = argparse.ArgumentParser(prog="python -m vae_lib.assign", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--exercises", help="comma-separated exercise labels, e.g. ex-bayes-silence,ex-bayes-grid")
+    parser.add_argument("--out", type=Path, help="the folder to write into (created if needed)")
+    parser.add_argument("--title", default="Assignment", help="the title of the notebook and the sheet")
+    parser.add_argument("--no-pdf", action="store_true", help="write the HTML sheet only")
+    parser.add_argument("--list", action="store_true", help="list every exercise of the book and exit")
+    parser.add_argument("--repo", type=Path, default=REPO, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.list:
+        print(_list_exercises(args.repo))
+        return 0
+    if not args.exercises or not args.out:
+        parser.error("give --exercises ex-a,ex-b and --out DIR (or --list to see the labels)")
+    try:
+        assignment = select([label.strip() for label in args.exercises.split(",") if label.strip()],
+                            title=args.title, repo=args.repo)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    for path in write_assignment(assignment, args.out, pdf=not args.no_pdf):
+        print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
