@@ -22,6 +22,7 @@ import vae_lib.exercises
 from vae_lib import bayes
 from vae_lib.checks import ROUNDING_ADVICE, Check, CheckResult, Mistake, checks_by_exercise
 from vae_lib.exercises import bayes as exercises
+from vae_lib.exercises import latent_space as latent_space_exercises
 
 CHAPTER = Path(__file__).resolve().parents[1] / "chapters" / "01_bayes.md"
 
@@ -31,6 +32,14 @@ CHAPTER_CHECKS = {
     "ex-bayes-two-mornings": (exercises.check_noise_then_silence, exercises._noise_then_silence_check),
     "ex-bayes-loaded-die": (exercises.check_loaded_die_mle, exercises._loaded_die_check),
     "ex-bayes-grid": (exercises.check_grid_dimension, exercises._grid_dimension_check),
+}
+# The chapter on exploring the latent space (its chapter-specific tests: test_exercises_latent_space.py).
+CHAPTER_CHECKS |= {
+    "ex-latent-space-kl": (latent_space_exercises.check_kl_one_dimension,
+                           latent_space_exercises._kl_one_dimension_check),
+    "ex-latent-space-midpoint": (latent_space_exercises.check_midpoint_length, latent_space_exercises._midpoint_check),
+    "ex-latent-space-active-units": (latent_space_exercises.check_active_units,
+                                     latent_space_exercises._active_units_check),
 }
 
 
@@ -65,6 +74,22 @@ def expected_values():
         "ex-bayes-loaded-die": exercises.FRIEND_DIE_SIXES / exercises.FRIEND_DIE_ROLLS,
         "ex-bayes-grid": max(d for d in range(40)
                              if 10**d <= exercises.GRID_TERMS_PER_SECOND * exercises.GRID_SECONDS_ALLOWED),
+    } | latent_space_answers()
+
+
+def latent_space_answers() -> dict[str, float]:
+    """The latent-space chapter's answers, computed here another way than its exercise module does."""
+    data = latent_space_exercises
+    mu, sigma = data.ONE_DIM_MU, data.ONE_DIM_SIGMA
+    z = np.random.default_rng(0).normal(mu, sigma, size=400_000)  # Monte Carlo, then the closed form
+    monte_carlo = float(np.mean(stats.norm.logpdf(z, mu, sigma) - stats.norm.logpdf(z)))
+    closed_form = 0.5 * (mu**2 + sigma**2 - math.log(sigma**2) - 1)
+    assert abs(monte_carlo - closed_form) < 0.01
+    midpoint = [(a + b) / 2 for a, b in zip(data.CODE_A, data.CODE_B)]
+    return {
+        "ex-latent-space-kl": closed_form,
+        "ex-latent-space-midpoint": math.hypot(*midpoint),
+        "ex-latent-space-active-units": sum(variance > 0.01 for variance in data.ACTIVITY),
     }
 
 
@@ -333,7 +358,9 @@ def test_the_answer_never_leaks(label):
             assert not re.search(rf"(?<![\d.]){re.escape(spelling)}(?!\d)", text), (label, spelling, text)
 
 
-# ----------------------------------------------------------------------------- the chapter's solutions
+# ----------------------------------------------------------------------------- chapter 1's solutions
+
+CHAPTER_1_LABELS = [label for label in CHAPTER_CHECKS if label.startswith("ex-bayes-")]
 
 
 def chapter_blocks(directive: str) -> dict[str, str]:
@@ -348,10 +375,10 @@ def chapter_blocks(directive: str) -> dict[str, str]:
 
 def test_every_chapter_check_has_an_exercise_and_a_solution():
     exercise_blocks, solutions = chapter_blocks("exercise"), chapter_blocks("solution")
-    assert set(exercise_blocks) == set(CHAPTER_CHECKS) == set(solutions)
+    assert set(exercise_blocks) == set(CHAPTER_1_LABELS) == set(solutions)
 
 
-@pytest.mark.parametrize("label", CHAPTER_CHECKS)
+@pytest.mark.parametrize("label", CHAPTER_1_LABELS)
 def test_the_solution_code_passes_its_own_check(label):
     body = chapter_blocks("solution")[label]
     code_blocks = re.findall(r"```python\n(.*?)```", body, flags=re.S)

@@ -11,4 +11,5 @@ imports its module under a readable name and calls the checks in its self-check 
 True
 
 - :mod:`vae_lib.exercises.bayes`  chapter 1, Bayes' rule and the coffee machine
+- :mod:`vae_lib.exercises.latent_space`  exploring the latent space
 """
