@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import time
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -17,7 +21,8 @@ from training_helpers import (  # noqa: F401 (fixtures)
     without_seconds,
 )
 from vae_lib import checkpoints, train
-from vae_lib.checkpoints import CheckpointError, load_checkpoint, save_checkpoint
+from vae_lib._atomic_files import STALE_TEMPORARY_SECONDS
+from vae_lib.checkpoints import CheckpointContentError, CheckpointError, load_checkpoint, save_checkpoint
 from vae_lib.models import VAEConfig
 
 
@@ -142,3 +147,87 @@ def test_foreign_or_future_checkpoints_are_refused(tmp_path):
         load_checkpoint(future)
     with pytest.raises(FileNotFoundError, match="missing.pt"):
         load_checkpoint(tmp_path / "missing.pt")
+
+
+# --------------------------------------------------------------------------- safe loading, safe words
+
+
+class _MakesAFolderWhenUnpickled:
+    """A malicious pickle: unpickling it would call os.mkdir (any code could run instead)."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (os.mkdir, (self.marker,))
+
+
+def test_a_pickle_weights_only_refuses_is_called_foreign_never_corrupt_and_never_runs(tmp_path):
+    marker = tmp_path / "the_payload_ran"
+    path = tmp_path / "evil.pt"
+    torch.save({"format": "vae_lib.checkpoint", "payload": _MakesAFolderWhenUnpickled(marker)}, path)
+    with pytest.raises(CheckpointContentError) as err:
+        load_checkpoint(path)
+    message = str(err.value).replace(str(path), "PATH")
+    assert "is not a checkpoint this library wrote" in message and "mkdir" in message and "could run code" in message
+    assert "weights_only" not in message and "False" not in message  # never suggests disabling the safe loader
+    assert "truncated" not in message and not marker.exists()
+
+
+def test_a_whole_module_saved_with_torch_save_is_not_a_checkpoint_this_library_wrote(tmp_path):
+    path = tmp_path / "module.pt"
+    torch.save(tiny_model(), path)
+    with pytest.raises(CheckpointContentError, match="asks for the Python object vae_lib.models.VAE") as err:
+        load_checkpoint(path)
+    message = str(err.value).replace(str(path), "PATH")
+    assert len(message) < 400 and "weights_only" not in message
+
+
+def test_a_read_failure_is_an_os_error_that_leaves_the_file_alone(tmp_path, monkeypatch):
+    path = save_checkpoint(tmp_path / "m.pt", tiny_model())
+    before = path.read_bytes()
+    real_read_bytes = Path.read_bytes
+
+    def permission_denied(self):
+        if self == path:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_read_bytes(self)
+
+    monkeypatch.setattr(Path, "read_bytes", permission_denied)
+    with pytest.raises(PermissionError, match="Cannot read the checkpoint .*left as it is") as err:
+        load_checkpoint(path)
+    assert not isinstance(err.value, CheckpointError) and "corrupted" not in str(err.value)
+    monkeypatch.undo()
+    assert path.read_bytes() == before
+
+
+def test_weights_that_do_not_fit_the_configuration_name_the_keys_and_shapes(tmp_path):
+    path = save_checkpoint(tmp_path / "m.pt", tiny_model())
+    payload = torch.load(path, weights_only=True)
+    payload["config"]["hidden_dim"] = 8
+    del payload["model_state"]["encoder.mu.bias"]
+    torch.save(payload, path)
+    with pytest.raises(CheckpointContentError) as err:
+        load_checkpoint(path)
+    message = str(err.value)
+    assert "do not fit its configuration" in message and "missing encoder.mu.bias" in message
+    assert "[16, 784] (its configuration needs [8, 784])" in message
+
+
+# --------------------------------------------------------------------------- temporary files
+
+
+def test_stale_temporary_files_of_the_same_checkpoint_are_removed_by_the_next_write(tmp_path):
+    """kill -9 during a write leaves .NAME.XXXXXXXX.tmp; the next write to NAME removes those no writer holds."""
+    path = tmp_path / "m.pt"
+    stale, fresh = tmp_path / ".m.pt.k2j4x8_q.tmp", tmp_path / ".m.pt.w0rking1.tmp"
+    other_target, other_file = tmp_path / ".other.pt.k2j4x8_q.tmp", tmp_path / ".m.pt.notes.txt"
+    for file in (stale, fresh, other_target, other_file):
+        file.write_bytes(b"half a checkpoint")
+    long_ago = time.time() - 2 * STALE_TEMPORARY_SECONDS
+    for file in (stale, other_target, other_file):
+        os.utime(file, (long_ago, long_ago))
+    save_checkpoint(path, tiny_model())
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [".m.pt.notes.txt", ".m.pt.w0rking1.tmp", ".other.pt.k2j4x8_q.tmp", "m.pt"])
+    assert load_checkpoint(path)[1]["epoch"] == 0

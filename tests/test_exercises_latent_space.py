@@ -6,21 +6,17 @@ the generic message, no leaks) are in test_checks.py, whose table lists these ch
 
 from __future__ import annotations
 
-import contextlib
-import io
 import math
-import re
-from pathlib import Path
 
-import jupytext
 import numpy as np
 import pytest
 import torch
 
+from chapter_exercises import REPO, blocks, code_cells, run, run_solution
 from vae_lib import latent
 from vae_lib.exercises import latent_space as exercises
 
-CHAPTER = Path(__file__).resolve().parents[1] / "chapters" / "10_latent_space.md"
+CHAPTER = REPO / "chapters" / "10_latent_space.md"
 TEXT = CHAPTER.read_text(encoding="utf-8")
 
 CHECKS = {
@@ -30,57 +26,36 @@ CHECKS = {
 }
 
 
-def _blocks(directive: str) -> dict[str, str]:
-    if directive == "solution":
-        pattern = r"^````\{solution\} (\S+)\n(.*?)^````$"
-    else:
-        pattern = r"^```\{exercise\}[^\n]*\n:label: (\S+)\n(.*?)^```$"
-    return dict(re.findall(pattern, TEXT, flags=re.S | re.M))
-
-
-def _run(check, answer) -> tuple[object, str]:
-    buffer = io.StringIO()
-    with contextlib.redirect_stdout(buffer):
-        result = check(answer)
-    return result, buffer.getvalue()
-
-
 def test_every_exercise_has_a_check_and_a_solution():
-    assert set(_blocks("exercise")) == set(_blocks("solution")) == set(CHECKS)
+    assert set(blocks(CHAPTER, "exercise")) == set(blocks(CHAPTER, "solution")) == set(CHECKS)
 
 
 @pytest.mark.parametrize("label", CHECKS)
 def test_the_solution_code_passes_its_own_check(label):
-    code = re.findall(r"```python\n(.*?)```", _blocks("solution")[label], flags=re.S)
-    assert code, f"solution {label} has no python code"
     namespace = {"np": np, "torch": torch, "latent": latent, "exercises": exercises}
-    buffer = io.StringIO()
-    with contextlib.redirect_stdout(buffer):
-        for block in code:
-            exec(compile(block, f"<solution {label}>", "exec"), namespace)  # noqa: S102 - our own chapter
-    printed = buffer.getvalue()
+    printed = run_solution(CHAPTER, label, namespace)
     assert "✓ Correct" in printed and "✗" not in printed, printed
 
 
 @pytest.mark.parametrize("label", CHECKS)
 def test_none_and_a_random_wrong_value(label):
     check = CHECKS[label]
-    result, printed = _run(check, None)
+    result, printed = run(check, None)
     assert result.correct is None and "Not answered yet" in printed
-    first, _ = _run(check, 1234.0)
-    second, _ = _run(check, 777.0)
+    first, _ = run(check, 1234.0)
+    second, _ = run(check, 777.0)
     assert first.correct is False and first.message == second.message  # one generic reply
 
 
 def test_each_known_slip_is_named():
     mu, sigma = exercises.ONE_DIM_MU, exercises.ONE_DIM_SIGMA
     slip = 0.5 * (mu**2 + sigma - math.log(sigma) - 1)  # σ where σ² belongs
-    assert "σ where the formula has σ²" in _run(exercises.check_kl_one_dimension, slip)[0].message
+    assert "σ where the formula has σ²" in run(exercises.check_kl_one_dimension, slip)[0].message
     a, b = np.array(exercises.CODE_A), np.array(exercises.CODE_B)
     average_length = (np.linalg.norm(a) + np.linalg.norm(b)) / 2
-    assert "average of the two codes' lengths" in _run(exercises.check_midpoint_length, average_length)[0].message
+    assert "average of the two codes' lengths" in run(exercises.check_midpoint_length, average_length)[0].message
     sigma_count = int(np.sum(np.array(exercises.MEAN_POSTERIOR_VARIANCE) > 0.01))
-    assert "average posterior variance" in _run(exercises.check_active_units, sigma_count)[0].message
+    assert "average posterior variance" in run(exercises.check_active_units, sigma_count)[0].message
 
 
 def test_the_exercise_data_tell_the_story_the_solutions_tell():
@@ -109,6 +84,4 @@ def test_the_chapter_states_the_data_of_the_exercise_module():
 
 
 def test_the_chapter_imports_its_exercise_module_once():
-    notebook = jupytext.reads(TEXT, fmt="md:myst")
-    code = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "code")
-    assert code.count("from vae_lib.exercises import latent_space as exercises") == 1
+    assert code_cells(CHAPTER).count("from vae_lib.exercises import latent_space as exercises") == 1

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import builtins
+import io
+import os
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -123,3 +127,101 @@ def test_trained_vae_checks_its_settings_and_picks_the_device_once(monkeypatch):
     monkeypatch.setattr(train, "pick_device", lambda device: picked.append(device) or real_pick(device))
     trained_vae(TINY, epochs=1, data="synthetic", device="cpu", progress="none")
     assert picked == ["cpu"]  # by Settings in trained_vae; fit uses those settings as they are
+
+
+# --------------------------------------------------------------------------- nothing deleted behind the user's back
+
+
+@pytest.fixture
+def cached_model_path(capsys) -> Path:
+    trained_vae(TINY, epochs=1, data="synthetic", device="cpu", progress="none")
+    capsys.readouterr()
+    (path,) = cache_dir("models").glob("*.pt")
+    return path
+
+
+def _unreadable(monkeypatch, path: Path) -> None:
+    """Opening ``path`` fails with a permission error, however it is opened (root ignores chmod)."""
+    real_open = builtins.open
+
+    def guarded_open(file, *args, **kwargs):
+        if isinstance(file, (str, os.PathLike)) and Path(file) == path:
+            raise PermissionError(13, "Permission denied", str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", guarded_open)
+    monkeypatch.setattr(io, "open", guarded_open)
+
+
+def test_a_transient_read_failure_keeps_the_cached_model(cached_model_path, monkeypatch, capsys):
+    """A permission error says nothing about the file: it used to be called unusable and deleted."""
+    before = cached_model_path.read_bytes()
+    _unreadable(monkeypatch, cached_model_path)
+    result = trained_vae(TINY, epochs=1, data="synthetic", device="cpu", progress="none")
+    monkeypatch.undo()
+    out = capsys.readouterr().out
+    assert "Permission denied" in out and "left as it is" in out and "without caching" in out
+    assert "Training the VAE" in out and "it will not be cached" in out
+    assert result.checkpoint is None and len(result.history) == 1
+    assert cached_model_path.read_bytes() == before
+    assert sorted(p.name for p in cached_model_path.parent.iterdir()) == [cached_model_path.name]
+
+
+def test_a_corrupt_cached_model_is_set_aside_until_the_new_one_is_written(cached_model_path, monkeypatch, capsys):
+    corrupt = cached_model_path.read_bytes()[:100]
+    cached_model_path.write_bytes(corrupt)
+    aside = cached_model_path.with_name(f".{cached_model_path.name}.set-aside")
+    seen_while_training = []
+    real_fit = model_cache.fit
+
+    def watching_fit(*args, **kwargs):
+        seen_while_training.append(aside.read_bytes() if aside.exists() else None)
+        return real_fit(*args, **kwargs)
+
+    monkeypatch.setattr(model_cache, "fit", watching_fit)
+    model, history = trained_vae(TINY, epochs=1, data="synthetic", device="cpu", progress="none")
+    assert seen_while_training == [corrupt]  # kept aside, not deleted, while the new one trained
+    assert "Setting aside the unusable cached model" in capsys.readouterr().out
+    assert not aside.exists() and load_checkpoint(cached_model_path)[1]["epoch"] == 1
+
+
+def test_an_interrupted_retraining_keeps_the_old_model_aside(cached_model_path, monkeypatch, capsys):
+    good = cached_model_path.read_bytes()
+    real_test_metrics = train._test_metrics
+    monkeypatch.setattr(train, "_test_metrics", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt))
+    result = trained_vae(TINY, epochs=1, data="synthetic", device="cpu", progress="none", retrain=True)
+    assert result.interrupted
+    aside = cached_model_path.with_name(f".{cached_model_path.name}.set-aside")
+    assert aside.read_bytes() == good and "kept aside" in capsys.readouterr().out
+    monkeypatch.setattr(train, "_test_metrics", real_test_metrics)
+    trained_vae(TINY, epochs=1, data="synthetic", device="cpu", progress="none")  # continues, then finishes
+    assert not aside.exists()
+
+
+@pytest.mark.parametrize("broken", ["under a file", "no cache folder at all"])
+def test_an_unwritable_models_folder_trains_anyway_without_caching(tmp_path, monkeypatch, capsys, broken):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+
+    def unwritable_cache_dir(*parts, create=True):
+        if broken == "no cache folder at all":
+            raise OSError("No writable cache folder: set VAE_LIB_CACHE to a folder you can write to.")
+        return blocker.joinpath(*parts)
+
+    monkeypatch.setattr(model_cache, "cache_dir", unwritable_cache_dir)
+    model, history = result = trained_vae(TINY, epochs=1, data="synthetic", device="cpu", progress="none")
+    out = capsys.readouterr().out
+    assert "The trained-model cache cannot be written" in out and "without caching this model" in out
+    assert "it will not be cached" in out
+    assert len(history) == 1 and result.checkpoint is None and blocker.read_text() == "not a folder"
+
+
+def test_a_read_only_cache_still_serves_the_models_it_holds(cached_model_path, monkeypatch, capsys):
+    def cannot_write(path):
+        raise PermissionError(f"Cannot write the checkpoint {path} (Permission denied).")
+
+    monkeypatch.setattr(model_cache, "check_writable", cannot_write)
+    monkeypatch.setattr(model_cache, "fit", lambda *a, **k: pytest.fail("a cached model must load, not train"))
+    result = trained_vae(TINY, epochs=1, data="synthetic", device="cpu", progress="none")
+    assert "Loaded the trained VAE from the cache" in capsys.readouterr().out
+    assert result.checkpoint == cached_model_path and len(result.history) == 1

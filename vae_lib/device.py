@@ -82,8 +82,9 @@ def pick_device(device: str | torch.device | None = "auto") -> torch.device:
     )
 
 
-def describe_device(device: str | torch.device | None = "auto") -> str:
-    """One line saying which device is used and why, e.g. ``Using cuda: NVIDIA H100``.
+def describe_device(device: str | torch.device | None = "auto", task: str = "training") -> str:
+    """One line saying which device is used and why, e.g. ``Using cuda: NVIDIA H100``; ``task`` is
+    what a missing GPU slows down (``"training"``, ``"evaluation"``).
 
     >>> describe_device("cpu").startswith("Using cpu")
     True
@@ -94,5 +95,5 @@ def describe_device(device: str | torch.device | None = "auto") -> str:
     if chosen.type == "mps":
         return "Using mps: Apple silicon GPU"
     if device in (None, "auto") or (isinstance(device, str) and device.strip().lower() == "auto"):
-        return f"Using cpu: no GPU found — training will be slower ({torch.get_num_threads()} threads)"
+        return f"Using cpu: no GPU found — {task} will be slower ({torch.get_num_threads()} threads)"
     return f"Using cpu: asked for explicitly ({torch.get_num_threads()} threads)"

@@ -45,7 +45,12 @@ TEST_BATCH_SIZE = 1000
 #: Random streams of an evaluation, derived from its seed (fit and the command line share them).
 TEST_BINARIZE_STREAM, TEST_NOISE_STREAM = "test-binarize", "test-noise"
 
-__all__ = ["bits_per_dim", "test_elbo", "log_px", "LogPxResult", "iwae_gap"]
+__all__ = ["bits_per_dim", "test_elbo", "log_px", "LogPxResult", "iwae_gap", "NonFiniteScore"]
+
+
+class NonFiniteScore(ValueError):
+    """A score came out NaN or infinite: the model's weights or outputs are not finite (its training
+    diverged, most likely). Raised instead of returning a NaN as if it were a result."""
 
 
 def bits_per_dim(nats_per_image: float | Tensor, dims: int = 784) -> float | Tensor:
@@ -115,6 +120,19 @@ def _prepared(images: Tensor, binarize: str | None, seed: int) -> Tensor:
     return binarize_set(images, binarize, seed=derived_seed(seed, TEST_BINARIZE_STREAM))
 
 
+def _refuse_non_finite(model: VAE, what: str, values: dict[str, float]) -> None:
+    """Raise :class:`NonFiniteScore` if any of ``values`` is NaN or infinite, saying why and what to do."""
+    if all(math.isfinite(value) for value in values.values()):
+        return
+    weights_finite = all(bool(torch.isfinite(p).all()) for p in model.parameters())
+    why = "its outputs overflow on these images" if weights_finite else "its weights hold NaN or infinite values"
+    shown = ", ".join(f"{name} {value:.4g}" for name, value in values.items())
+    raise NonFiniteScore(
+        f"The model's {what} is not a number ({shown}): {why}, so there is no score to report. Its training "
+        "probably diverged: use a checkpoint from before it did, or train again with a smaller learning rate."
+    )
+
+
 def _batches(images: Tensor, batch_size: int) -> Iterator[Tensor]:
     for start in range(0, images.shape[0], batch_size):
         yield images[start:start + batch_size]
@@ -148,6 +166,9 @@ def test_elbo(model: VAE, images: Tensor, batch_size: int = TEST_BATCH_SIZE,
         ``{"elbo", "reconstruction", "kl", "bits_per_dim", "n_images"}``; ``bits_per_dim`` is −ELBO
         in bits per pixel.
 
+    Raises:
+        NonFiniteScore: the ELBO came out NaN or infinite (the model diverged): never returned as a result.
+
     >>> import torch
     >>> from vae_lib.models import VAE
     >>> sorted(test_elbo(VAE(latent_dim=2), torch.rand(4, 784)))
@@ -165,6 +186,7 @@ def test_elbo(model: VAE, images: Tensor, batch_size: int = TEST_BATCH_SIZE,
                 totals[name] += float(getattr(terms, name).double().sum())
     n_images = images.shape[0]
     result = {name: total / n_images for name, total in totals.items()}
+    _refuse_non_finite(model, "test ELBO", result)
     result["bits_per_dim"] = float(bits_per_dim(-result["elbo"], model.config.pixels))
     result["n_images"] = n_images
     return result
@@ -252,6 +274,9 @@ def log_px(model: VAE, images: Tensor, k: int = 1000, chunk_size: int = 100, bat
         device: where to compute (default: where the model is); the model is moved back afterwards.
         binarize: as in :func:`test_elbo` (the same binary sample for the same ``seed``).
 
+    Raises:
+        NonFiniteScore: the estimate came out NaN or infinite (the model diverged).
+
     >>> import torch
     >>> from vae_lib.models import VAE
     >>> r = log_px(VAE(latent_dim=2), torch.rand(4, 784), k=10, chunk_size=3)
@@ -274,6 +299,7 @@ def log_px(model: VAE, images: Tensor, k: int = 1000, chunk_size: int = 100, bat
         standard_error = torch.full_like(estimates, float("nan"))
     n_images = estimates.shape[0]
     mean = float(estimates.mean())
+    _refuse_non_finite(model, "log p(x) estimate", {"log p(x)": mean})
     return LogPxResult(
         log_px=estimates.float(),
         mean=mean,

@@ -4,6 +4,12 @@ Cached models are checkpoints in ``cache_dir("models")``, named by a hash of eve
 shapes the result, so the chapters that need the same model share one file and rebuilding
 the book does not train again. A file lock per model lets one process train it while the
 others wait and then load it.
+
+Nothing is deleted behind the user's back: a cached file is replaced only when its content
+proves it unusable (:class:`~vae_lib.checkpoints.CheckpointContentError`), and even then it is
+first set aside (renamed ``.NAME.set-aside``) and removed only once the new model is finished.
+A file that cannot be read now (a permission error) is left as it is; so is a cache folder
+that cannot be written: the model is then trained without being cached, and the output says so.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,8 +27,9 @@ from filelock import FileLock, Timeout
 from torch import Tensor
 
 from vae_lib._sampling import derived_seed
-from vae_lib.checkpoints import CHECKPOINT_VERSION, CheckpointError, load_checkpoint
-from vae_lib.data import load_mnist, mnist_source, synthetic_digits
+from vae_lib.checkpoints import (CHECKPOINT_VERSION, CheckpointContentError, CheckpointError, check_writable,
+                                 load_checkpoint)
+from vae_lib.data import load_source, mnist_sources, synthetic_digits
 from vae_lib.models import VAEConfig, build_vae
 from vae_lib.paths import cache_dir
 from vae_lib.train import FitResult, Settings, fit
@@ -52,9 +60,11 @@ def trained_vae(
     result: the model configuration, epochs, batch size, learning rate, β, binarization, seed
     and the exact data (``mnist_source(...).fingerprint``). So several chapters asking for the
     same model share one file, rebuilding the book does not retrain, and changing anything
-    trains a new model. The device is not part of the key. A cached file that cannot be read
-    is trained again; an interrupted training is resumed the next time. While one process
-    trains a model, another asking for the same one waits for it and then loads it.
+    trains a new model. The device is not part of the key. A cached file whose content is
+    unusable is set aside and trained again; one that cannot be read now, or a cache folder
+    that cannot be written, leaves the cache as it is and trains without caching. An
+    interrupted training is resumed the next time. While one process trains a model, another
+    asking for the same one waits for it and then loads it.
 
     Args:
         config: a :class:`~vae_lib.models.VAEConfig` or dict (``None``: the default 784-400-20 MLP).
@@ -63,7 +73,7 @@ def trained_vae(
             ``"synthetic"`` (:data:`SYNTHETIC_SIZES` toy images, for tests).
         device: where to train and where the returned model lives.
         progress: as in :func:`~vae_lib.train.fit`.
-        retrain: train again even if a cached model exists.
+        retrain: train again even if a cached model exists (it is kept aside until the new one is finished).
 
     Returns:
         A :class:`~vae_lib.train.FitResult`: ``model, history = trained_vae(...)``.
@@ -72,48 +82,68 @@ def trained_vae(
     MNIST train: 60,000 images from /home/you/.cache/vae_lib/mnist (cache)
     Loaded the trained VAE from the cache: vae-mlp-bernoulli-z20-e10-....pt (10 epochs, test ELBO -99.1)
     """
-    model_config = _as_config(config)
+    model_config = VAEConfig.coerce(config)
     # Checked (and the device picked) once, here: the cache key needs the checked values, and fit uses them as they are.
     settings = Settings(epochs=epochs, batch_size=batch_size, lr=lr, beta=beta, binarize=binarize, seed=seed,
                         device=device)
     choice = _data_choice(data)
     key = _cache_key(model_config, settings, choice)
-    path = _cache_path(key, model_config)
+    try:
+        path = _cache_path(key, model_config)
+    except OSError as err:
+        return _uncached(err, model_config, settings, choice, key, progress)
+    try:
+        check_writable(path)
+    except OSError as err:  # a read-only cache may still hold the model: load it, but train nothing into it
+        cached = _cached_run(path, key, settings.device) if path.exists() and not retrain else None
+        if isinstance(cached, FitResult):
+            return _loaded(cached, path, choice)
+        return _uncached(err, model_config, settings, choice, key, progress)
     with _exclusive(path):  # another process training the same model: wait, then load its result
-        resume = False
-        if path.exists() and not retrain:
-            cached = _cached_run(path, key, settings.device)
-            if isinstance(cached, FitResult):
-                print(choice.description)
-                last = cached.history[-1] if cached.history else {}
-                score = f", test ELBO {last['test_elbo']:.1f}" if last.get("test_elbo") is not None else ""
-                print(f"Loaded the trained VAE from the cache: {path} ({len(cached.history)} epochs{score})")
-                return cached
-            resume = cached == "partial"
-        elif retrain and path.exists():
-            path.unlink()
-
-        action = "Continuing the interrupted training of" if resume else "Training"
-        print(f"{action} the VAE ({settings.epochs} epochs on {settings.device.type}); it will be cached as {path}")
-        train_images, test_images = choice.load()
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(derived_seed(settings.seed, "init"))
-            model = build_vae(model_config)
-        result = fit(model, train_images, settings=settings, test_data=test_images, checkpoint=path, resume=resume,
-                     progress=progress, metadata={"cache_key": json.dumps(key, sort_keys=True), "data": choice.name})
-        if result.interrupted:
-            print("The interrupted model is not cached as finished; asking for it again continues the training.")
+        cached = _cached_run(path, key, settings.device) if path.exists() and not retrain else None
+        if isinstance(cached, FitResult):
+            return _loaded(cached, path, choice)
+        if cached == "unreadable":
+            return _train(model_config, settings, choice, key, None, False, progress)
+        if retrain and path.exists():
+            aside = _set_aside(path)
+            print(f"Retraining: the cached model is kept aside as {aside.name} until the new one is finished.")
+        result = _train(model_config, settings, choice, key, path, cached == "partial", progress)
+        if not result.interrupted:
+            _aside_path(path).unlink(missing_ok=True)  # the new model is written: the old one may go
         return result
 
 
-def _as_config(config: VAEConfig | Mapping | None) -> VAEConfig:
-    if config is None:
-        return VAEConfig()
-    if isinstance(config, VAEConfig):
-        return config
-    if isinstance(config, Mapping):
-        return VAEConfig.from_dict(config)
-    raise TypeError(f"config must be a VAEConfig, a dict or None, got {type(config).__name__}.")
+def _loaded(cached: FitResult, path: Path, choice: _DataChoice) -> FitResult:
+    print(choice.description)
+    last = cached.history[-1] if cached.history else {}
+    score = f", test ELBO {last['test_elbo']:.1f}" if last.get("test_elbo") is not None else ""
+    print(f"Loaded the trained VAE from the cache: {path} ({len(cached.history)} epochs{score})")
+    return cached
+
+
+def _uncached(problem: OSError, config: VAEConfig, settings: Settings, choice: _DataChoice, key: dict,
+              progress: str | bool) -> FitResult:
+    print(f"The trained-model cache cannot be written ({problem}); training anyway, without caching this model.")
+    return _train(config, settings, choice, key, None, False, progress)
+
+
+def _train(config: VAEConfig, settings: Settings, choice: _DataChoice, key: dict, path: Path | None,
+           resume: bool, progress: str | bool) -> FitResult:
+    """Train the model of ``key`` (continuing the run in ``path`` if ``resume``), cached at ``path`` (or not)."""
+    action = "Continuing the interrupted training of" if resume else "Training"
+    where = f"it will be cached as {path}" if path is not None else "it will not be cached"
+    print(f"{action} the VAE ({settings.epochs} epochs on {settings.device.type}); {where}")
+    print(choice.description)
+    train_images, test_images = choice.load()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(derived_seed(settings.seed, "init"))
+        model = build_vae(config)
+    result = fit(model, train_images, settings=settings, test_data=test_images, checkpoint=path, resume=resume,
+                 progress=progress, metadata={"cache_key": json.dumps(key, sort_keys=True), **choice.metadata})
+    if result.interrupted and path is not None:
+        print("The interrupted model is not cached as finished; asking for it again continues the training.")
+    return result
 
 
 # --------------------------------------------------------------------------- the data
@@ -121,27 +151,46 @@ def _as_config(config: VAEConfig | Mapping | None) -> VAEConfig:
 
 @dataclass
 class _DataChoice:
+    """The data of one run, found but not loaded: both splits always come from one source."""
+
     name: str
-    fingerprint: str
-    description: str
-    load: Callable[[], tuple[Tensor, Tensor]]  # -> (train images, test images)
+    fingerprint: str  # part of the cache key
+    description: str  # one line per split, as loading would print them
+    sources: dict  # split -> the record of its source (MnistSource.to_dict() for MNIST)
+    load: Callable[[], tuple[Tensor, Tensor]]  # -> (train images, test images), silently
+
+    @property
+    def metadata(self) -> dict:
+        """What a run records about its data: ``{"data": name, "data_source": {"train": ..., "test": ...}}``."""
+        return {"data": self.name, "data_source": self.sources}
 
 
 def _data_choice(data: str) -> _DataChoice:
-    """The named data set: its fingerprint and description without loading it (MNIST)."""
+    """The named data set: its fingerprint, description and sources without loading it (MNIST)."""
     if data == "mnist":
-        train, test = mnist_source("train"), mnist_source("test")
+        train, test = mnist_sources()  # both official or both the bundled subset, never a mix
         return _DataChoice(
-            "mnist", f"{train.fingerprint}+{test.fingerprint}", train.describe(),
-            lambda: (load_mnist("train")[0], load_mnist("test")[0]),
+            "mnist", f"{train.fingerprint}+{test.fingerprint}", f"{train.describe()}\n{test.describe()}",
+            {"train": train.to_dict(), "test": test.to_dict()},
+            lambda: (load_source(train, verbose=False)[0], load_source(test, verbose=False)[0]),
         )
     if data == "synthetic":
         n_train, n_test = SYNTHETIC_SIZES
         return _DataChoice("synthetic", f"synthetic-{n_train}-{n_test}-v1",
                            f"Synthetic digits: {n_train} train / {n_test} test images "
                            "(vae_lib.data.synthetic_digits, seeds 0 and 1)",
+                           {"train": _synthetic_source("train", n_train, 0),
+                            "test": _synthetic_source("test", n_test, 1)},
                            lambda: (synthetic_digits(n_train, seed=0)[0], synthetic_digits(n_test, seed=1)[0]))
     raise ValueError(f"data must be 'mnist' or 'synthetic', got {data!r}.")
+
+
+def _synthetic_source(split: str, n_images: int, seed: int) -> dict:
+    """The record of a synthetic split, with the keys of :meth:`vae_lib.data.MnistSource.to_dict`."""
+    drawn_by = f"vae_lib.data.synthetic_digits({n_images}, seed={seed})"
+    return {"kind": "synthetic", "location": drawn_by, "n_images": n_images,
+            "fingerprint": f"synthetic-{n_images}-seed{seed}-v1", "split": split, "official_test_set": False,
+            "description": f"Synthetic digits {split}: {n_images} images ({drawn_by})"}
 
 
 # --------------------------------------------------------------------------- the cache file
@@ -172,7 +221,7 @@ def _exclusive(path: Path) -> Iterator[None]:
     The operating system releases the lock when its process ends, however it ends, so a
     crashed or killed training never blocks the next one.
     """
-    lock = FileLock(cache_dir("locks") / f"{path.name}.lock")
+    lock = FileLock(_lock_file(path))
     try:
         lock.acquire(timeout=0)
     except Timeout:
@@ -184,19 +233,54 @@ def _exclusive(path: Path) -> Iterator[None]:
         lock.release()
 
 
+def _lock_file(path: Path) -> Path:
+    """The lock of the cached model ``path``: in ``cache_dir("locks")``, else beside the model (its
+    folder was checked writable) when the locks folder cannot be written."""
+    try:
+        return check_writable(cache_dir("locks") / f"{path.name}.lock")
+    except OSError:
+        return path.with_name(f".{path.name}.lock")
+
+
+def _aside_path(path: Path) -> Path:
+    return path.with_name(f".{path.name}.set-aside")
+
+
+def _set_aside(path: Path) -> Path:
+    """Rename the cached model ``path`` out of the way (not deleted: see the module docstring); return its new path."""
+    aside = _aside_path(path)
+    os.replace(path, aside)
+    return aside
+
+
 def _cached_run(path: Path, key: dict, device: torch.device) -> FitResult | str:
-    """The cached run at ``path`` if finished; else ``"partial"`` (resumable) or ``"unusable"``."""
+    """The cached run at ``path`` if finished; else ``"partial"`` (resumable), ``"replace"`` (set aside:
+    its content proved it unusable) or ``"unreadable"`` (left as it is: it cannot be read now)."""
     try:
         model, state = load_checkpoint(path)
-    except CheckpointError as err:
-        print(f"Ignoring the unusable cached model ({err}); training it again.")
-        path.unlink(missing_ok=True)
-        return "unusable"
-    if state["metadata"].get("cache_key") != json.dumps(key, sort_keys=True):
-        print(f"The cached model {path} was made for other settings; training it again.")
-        path.unlink(missing_ok=True)
-        return "unusable"
+        if state["metadata"].get("cache_key") != json.dumps(key, sort_keys=True):
+            raise CheckpointContentError(f"{path} was made for other settings")
+    except CheckpointContentError as err:
+        return _replaceable(path, err)
+    except (OSError, CheckpointError) as err:  # a permission error, a newer vae_lib: no proof of damage
+        return _left_alone(path, err)
     position = state.get("position") or {}
     if state.get("epoch") != key["epochs"] or position.get("batch", 0) != 0:
         return "partial"
     return FitResult(model.to(device), state["history"], False, path)
+
+
+def _replaceable(path: Path, problem: Exception) -> str:
+    """Set the unusable cached model aside, to be trained again: ``"replace"`` (or ``"unreadable"``)."""
+    try:
+        aside = _set_aside(path)
+    except OSError as err:
+        return _left_alone(path, err)
+    print(f"Setting aside the unusable cached model as {aside.name} ({problem}); training it again.")
+    return "replace"
+
+
+def _left_alone(path: Path, problem: Exception) -> str:
+    print(f"Cannot use the cached model {path} ({problem}); it is left as it is, and this model is trained again "
+          "without caching.")
+    return "unreadable"

@@ -29,13 +29,14 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from vae_lib._fit_checks import check_model, images_of, is_finite_number, positive_int
+from vae_lib._fit_checks import (check_model, checked_seed, divergence_message, elbo_bound, images_of, implausible,
+                                 is_finite_number, positive_int)
 from vae_lib._interrupt import DeferredInterrupt
 from vae_lib._sampling import derived_seed
-from vae_lib.checkpoints import Position, data_signature, resume_run, save_run
+from vae_lib.checkpoints import Position, check_writable, data_signature, resume_run, save_run
 from vae_lib.data import bernoulli_sample, binarization, binarize
 from vae_lib.device import pick_device
-from vae_lib.evaluate import TEST_BATCH_SIZE, test_elbo
+from vae_lib.evaluate import TEST_BATCH_SIZE, NonFiniteScore, test_elbo
 from vae_lib.history import History
 from vae_lib.models import VAE, ELBOTerms
 from vae_lib.progress import ProgressDisplay, progress_mode
@@ -45,7 +46,8 @@ _METRICS = ("elbo", "reconstruction", "kl")
 
 
 class TrainingDiverged(FloatingPointError):
-    """The loss or the weights became NaN or infinite during training."""
+    """Training diverged: a metric or the weights became NaN, infinite or implausibly large. The message
+    says where, what to try and what the checkpoint holds (the last good epoch, never the diverged one)."""
 
 
 @dataclass
@@ -57,12 +59,14 @@ class FitResult:
         history: a :class:`~vae_lib.history.History`, one dict per completed epoch.
         interrupted: True if training was stopped early with Ctrl-C / "interrupt kernel".
         checkpoint: the checkpoint path, if one was written.
+        new_epochs: the epochs completed by this call (0 when a resumed run had nothing left to do).
     """
 
     model: VAE
     history: History
     interrupted: bool = False
     checkpoint: Path | None = None
+    new_epochs: int = 0
 
     def __iter__(self) -> Iterator[Any]:
         yield self.model
@@ -99,10 +103,9 @@ class Settings:
             raise ValueError(f"lr (the learning rate) must be a number > 0 (e.g. lr=1e-3), got {self.lr!r}.")
         if not is_finite_number(self.beta) or not self.beta >= 0:
             raise ValueError(f"beta (the KL weight) must be a number >= 0 (1 gives the ELBO), got {self.beta!r}.")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int):
-            raise ValueError(f"seed must be a whole number, got {self.seed!r}.")
         checked = {"epochs": epochs, "batch_size": batch_size, "lr": float(self.lr), "beta": float(self.beta),
-                   "binarize": binarization(self.binarize), "device": pick_device(self.device)}
+                   "binarize": binarization(self.binarize), "seed": checked_seed(self.seed),
+                   "device": pick_device(self.device)}
         for name, value in checked.items():
             object.__setattr__(self, name, value)  # frozen: the checked values are set here, once
 
@@ -215,11 +218,12 @@ def fit(model: VAE, data: Tensor | tuple, *,
             are scored as :func:`vae_lib.evaluate.test_elbo` scores them with this ``binarize``
             and ``seed`` (one seeded binary sample), so the command line's ``evaluate`` repeats
             the last test ELBO exactly.
-        seed: seeds the order of the batches and the noise (z samples, binarization).
-            The same seed gives the same numbers on the same kind of device.
+        seed: seeds the order of the batches and the noise (z samples, binarization), a whole
+            number from 0 to 2**63 - 1. The same seed gives the same numbers on the same kind of device.
         device: ``"auto"`` (CUDA, then MPS, then CPU), ``"cpu"``, ``"cuda"``, ``"mps"``...
         test_data: optional images to report the test ELBO on after every epoch.
-        checkpoint: a file to save the run to after every epoch and on interruption.
+        checkpoint: a file to save the run to after every good epoch and on interruption; its
+            folder is checked for writing before training starts.
         resume: continue the run saved in ``checkpoint`` (it must come from the same model
             configuration, settings and data); without that file, start from scratch.
         progress: ``"auto"`` (a bar in a terminal or live notebook, else one line per epoch),
@@ -237,8 +241,10 @@ def fit(model: VAE, data: Tensor | tuple, *,
 
     Raises:
         ValueError: bad arguments or data (the message says what to change).
+        OSError: ``checkpoint`` cannot be written (checked before training).
         CheckpointError: ``resume=True`` with a checkpoint from another model or run.
-        TrainingDiverged: the loss became NaN or infinite (a ``FloatingPointError``).
+        TrainingDiverged: a training or test metric became NaN, infinite or implausible (beyond ±100
+            nats per pixel, see ``_fit_checks.elbo_bound``): raised at the first such epoch, never saved.
 
     >>> import torch
     >>> from vae_lib.models import VAE
@@ -254,15 +260,18 @@ def fit(model: VAE, data: Tensor | tuple, *,
     test_batch_size = positive_int("test_batch_size", test_batch_size, f"test_batch_size={TEST_BATCH_SIZE}")
     if resume and checkpoint is None:
         raise ValueError("resume=True needs checkpoint=PATH: the file to continue the run from.")
+    checkpoint = None if checkpoint is None else check_writable(checkpoint)  # before any work, not at the first save
     train_images = images_of(data, "data")
     test_images = None if test_data is None else images_of(test_data, "test_data")
     model.to(settings.device)
     x, test_x = _training_tensors(model, train_images, test_images, settings)
     extra = {"training": {**settings.training_dict(), "epochs": settings.epochs},
              "data": data_signature(train_images), "metadata": dict(metadata or {})}
-    run = _Run(model, settings, len(x), mode, None if checkpoint is None else Path(checkpoint).expanduser(), extra)
+    run = _Run(model, settings, len(x), mode, checkpoint, extra)
     if resume:
         resume_run(run)
+        run.on_disk = (run.position.epoch, run.position.batch) if checkpoint.exists() else None
+    first_epoch = run.position.epoch
 
     pos, optimizer, b_size = run.position, run.optimizer, settings.batch_size
     interrupted = False
@@ -288,7 +297,7 @@ def fit(model: VAE, data: Tensor | tuple, *,
                     run.count_batch(terms)  # running sums, position, moment flush, bar
                 record = run.finish_epoch(test_x, test_batch_size)  # checks, evaluates, records
                 if run.checkpoint is not None:
-                    save_run(run)
+                    run.save()
                 if on_epoch is not None:
                     on_epoch(dict(record))
         except KeyboardInterrupt:
@@ -298,7 +307,7 @@ def fit(model: VAE, data: Tensor | tuple, *,
             run.display.close()
     model.eval()
     written = run.checkpoint if run.checkpoint is not None and run.checkpoint.exists() else None
-    return FitResult(model, run.history, interrupted, written)
+    return FitResult(model, run.history, interrupted, written, len(run.history) - first_epoch)
 
 
 def _training_tensors(model: VAE, train_images: Tensor, test_images: Tensor | None,
@@ -347,6 +356,13 @@ class _Run:
         self.history = History()
         self.updating_batch: int | None = None  # set while a weight update runs: it may be half done
         self.clock: float | None = None  # when the timing of the current epoch (re)started
+        self.bound = elbo_bound(model.config)  # |metric| per image beyond this: diverged
+        self.on_disk: tuple[int, int] | None = None  # (epoch, batch) the checkpoint holds from this run
+
+    def save(self) -> None:
+        """Save the run to its checkpoint and remember where it stood (for an honest divergence message)."""
+        save_run(self)
+        self.on_disk = (self.position.epoch, self.position.batch)
 
     def start_epoch(self) -> Tensor:
         """Start the epoch's clock; return its order of the images (the same again after a resume)."""
@@ -367,12 +383,17 @@ class _Run:
 
     def _refresh_bar(self) -> None:
         pos = self.position
-        reconstruction, kl = pos.sums.tolist()  # the one wait for the device, twice a second at most
-        elbo_sum = reconstruction - kl
-        if not math.isfinite(elbo_sum):
-            raise self._diverged(f" at batch {pos.batch}/{self.n_batches}")
-        seen = min(pos.batch * self.settings.batch_size, self.n_images)
-        self.display.refresh(pos.epoch, pos.epoch * self.n_batches + pos.batch, elbo_sum / seen)
+        elbo = self._running_elbo()  # the one wait for the device, twice a second at most
+        problem = implausible({"the running train ELBO": elbo}, self.bound)
+        if problem:
+            raise self._diverged(f" at batch {pos.batch}/{self.n_batches}", problem)
+        self.display.refresh(pos.epoch, pos.epoch * self.n_batches + pos.batch, elbo)
+
+    def _running_elbo(self) -> float:
+        """The mean train ELBO per image over the batches of the current epoch so far."""
+        reconstruction, kl = self.position.sums.tolist()
+        seen = min(self.position.batch * self.settings.batch_size, self.n_images)
+        return (reconstruction - kl) / max(seen, 1)
 
     def finish_epoch(self, test_x: Tensor | None, test_batch_size: int) -> dict:
         """Read the epoch's sums (one wait for the device), check them, evaluate, record; return the record."""
@@ -381,12 +402,17 @@ class _Run:
         reconstruction, kl, weights = torch.cat([pos.sums, parameter_sum.reshape(1).to(pos.sums.dtype)]).tolist()
         pos.seconds += time.perf_counter() - self.clock  # after the wait: the device has finished
         self.clock = None
-        if not all(math.isfinite(v) for v in (reconstruction, kl, weights)):
-            raise self._diverged("")
+        if not math.isfinite(weights):
+            raise self._diverged("", "the weights hold NaN or infinite values")
         record = {"epoch": pos.epoch + 1, "train_elbo": (reconstruction - kl) / n,
                   "train_reconstruction": reconstruction / n, "train_kl": kl / n, "seconds": pos.seconds}
+        self._check_good(record)
         if test_x is not None:
-            record.update(_test_metrics(self.model, test_x, test_batch_size, self.settings))
+            try:
+                record.update(_test_metrics(self.model, test_x, test_batch_size, self.settings))
+            except NonFiniteScore:
+                raise self._diverged("", "the test ELBO is not a number") from None
+            self._check_good(record)
         self.history.append(record)
         pos.epoch, pos.batch, pos.seconds = pos.epoch + 1, 0, 0.0
         pos.sums.zero_()
@@ -395,13 +421,16 @@ class _Run:
         self.model.train()
         return record
 
-    def _diverged(self, where: str) -> TrainingDiverged:
-        lr = self.settings.lr
-        return TrainingDiverged(
-            f"Training diverged in epoch {self.position.epoch + 1}{where}: the ELBO or the weights became NaN or "
-            f"infinite (lr={lr:g}). Try a smaller learning rate (e.g. lr={lr / 10:g}), inputs finite and in [0, 1] "
-            "(model.check_input(x)), a clamped log-variance in a custom model or a fixed sigma for "
-            "likelihood='gaussian'. Any checkpoint keeps the last good epoch.")
+    def _check_good(self, record: dict) -> None:
+        """Raise :class:`TrainingDiverged` unless the epoch's metrics are finite and plausible."""
+        metrics = {key: value for key, value in record.items() if key.startswith(("train_", "test_"))}
+        problem = implausible(metrics, self.bound)
+        if problem:
+            raise self._diverged("", problem)
+
+    def _diverged(self, where: str, problem: str) -> TrainingDiverged:
+        return TrainingDiverged(divergence_message(f"epoch {self.position.epoch + 1}{where}", problem,
+                                                   self.settings.lr, self.checkpoint, self.on_disk))
 
     def stop_cleanly(self) -> None:
         """After Ctrl-C: say where training stopped, save the checkpoint, keep what there is."""
@@ -416,15 +445,15 @@ class _Run:
                  if pos.batch else f"after epoch {pos.epoch}/{epochs}")
         message = [f"Training interrupted {where}: returning the model as it is now "
                    f"and the history of the {done} complete epoch{'s' if done != 1 else ''}."]
-        if self.checkpoint is not None and all(math.isfinite(v) for v in pos.sums.tolist()):
-            save_run(self)
+        if self.checkpoint is not None and implausible({"elbo": self._running_elbo()}, self.bound) is None:
+            self.save()
             message.append(f"Checkpoint saved to {self.checkpoint}; fit(..., checkpoint=..., resume=True) "
                            "(or the command line's --resume) continues exactly from here.")
             if torn:
                 message.append("(The interruption came during a weight update, so the continued run may "
                                "differ slightly from an uninterrupted one.)")
         elif self.checkpoint is not None:
-            message.append(f"The checkpoint {self.checkpoint} was not updated: the loss had become NaN.")
+            message.append(f"The checkpoint {self.checkpoint} was not updated: the loss had diverged.")
         self.display.note(" ".join(message))
 
     def reseed(self, position: str) -> None:

@@ -11,5 +11,7 @@ imports its module under a readable name and calls the checks in its self-check 
 True
 
 - :mod:`vae_lib.exercises.bayes`  chapter 1, Bayes' rule and the coffee machine
+- :mod:`vae_lib.exercises.latent_variables`  chapter 2, generative models and latent variables
+- :mod:`vae_lib.exercises.mixture`  chapter 3, the mixture of Gaussians
 - :mod:`vae_lib.exercises.latent_space`  exploring the latent space
 """
