@@ -81,6 +81,11 @@ def test_the_chapter_states_the_data_of_the_exercise_module():
     active = TEXT[TEXT.index(":label: ex-latent-space-active-units"):TEXT.index("```{code-cell}", TEXT.index(
         ":label: ex-latent-space-active-units"))]
     assert f"{len(exercises.ACTIVITY)}-dimensional" in active and "`exercises.ACTIVITY`" in active
+    for name, values in (("Var", exercises.ACTIVITY), ("sigma", exercises.MEAN_POSTERIOR_VARIANCE)):
+        line = active[active.index("- $\\operatorname{Var}" if name == "Var" else "- $\\E_x[\\sigma"):]
+        line = line[line.index(":") + 1:line.index(";" if name == "Var" else ".\n")]
+        typed = [float(number) for number in line.replace("\n", " ").split(",")]
+        assert typed == list(values), name
 
 
 def test_the_chapter_imports_its_exercise_module_once():
