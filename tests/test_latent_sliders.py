@@ -234,14 +234,19 @@ _WIDGET_STATE = """
 """
 
 
+#: How long a page may take to load: generous, as in test_site.py (a busy 2-core machine is
+#: slow); it only bounds a real hang. The widgets need the page's "load", not network idleness.
+PAGE_TIMEOUT_MS = 240_000
+
+
 def _open(browser, url: str):
     page = browser.new_page()
+    page.set_default_timeout(PAGE_TIMEOUT_MS)
     problems: list[str] = []
     page.on("pageerror", lambda error: problems.append(f"script error: {error}"))
     page.on("request", lambda request: problems.append(f"request to another host: {request.url}")
             if not request.url.startswith(("http://127.0.0.1", "data:")) else None)
-    page.goto(url)
-    page.wait_for_load_state("load")
+    page.goto(url, wait_until="load")
     return page, problems
 
 
@@ -330,7 +335,6 @@ def test_the_built_chapter_page_decodes_in_the_browser(browser, serve, request):
     weights = {key: _weights_from_page(shapes, data) for key, shapes, data in re.findall(
         r'<script type="text/plain" data-vae-decoder="(\w+)" data-shapes="([^"]*)">([A-Za-z0-9+/=\s]+)</script>', source)}
     page, problems = _open(browser, f"{serve(Path(site))}/{CHAPTER_PAGE}")
-    page.wait_for_load_state("networkidle")
     # The theme's own scripts may complain while the page loads (e.g. a THEBE_JS_URL declared
     # twice); the widgets' start-up is checked below, and any error from here on is ours.
     problems[:] = [problem for problem in problems if not problem.startswith("script error")]
