@@ -30,6 +30,7 @@ from vae_lib.exercises import elbo as elbo_exercises
 from vae_lib.exercises import importance_sampling as importance_exercises
 from vae_lib.exercises import kl_divergence as kl_exercises
 from vae_lib.exercises import gradients as gradient_exercises
+from vae_lib.exercises import latent_space as latent_space_exercises
 from vae_lib.exercises import latent_variables as latent_exercises
 from vae_lib.exercises import mixture as mixture_exercises
 
@@ -100,6 +101,17 @@ CHAPTER_CHECKS |= {
 }
 
 
+
+# The chapter on exploring the latent space (its chapter-specific tests: test_exercises_latent_space.py).
+CHAPTER_CHECKS |= {
+    "ex-latent-space-kl": (latent_space_exercises.check_kl_one_dimension,
+                           latent_space_exercises._kl_one_dimension_check),
+    "ex-latent-space-midpoint": (latent_space_exercises.check_midpoint_length, latent_space_exercises._midpoint_check),
+    "ex-latent-space-active-units": (latent_space_exercises.check_active_units,
+                                     latent_space_exercises._active_units_check),
+}
+
+
 def run(check, answer):
     """Call a check; return (result, printed text)."""
     buffer = io.StringIO()
@@ -134,7 +146,7 @@ def expected_values():
         "ex-bayes-grid": max(d for d in range(40)
                              if 10**d <= exercises.GRID_TERMS_PER_SECOND * exercises.GRID_SECONDS_ALLOWED),
     } | latent_variables_answers() | mixture_answers() | importance_sampling_answers() | elbo_answers() \
-        | kl_divergence_answers() | gradients_answers() | amortized_answers()
+        | kl_divergence_answers() | gradients_answers() | amortized_answers() | latent_space_answers()
 
 
 def latent_variables_answers() -> dict[str, float]:
@@ -295,6 +307,22 @@ def beyond_answers() -> dict[str, float]:
         "ex-beyond-auc": sum(pairs) / len(pairs),
         "ex-beyond-detection": 1 - stats.norm.cdf((threshold - data.ANOMALY_SCORE_MEAN) / data.ANOMALY_SCORE_SD),
         "ex-beyond-schedule": -math.expm1(math.log(data.SIGNAL_LEFT) / data.DIFFUSION_STEPS),
+    }
+
+
+def latent_space_answers() -> dict[str, float]:
+    """The latent-space chapter's answers, computed here another way than its exercise module does."""
+    data = latent_space_exercises
+    mu, sigma = data.ONE_DIM_MU, data.ONE_DIM_SIGMA
+    z = np.random.default_rng(0).normal(mu, sigma, size=400_000)  # Monte Carlo, then the closed form
+    monte_carlo = float(np.mean(stats.norm.logpdf(z, mu, sigma) - stats.norm.logpdf(z)))
+    closed_form = 0.5 * (mu**2 + sigma**2 - math.log(sigma**2) - 1)
+    assert abs(monte_carlo - closed_form) < 0.01
+    midpoint = [(a + b) / 2 for a, b in zip(data.CODE_A, data.CODE_B)]
+    return {
+        "ex-latent-space-kl": closed_form,
+        "ex-latent-space-midpoint": math.hypot(*midpoint),
+        "ex-latent-space-active-units": sum(variance > 0.01 for variance in data.ACTIVITY),
     }
 
 
