@@ -24,14 +24,17 @@ from vae_lib import bayes, divergences
 from vae_lib.checks import ROUNDING_ADVICE, Check, CheckResult, Mistake, checks_by_exercise
 from vae_lib.exercises import amortized_inference as amortized_exercises
 from vae_lib.exercises import bayes as exercises
+from vae_lib.exercises import beyond as beyond_exercises
+from vae_lib.exercises import training_mnist as mnist_exercises
 from vae_lib.exercises import elbo as elbo_exercises
 from vae_lib.exercises import importance_sampling as importance_exercises
 from vae_lib.exercises import kl_divergence as kl_exercises
 from vae_lib.exercises import gradients as gradient_exercises
+from vae_lib.exercises import latent_space as latent_space_exercises
 from vae_lib.exercises import latent_variables as latent_exercises
 from vae_lib.exercises import mixture as mixture_exercises
 
-CHAPTER = Path(__file__).resolve().parents[1] / "chapters" / "01_bayes.md"
+CHAPTERS_DIR = Path(__file__).resolve().parents[1] / "chapters"
 
 # Each chapter-1 self-check: (public function, the cached builder of the Check it uses).
 CHAPTER_CHECKS = {
@@ -39,6 +42,14 @@ CHAPTER_CHECKS = {
     "ex-bayes-two-mornings": (exercises.check_noise_then_silence, exercises._noise_then_silence_check),
     "ex-bayes-loaded-die": (exercises.check_loaded_die_mle, exercises._loaded_die_check),
     "ex-bayes-grid": (exercises.check_grid_dimension, exercises._grid_dimension_check),
+    "ex-mnist-parameters": (mnist_exercises.check_parameter_count, mnist_exercises._parameter_check),
+    "ex-mnist-steps": (mnist_exercises.check_adam_steps, mnist_exercises._steps_check),
+    "ex-mnist-bits": (mnist_exercises.check_bits_per_dim, mnist_exercises._bits_check),
+    "ex-mnist-kl": (mnist_exercises.check_closed_form_kl, mnist_exercises._kl_check),
+    "ex-beyond-blur": (beyond_exercises.check_best_blur, beyond_exercises._blur_check),
+    "ex-beyond-auc": (beyond_exercises.check_auc, beyond_exercises._auc_check),
+    "ex-beyond-detection": (beyond_exercises.check_caught_fraction, beyond_exercises._detection_check),
+    "ex-beyond-schedule": (beyond_exercises.check_step_size, beyond_exercises._step_check),
 }
 # Chapters 2 and 3 (their chapter-specific tests are in test_exercises_<module>.py).
 CHAPTER_CHECKS |= {
@@ -90,6 +101,17 @@ CHAPTER_CHECKS |= {
 }
 
 
+
+# The chapter on exploring the latent space (its chapter-specific tests: test_exercises_latent_space.py).
+CHAPTER_CHECKS |= {
+    "ex-latent-space-kl": (latent_space_exercises.check_kl_one_dimension,
+                           latent_space_exercises._kl_one_dimension_check),
+    "ex-latent-space-midpoint": (latent_space_exercises.check_midpoint_length, latent_space_exercises._midpoint_check),
+    "ex-latent-space-active-units": (latent_space_exercises.check_active_units,
+                                     latent_space_exercises._active_units_check),
+}
+
+
 def run(check, answer):
     """Call a check; return (result, printed text)."""
     buffer = io.StringIO()
@@ -112,17 +134,19 @@ def answer_spellings(value: float) -> list[str]:
 
 
 def expected_values():
-    """The chapter-1 answers, computed here independently of the checks (closed forms)."""
+    """The chapters' answers, computed here independently of the checks (closed forms)."""
     prior, noise = exercises.COFFEE_PRIOR, exercises.COFFEE_P_NOISE
     silence = {h: 1 - p for h, p in noise.items()}
     return {
+        **training_mnist_answers(),
+        **beyond_answers(),
         "ex-bayes-silence": prior["clogged"] * silence["clogged"] / bayes.evidence(prior, silence),
         "ex-bayes-two-mornings": bayes.update_sequentially(prior, [noise, silence])[-1]["clogged"],
         "ex-bayes-loaded-die": exercises.FRIEND_DIE_SIXES / exercises.FRIEND_DIE_ROLLS,
         "ex-bayes-grid": max(d for d in range(40)
                              if 10**d <= exercises.GRID_TERMS_PER_SECOND * exercises.GRID_SECONDS_ALLOWED),
     } | latent_variables_answers() | mixture_answers() | importance_sampling_answers() | elbo_answers() \
-        | kl_divergence_answers() | gradients_answers() | amortized_answers()
+        | kl_divergence_answers() | gradients_answers() | amortized_answers() | latent_space_answers()
 
 
 def latent_variables_answers() -> dict[str, float]:
@@ -255,6 +279,50 @@ def amortized_answers() -> dict[str, float]:
         "ex-amortized-reduction": data.REDUCTION_BATCH * data.REDUCTION_PIXELS,
         "ex-amortized-grey-floor": sum(-p * math.log(p) - (1 - p) * math.log(1 - p)
                                        for p in data.GREY_PIXELS if 0 < p < 1),
+    }
+
+
+def training_mnist_answers() -> dict[str, float]:
+    """Chapter 9's answers: layer sizes counted by formula, a ceiling, a change of units, the KL formula."""
+    data = mnist_exercises
+    D, H, d = data.PIXELS, data.BIG_HIDDEN, data.BIG_LATENT
+    mu, logvar = np.array(data.ENCODER_MU), np.array(data.ENCODER_LOGVAR)
+    return {
+        "ex-mnist-parameters": (D + 1) * H + 2 * (H + 1) * d + (d + 1) * H + (H + 1) * D,
+        "ex-mnist-steps": data.EPOCHS * -(-data.N_TRAIN // data.BATCH_SIZE),
+        "ex-mnist-bits": data.BURDA_NLL_NATS / (data.PIXELS * math.log(2)),
+        "ex-mnist-kl": 0.5 * float(np.sum(mu**2 + np.exp(logvar) - 1 - logvar)),
+    }
+
+
+def beyond_answers() -> dict[str, float]:
+    """Chapter 11's answers: the mean image's likelihood, pairs counted, Gaussian tails, a root."""
+    data = beyond_exercises
+    images = np.array(data.TWO_IMAGES)
+    undecided = int((images[0] != images[1]).sum())  # pixels at probability 1/2, in both images
+    pairs = [(a > n) + 0.5 * (a == n) for a in data.ANOMALOUS_SCORES for n in data.NORMAL_SCORES]
+    threshold = data.NORMAL_SCORE_MEAN + data.NORMAL_SCORE_SD * stats.norm.ppf(1 - data.FALSE_ALARM_RATE)
+    return {
+        "ex-beyond-blur": undecided * math.log(0.5),
+        "ex-beyond-auc": sum(pairs) / len(pairs),
+        "ex-beyond-detection": 1 - stats.norm.cdf((threshold - data.ANOMALY_SCORE_MEAN) / data.ANOMALY_SCORE_SD),
+        "ex-beyond-schedule": -math.expm1(math.log(data.SIGNAL_LEFT) / data.DIFFUSION_STEPS),
+    }
+
+
+def latent_space_answers() -> dict[str, float]:
+    """The latent-space chapter's answers, computed here another way than its exercise module does."""
+    data = latent_space_exercises
+    mu, sigma = data.ONE_DIM_MU, data.ONE_DIM_SIGMA
+    z = np.random.default_rng(0).normal(mu, sigma, size=400_000)  # Monte Carlo, then the closed form
+    monte_carlo = float(np.mean(stats.norm.logpdf(z, mu, sigma) - stats.norm.logpdf(z)))
+    closed_form = 0.5 * (mu**2 + sigma**2 - math.log(sigma**2) - 1)
+    assert abs(monte_carlo - closed_form) < 0.01
+    midpoint = [(a + b) / 2 for a, b in zip(data.CODE_A, data.CODE_B)]
+    return {
+        "ex-latent-space-kl": closed_form,
+        "ex-latent-space-midpoint": math.hypot(*midpoint),
+        "ex-latent-space-active-units": sum(variance > 0.01 for variance in data.ACTIVITY),
     }
 
 
@@ -529,13 +597,25 @@ CHAPTER_1_LABELS = [label for label in CHAPTER_CHECKS if label.startswith("ex-ba
 
 
 def chapter_blocks(directive: str) -> dict[str, str]:
-    """``{label: body}`` of every ```` ```{exercise} ```` / ```` ````{solution} ```` block in chapter 1."""
-    text = CHAPTER.read_text(encoding="utf-8")
+    """``{label: body}`` of every ```` ```{exercise} ```` / ```` ````{solution} ```` block in the chapters."""
     if directive == "solution":
         pattern = r"^````\{solution\} (\S+)\n(.*?)^````$"
     else:
         pattern = r"^```\{exercise\}[^\n]*\n:label: (\S+)\n(.*?)^```$"
-    return dict(re.findall(pattern, text, flags=re.S | re.M))
+    blocks = {}
+    for chapter in sorted(CHAPTERS_DIR.glob("[0-9][0-9]_*.md")):
+        blocks.update(re.findall(pattern, chapter.read_text(encoding="utf-8"), flags=re.S | re.M))
+    return blocks
+
+
+def solution_namespace(label: str) -> dict[str, object]:
+    """What a solution's code may use: ``exercises`` is its chapter's module (chapter 1 also has its data)."""
+    check, _ = CHAPTER_CHECKS[label]
+    module = importlib.import_module(check.__module__)
+    namespace = {"np": np, "stats": stats, "torch": torch, "exercises": module}
+    if module is exercises:
+        namespace.update(bayes=bayes, prior=dict(exercises.COFFEE_PRIOR), p_noise=dict(exercises.COFFEE_P_NOISE))
+    return namespace
 
 
 def test_every_chapter_check_has_an_exercise_and_a_solution():
@@ -548,8 +628,7 @@ def test_the_solution_code_passes_its_own_check(label):
     body = chapter_blocks("solution")[label]
     code_blocks = re.findall(r"```python\n(.*?)```", body, flags=re.S)
     assert code_blocks, f"solution {label} has no python code"
-    namespace = {"np": np, "stats": stats, "bayes": bayes, "exercises": exercises,
-                 "prior": dict(exercises.COFFEE_PRIOR), "p_noise": dict(exercises.COFFEE_P_NOISE)}
+    namespace = solution_namespace(label)
     buffer = io.StringIO()
     with contextlib.redirect_stdout(buffer):
         for code in code_blocks:

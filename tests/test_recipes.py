@@ -39,3 +39,32 @@ def test_a_tiny_recipe_really_trains_and_caches():
     second = recipe.train(device="cpu", progress="none", data="synthetic")
     assert len(first.history) == 1
     assert second.history[-1]["test_elbo"] == pytest.approx(first.history[-1]["test_elbo"])
+
+
+# ----------------------------------------------------------------------------- the CPU settings are measured
+
+
+def test_the_committed_benchmark_result_is_complete():
+    result = recipes.cpu_budget_result()
+    assert result["benchmark"] == "cpu_budget" and result["budget_seconds"] > 0
+    for key in ("date", "machine", "threads", "validity", "settings", "reference", "winner", "quick"):
+        assert key in result, key
+    assert set(result["winner"]["settings"]) == set(recipes.CPU_SETTINGS)
+    reference = [s for s in result["settings"] if (s["batch_size"], s["lr"]) == (128, 1e-3)]
+    assert len(reference) == 1, "the PyTorch example's setting runs in the same benchmark as the reference"
+    best = max(s["test_elbo_within_budget"] for s in result["settings"] if s["test_elbo_within_budget"] is not None)
+    assert result["winner"]["test_elbo_within_budget"] == best
+
+
+def test_cpu_settings_are_the_winner_of_the_committed_benchmark_run():
+    result = recipes.cpu_budget_result()
+    if result["quick"]:
+        pytest.skip("bench/results/cpu_budget_cpu_2core.json is a --quick smoke run: run bench/cpu_budget.py on "
+                    "a quiet 2-core machine, commit its JSON and copy its winner into recipes.CPU_SETTINGS")
+    assert recipes.CPU_SETTINGS == result["winner"]["settings"]
+    assert recipes.CPU_BUDGET_SECONDS == result["budget_seconds"]
+
+
+def test_a_missing_result_file_says_how_to_make_it(tmp_path):
+    with pytest.raises(FileNotFoundError, match="run `python bench/cpu_budget.py >"):
+        recipes.cpu_budget_result(tmp_path / "nothing.json")

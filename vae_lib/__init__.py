@@ -20,6 +20,10 @@ One module per idea, each one a chapter points at (CONTRIBUTING.md maps them to 
 - :mod:`vae_lib.model_cache` ``trained_vae``: train a model once, then load it from the cache
 - :mod:`vae_lib.recipes` the book's MNIST VAE recipes, for a GPU and for a 2-core CPU
 - :mod:`vae_lib.evaluate` test ELBO, importance-sampled log p(x), bits per dimension
+- :mod:`vae_lib.expected` what number should I get: expected results of the book's recipes, with tolerances
+- :mod:`vae_lib.anomaly` the ELBO as an anomaly score, ROC curves and their area
+- :mod:`vae_lib.diffusion_toy` a 1-D toy: many small noisy steps against one big step
+- :mod:`vae_lib.latent`  exploring a latent space: encode a set, decoded grid, interpolation, active units
 - :mod:`vae_lib.divergences` KL divergences in closed form and by Monte Carlo
 - :mod:`vae_lib.plots`   small plotting helpers the chapters share
 - :mod:`vae_lib.widgets` interactive figures that also work on the static site

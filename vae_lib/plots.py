@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from scipy.integrate import trapezoid
 
-__all__ = ["plot_beliefs", "plot_probability_vs_likelihood", "plot_log_growth"]
+__all__ = ["plot_beliefs", "plot_probability_vs_likelihood", "plot_log_growth", "plot_digits", "plot_training_curves"]
 
 #: Colours for successive stages of a belief (prior, posterior, ...), light to dark.
 STAGE_COLOURS = ["#9ecae1", "#4292c6", "#08519c", "#08306b", "#041c40"]
@@ -215,3 +215,88 @@ def plot_log_growth(
     ax.spines[["top", "right"]].set_visible(False)
     ax.legend(frameon=False, loc="lower right")
     return ax
+
+
+def plot_digits(
+    images,
+    *,
+    columns: int | None = None,
+    row_labels: Sequence[str] | None = None,
+    ax: Axes | None = None,
+    scale: float = 0.45,
+) -> Axes:
+    """Images in [0, 1] tiled into one grey-level picture (white ink on black, as MNIST), with optional row labels.
+
+    Args:
+        images: ``[rows, columns, H, W]``, or ``[N, H, W]`` / ``[N, 1, H, W]`` with ``columns`` given
+            (``N`` a multiple of ``columns``); a tensor or an array.
+        columns: images per row for a flat ``images``.
+        row_labels: one text per row, written left of it.
+        ax: the Axes to draw into (a new figure, ``scale`` inches per image, if None).
+        scale: inches per image for a new figure.
+
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> ax = plot_digits(np.zeros((6, 28, 28)), columns=3, row_labels=["a", "b"])
+    >>> ax.images[0].get_array().shape
+    (57, 86)
+    """
+    array = np.asarray(images, dtype=float)
+    if array.ndim != 4 or array.shape[1] == 1:
+        array = array.reshape(-1, *array.shape[-2:])
+        if columns is None or array.shape[0] % columns:
+            raise ValueError(f"{array.shape[0]} images do not fill rows of columns={columns}: give images as "
+                             "[rows, columns, H, W], or a columns that divides their number.")
+        array = array.reshape(-1, columns, *array.shape[-2:])
+    rows, cols, height, width = array.shape
+    gap = 1
+    tiled = np.ones((rows * (height + gap) - gap, cols * (width + gap) - gap))
+    for r in range(rows):
+        for c in range(cols):
+            tiled[r * (height + gap):r * (height + gap) + height, c * (width + gap):c * (width + gap) + width] = array[r, c]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(scale * cols + (1.2 if row_labels else 0), scale * rows))
+    ax.imshow(tiled, cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([(height + gap) * r + height / 2 for r in range(rows)] if row_labels else [])
+    if row_labels:
+        ax.set_yticklabels(row_labels)
+        ax.tick_params(left=False)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    return ax
+
+
+def plot_training_curves(history: Sequence[Mapping[str, float]], *, test_label: str = "test",
+                         figsize: tuple[float, float] = (10, 3.2)) -> Figure:
+    """Three panels over the epochs: the ELBO, the reconstruction term and the KL term, train and test.
+
+    Args:
+        history: one dict per epoch with ``train_elbo``, ``train_reconstruction``, ``train_kl``
+            and, when the run had test data, ``test_elbo``, ``test_reconstruction``, ``test_kl``
+            (a :class:`vae_lib.history.History`).
+        test_label: the legend's name for the test split (``"held-out"`` for the bundled subset).
+        figsize: the figure size in inches.
+
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> rows = [{"epoch": e, "train_elbo": -120 + e, "train_reconstruction": -100 + e, "train_kl": 20.0,
+    ...          "test_elbo": -119 + e, "test_reconstruction": -99 + e, "test_kl": 20.0} for e in (1, 2)]
+    >>> [ax.get_title() for ax in plot_training_curves(rows).axes]
+    ['ELBO', 'reconstruction E[log p(x|z)]', 'KL(q(z|x) || p(z))']
+    """
+    if not history:
+        raise ValueError("The history is empty: train for at least one epoch first.")
+    epochs = [record["epoch"] for record in history]
+    fig, axes = plt.subplots(1, 3, figsize=figsize, layout="constrained")
+    panels = (("elbo", "ELBO"), ("reconstruction", "reconstruction E[log p(x|z)]"), ("kl", "KL(q(z|x) || p(z))"))
+    for ax, (key, title) in zip(axes, panels):
+        ax.plot(epochs, [record[f"train_{key}"] for record in history], "o-", ms=3, color="#4292c6", label="train")
+        if history[0].get(f"test_{key}") is not None:
+            ax.plot(epochs, [record[f"test_{key}"] for record in history], "s--", ms=3, color="#d95f02",
+                    label=test_label)
+        ax.set_title(title)
+        ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.spines[["top", "right"]].set_visible(False)
+    axes[0].set_ylabel("nats per image")
+    axes[0].legend(frameon=False, loc="lower right")
+    return fig

@@ -15,7 +15,10 @@ True
 - :mod:`vae_lib.exercises.mixture`  chapter 3, the mixture of Gaussians
 - :mod:`vae_lib.exercises.importance_sampling`  chapter 4, the marginal likelihood and importance sampling
 - :mod:`vae_lib.exercises.elbo`  chapter 5, the ELBO, two ways
-- :mod:`vae_lib.exercises.kl_divergence`  the KL divergence: both directions, the closed form, the two fits
+- :mod:`vae_lib.exercises.kl_divergence`  chapter 6, the KL divergence: both directions, the closed form, the two fits
 - :mod:`vae_lib.exercises.gradients`  chapter 7, gradients of expectations
 - :mod:`vae_lib.exercises.amortized_inference`  chapter 8, amortized inference
+- :mod:`vae_lib.exercises.training_mnist`  chapter 9, training a VAE on MNIST
+- :mod:`vae_lib.exercises.latent_space`  chapter 10, exploring the latent space
+- :mod:`vae_lib.exercises.beyond`  chapter 11, beyond the basic VAE
 """

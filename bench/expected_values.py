@@ -1,0 +1,97 @@
+"""Measure the rows of vae_lib.expected: what each of the book's MNIST recipes reaches.
+
+Prints ONE JSON object to stdout (progress goes to stderr): one row per recipe, with the test
+ELBO, the KL term, log p(x) by importance sampling (the protocol of vae_lib.expected for the
+device) and the number of active units, on the data the environment provides:
+
+    VAE_LIB_DATA=/path/to/mnist python bench/expected_values.py            # the "full" rows
+    VAE_LIB_OFFLINE=1 VAE_LIB_CACHE=$(mktemp -d) python bench/expected_values.py   # the "bundled" rows
+
+Models come from the model cache (vae_lib.model_cache.trained_vae), so recipes a chapter has
+already trained are only loaded. Copy the printed rows into vae_lib/expected.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime
+import json
+import platform
+import sys
+import time
+
+import torch
+
+from vae_lib import data, evaluate, expected, recipes
+from vae_lib.device import describe_device, pick_device
+
+#: The recipes the chapters train on a CPU: (name, changes to the 20-D recipe).
+BOOK_RECIPES = {
+    "20-D (chapters 9-11)": {},
+    "2-D (chapter 10)": {"latent_dim": 2, "epochs": 5},
+    "20-D, beta 0.25 (chapter 10)": {"beta": 0.25, "epochs": 3},
+    "20-D, beta 1 (chapter 10)": {"beta": 1.0, "epochs": 3},
+    "20-D, beta 4 (chapter 10)": {"beta": 4.0, "epochs": 3},
+}
+
+
+def recipe_for(device: str, changes: dict) -> recipes.Recipe:
+    changes = dict(changes)
+    latent_dim = changes.pop("latent_dim", 20)
+    return recipes.mnist_recipe(device, latent_dim=latent_dim).replace(**changes)
+
+
+def active_units(model, images: torch.Tensor) -> int:
+    """Latent dimensions whose posterior mean varies across the images (Burda et al., 2016)."""
+    with torch.no_grad():
+        mu, _ = model.encode(data.binarize(images, "dynamic", seed=0).to(model.device))
+    return int((mu.var(0) > expected.ACTIVE_UNIT_THRESHOLD).sum())
+
+
+def measure(name: str, recipe: recipes.Recipe, test_images: torch.Tensor, data_kind: str) -> dict:
+    started = time.perf_counter()
+    with contextlib.redirect_stdout(sys.stderr):
+        model, history = recipe.train(progress="lines")
+    protocol = expected.LOG_PX_PROTOCOL[recipe.device_kind]
+    scored = test_images[:protocol["images"]]
+    log_px = evaluate.log_px(model, scored, k=protocol["k"], binarize=recipe.binarize, seed=recipe.seed)
+    last = history[-1]
+    row = {"name": name, "recipe": expected.recipe_fields(recipe), "data": data_kind,
+           "test_elbo": round(last["test_elbo"], 2), "log_px": round(log_px.mean, 2), "kl": round(last["test_kl"], 2),
+           "active_units": active_units(model, test_images), "log_px_k": protocol["k"],
+           "log_px_images": len(scored), "seconds": round(time.perf_counter() - started, 1)}
+    print(json.dumps(row), file=sys.stderr)
+    return row
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--only", nargs="*", default=None, help="names of BOOK_RECIPES to measure (default: all)")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (1 is faster on a crowded machine)")
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = pick_device(args.device)
+    train_source, test_source = data.mnist_sources()
+    with contextlib.redirect_stdout(sys.stderr):
+        test_images, _ = data.load_source(test_source)
+    kind = expected.data_kind(train_source)
+    names = args.only or list(BOOK_RECIPES)
+    rows = [measure(name, recipe_for(device.type, BOOK_RECIPES[name]), test_images, kind) for name in names]
+    print(json.dumps({
+        "benchmark": "expected_values",
+        "date": datetime.date.today().isoformat(),
+        "device": describe_device(args.device),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "threads": torch.get_num_threads(),
+        "data": f"{train_source.describe()}; {test_source.describe()}",
+        "rows": rows,
+    }, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
