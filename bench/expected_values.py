@@ -32,7 +32,7 @@ BOOK_RECIPES = {
     "2-D (chapter 10)": {"latent_dim": 2, "epochs": 5},
     "20-D, beta 0.25 (chapter 10)": {"beta": 0.25, "epochs": 3},
     "20-D, beta 1 (chapter 10)": {"beta": 1.0, "epochs": 3},
-    "20-D, beta 4 (chapter 10)": {"beta": 4.0, "epochs": 3},
+    "20-D, beta 8 (chapter 10)": {"beta": 8.0, "epochs": 3},
 }
 
 

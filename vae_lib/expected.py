@@ -112,52 +112,52 @@ def _recipe(latent_dim: int, epochs: int, batch_size: int = 128, lr: float = 1e-
             "beta": beta, "binarize": "dynamic", "seed": 0}
 
 
-_MEASURED_HERE = ("measured 2026-12-01 with bench/expected_values.py on the project's 2-core AMD EPYC machine "
-                  "(torch 2.13.0+cpu, Python 3.11; models trained with 1 thread, the bundled 20-D one partly "
-                  "with 2; a busy machine, which changes timings, not values)")
+_MEASURED_HERE = ("measured 2026-12-01 with bench/expected_values.py on the project's 2-core machine "
+                  "(torch 2.13.0+cpu, Python 3.11; full-MNIST models trained with 2 threads, bundled-subset "
+                  "ones with 1; recipes of the committed bench/cpu_budget.py winner)")
 
 #: The table: every recipe the chapters train on a CPU, on both data sets. GPU recipes get rows
 #: when a GPU has run them (bench/expected_values.py --device cuda).
 EXPECTED: tuple[ExpectedRow, ...] = (
     ExpectedRow(
-        "20-D (chapters 9-11)", _recipe(20, 20), "full", test_elbo=-100.4,
-        log_px=-92.07, kl=26.53, active_units=20,
+        "20-D (chapters 9-11)", _recipe(20, 25, batch_size=256), "full", test_elbo=-100.32,
+        log_px=-92.23, kl=26.68, active_units=20,
         log_px_k=5000, log_px_images=256, provenance=_MEASURED_HERE),
     ExpectedRow(
-        "20-D (chapters 9-11)", _recipe(20, 20), "bundled", test_elbo=-123.26,
-        log_px=-116.38, kl=23.41, active_units=20,
+        "20-D (chapters 9-11)", _recipe(20, 25, batch_size=256), "bundled", test_elbo=-129.78,
+        log_px=-122.35, kl=21.66, active_units=20,
         log_px_k=5000, log_px_images=256, provenance=_MEASURED_HERE),
     ExpectedRow(
-        "2-D (chapter 10)", _recipe(2, 5), "full", test_elbo=-159.17,
-        log_px=-149.8, kl=5.49, active_units=2,
+        "2-D (chapter 10)", _recipe(2, 5, batch_size=256), "full", test_elbo=-161.83,
+        log_px=-152.29, kl=5.57, active_units=2,
         log_px_k=5000, log_px_images=256, provenance=_MEASURED_HERE),
     ExpectedRow(
-        "2-D (chapter 10)", _recipe(2, 5), "bundled", test_elbo=-188.54,
-        log_px=-183.74, kl=5.8, active_units=2,
+        "2-D (chapter 10)", _recipe(2, 5, batch_size=256), "bundled", test_elbo=-197.1,
+        log_px=-191.13, kl=6.29, active_units=2,
         log_px_k=5000, log_px_images=256, provenance=_MEASURED_HERE),
     ExpectedRow(
-        "20-D, beta 0.25 (chapter 10)", _recipe(20, 3, beta=0.25), "full", test_elbo=-117.97,
-        log_px=-107.48, kl=44.31, active_units=20,
+        "20-D, beta 0.25 (chapter 10)", _recipe(20, 3, batch_size=256, beta=0.25), "full", test_elbo=-124.51,
+        log_px=-113.26, kl=45.45, active_units=20,
         log_px_k=5000, log_px_images=256, provenance=_MEASURED_HERE),
     ExpectedRow(
-        "20-D, beta 0.25 (chapter 10)", _recipe(20, 3, beta=0.25), "bundled", test_elbo=-196.89,
-        log_px=-184.13, kl=22.67, active_units=20,
+        "20-D, beta 0.25 (chapter 10)", _recipe(20, 3, batch_size=256, beta=0.25), "bundled", test_elbo=-223.04,
+        log_px=-208.75, kl=15.67, active_units=20,
         log_px_k=5000, log_px_images=256, provenance=_MEASURED_HERE),
     ExpectedRow(
-        "20-D, beta 1 (chapter 10)", _recipe(20, 3), "full", test_elbo=-109.32,
-        log_px=-100.94, kl=25.38, active_units=20,
+        "20-D, beta 1 (chapter 10)", _recipe(20, 3, batch_size=256), "full", test_elbo=-113.73,
+        log_px=-105.42, kl=24.48, active_units=20,
         log_px_k=5000, log_px_images=256, provenance=_MEASURED_HERE),
     ExpectedRow(
-        "20-D, beta 1 (chapter 10)", _recipe(20, 3), "bundled", test_elbo=-192.98,
-        log_px=-180.93, kl=9.29, active_units=20,
+        "20-D, beta 1 (chapter 10)", _recipe(20, 3, batch_size=256), "bundled", test_elbo=-216.28,
+        log_px=-203.75, kl=5.24, active_units=20,
         log_px_k=5000, log_px_images=256, provenance=_MEASURED_HERE),
     ExpectedRow(
-        "20-D, beta 4 (chapter 10)", _recipe(20, 3, beta=4.0), "full", test_elbo=-129.51,
-        log_px=-112.47, kl=8.98, active_units=20,
+        "20-D, beta 8 (chapter 10)", _recipe(20, 3, batch_size=256, beta=8.0), "full", test_elbo=-161.23,
+        log_px=-135.48, kl=3.52, active_units=19,
         log_px_k=5000, log_px_images=256, provenance=_MEASURED_HERE),
     ExpectedRow(
-        "20-D, beta 4 (chapter 10)", _recipe(20, 3, beta=4.0), "bundled", test_elbo=-205.05,
-        log_px=-188.35, kl=1.72, active_units=20,
+        "20-D, beta 8 (chapter 10)", _recipe(20, 3, batch_size=256, beta=8.0), "bundled", test_elbo=-219.81,
+        log_px=-204.01, kl=0.41, active_units=10,
         log_px_k=5000, log_px_images=256, provenance=_MEASURED_HERE),
 )
 
