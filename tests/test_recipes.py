@@ -68,3 +68,19 @@ def test_cpu_settings_are_the_winner_of_the_committed_benchmark_run():
 def test_a_missing_result_file_says_how_to_make_it(tmp_path):
     with pytest.raises(FileNotFoundError, match="run `python bench/cpu_budget.py >"):
         recipes.cpu_budget_result(tmp_path / "nothing.json")
+
+
+# ----------------------------------------------------------------------------- short runs on smaller data
+
+
+def test_short_runs_keep_their_optimizer_steps_on_smaller_data():
+    assert recipes.epochs_for_steps(5, recipes.FULL_MNIST_TRAIN) == 5
+    assert recipes.epochs_for_steps(3, 4_000) == 45  # the bundled subset: 15 times fewer images
+    full_steps = 3 * recipes.FULL_MNIST_TRAIN
+    assert abs(recipes.epochs_for_steps(3, 7_000) * 7_000 - full_steps) <= 7_000 / 2
+
+
+@pytest.mark.parametrize("epochs, n_train", [(0, 100), (3, 0)])
+def test_short_runs_need_positive_sizes(epochs, n_train):
+    with pytest.raises(ValueError, match="at least 1"):
+        recipes.epochs_for_steps(epochs, n_train)

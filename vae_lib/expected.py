@@ -132,32 +132,32 @@ EXPECTED: tuple[ExpectedRow, ...] = (
         log_px=-152.29, kl=5.57, active_units=2,
         log_px_k=5000, log_px_images=256, provenance=_MEASURED_HERE),
     ExpectedRow(
-        "2-D (chapter 10)", _recipe(2, 5, batch_size=256), "bundled", test_elbo=-197.1,
-        log_px=-191.13, kl=6.29, active_units=2,
+        "2-D (chapter 10)", _recipe(2, 75, batch_size=256), "bundled", test_elbo=-167.91,
+        log_px=-161.61, kl=5.48, active_units=2,
         log_px_k=5000, log_px_images=256, provenance=_MEASURED_HERE),
     ExpectedRow(
         "20-D, beta 0.25 (chapter 10)", _recipe(20, 3, batch_size=256, beta=0.25), "full", test_elbo=-124.51,
         log_px=-113.26, kl=45.45, active_units=20,
         log_px_k=5000, log_px_images=256, provenance=_MEASURED_HERE),
     ExpectedRow(
-        "20-D, beta 0.25 (chapter 10)", _recipe(20, 3, batch_size=256, beta=0.25), "bundled", test_elbo=-223.04,
-        log_px=-208.75, kl=15.67, active_units=20,
+        "20-D, beta 0.25 (chapter 10)", _recipe(20, 45, batch_size=256, beta=0.25), "bundled", test_elbo=-128.91,
+        log_px=-120.24, kl=45.39, active_units=20,
         log_px_k=5000, log_px_images=256, provenance=_MEASURED_HERE),
     ExpectedRow(
         "20-D, beta 1 (chapter 10)", _recipe(20, 3, batch_size=256), "full", test_elbo=-113.73,
         log_px=-105.42, kl=24.48, active_units=20,
         log_px_k=5000, log_px_images=256, provenance=_MEASURED_HERE),
     ExpectedRow(
-        "20-D, beta 1 (chapter 10)", _recipe(20, 3, batch_size=256), "bundled", test_elbo=-216.28,
-        log_px=-203.75, kl=5.24, active_units=20,
+        "20-D, beta 1 (chapter 10)", _recipe(20, 45, batch_size=256), "bundled", test_elbo=-117.99,
+        log_px=-111.6, kl=24.48, active_units=20,
         log_px_k=5000, log_px_images=256, provenance=_MEASURED_HERE),
     ExpectedRow(
         "20-D, beta 8 (chapter 10)", _recipe(20, 3, batch_size=256, beta=8.0), "full", test_elbo=-161.23,
         log_px=-135.48, kl=3.52, active_units=19,
         log_px_k=5000, log_px_images=256, provenance=_MEASURED_HERE),
     ExpectedRow(
-        "20-D, beta 8 (chapter 10)", _recipe(20, 3, batch_size=256, beta=8.0), "bundled", test_elbo=-219.81,
-        log_px=-204.01, kl=0.41, active_units=10,
+        "20-D, beta 8 (chapter 10)", _recipe(20, 45, batch_size=256, beta=8.0), "bundled", test_elbo=-162.51,
+        log_px=-138.5, kl=3.72, active_units=18,
         log_px_k=5000, log_px_images=256, provenance=_MEASURED_HERE),
 )
 

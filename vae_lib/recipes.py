@@ -31,7 +31,8 @@ from vae_lib.model_cache import trained_vae
 from vae_lib.models import VAEConfig
 from vae_lib.train import FitResult
 
-__all__ = ["Recipe", "mnist_recipe", "GPU_SETTINGS", "CPU_SETTINGS", "CPU_BUDGET_SECONDS", "cpu_budget_result"]
+__all__ = ["Recipe", "mnist_recipe", "GPU_SETTINGS", "CPU_SETTINGS", "CPU_BUDGET_SECONDS", "cpu_budget_result",
+           "epochs_for_steps", "FULL_MNIST_TRAIN"]
 
 #: A GPU trains the configuration of Kingma & Welling (2013) and the PyTorch example for long
 #: enough to be close to converged.
@@ -102,6 +103,25 @@ def mnist_recipe(device: str | torch.device | None = "auto", *, latent_dim: int 
     settings = CPU_SETTINGS if kind == "cpu" else GPU_SETTINGS
     config = VAEConfig(latent_dim=latent_dim, hidden_dim=hidden_dim)
     return Recipe(config, device_kind=kind, **settings)
+
+
+#: The number of images in the official MNIST training set.
+FULL_MNIST_TRAIN = 60_000
+
+
+def epochs_for_steps(epochs_on_full_mnist: int, n_train: int) -> int:
+    """Epochs that give a run on ``n_train`` images as many optimizer steps as ``epochs_on_full_mnist`` on full MNIST.
+
+    Short runs (a few epochs, as in the chapter on the latent space) are short in *steps*: on the
+    4,000 images of the bundled offline subset, three epochs are fifteen times fewer steps than
+    on full MNIST, too few to train anything. Scaling the epochs keeps the runs comparable.
+
+    >>> epochs_for_steps(3, 60_000), epochs_for_steps(3, 4_000), epochs_for_steps(3, 200_000)
+    (3, 45, 1)
+    """
+    if epochs_on_full_mnist < 1 or n_train < 1:
+        raise ValueError(f"epochs_on_full_mnist and n_train must be at least 1, got {epochs_on_full_mnist} and {n_train}.")
+    return max(1, round(epochs_on_full_mnist * FULL_MNIST_TRAIN / n_train))
 
 
 def cpu_budget_result(path: str | Path = CPU_BUDGET_RESULT) -> dict:
