@@ -620,7 +620,8 @@ def solution_namespace(label: str) -> dict[str, object]:
 
 def test_every_chapter_check_has_an_exercise_and_a_solution():
     exercise_blocks, solutions = chapter_blocks("exercise"), chapter_blocks("solution")
-    assert set(exercise_blocks) == set(CHAPTER_1_LABELS) == set(solutions)
+    assert set(exercise_blocks) == set(solutions), "every exercise has a solution, every solution an exercise"
+    assert set(CHAPTER_CHECKS) <= set(exercise_blocks), "every self-check belongs to an exercise of a chapter"
 
 
 @pytest.mark.parametrize("label", CHAPTER_1_LABELS)

@@ -6,7 +6,7 @@ method and by the typical wrong ones; a test checks that the chapter states the 
 >>> from vae_lib.exercises import training_mnist as exercises
 >>> exercises.PIXELS, exercises.BIG_HIDDEN, exercises.BIG_LATENT
 (784, 500, 50)
->>> exercises.check_adam_steps(exercises.EPOCHS * exercises.N_TRAIN // exercises.BATCH_SIZE).correct
+>>> exercises.check_adam_steps(exercises.EPOCHS * (exercises.N_TRAIN // exercises.BATCH_SIZE)).correct
 ✗ That drops the last, smaller batch of every epoch (or rounds the total): fit keeps it, so every epoch has one more step.
 False
 """
