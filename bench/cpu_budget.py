@@ -33,7 +33,7 @@ from pathlib import Path
 import torch
 
 import vae_lib
-from train_speed import MAX_EPOCH_SPREAD, MAX_LOAD_PER_CORE, MAX_OTHER_CPU_PER_CORE, OtherLoad, spread
+from train_speed import MAX_EPOCH_SPREAD, OtherLoad, busy_machine_reasons, spread
 from vae_lib import recipes
 from vae_lib._sampling import derived_seed
 from vae_lib.data import load_mnist_splits, mnist_sources
@@ -110,16 +110,8 @@ def summary(setting: Setting, budget: float) -> dict:
 
 def validity(load: OtherLoad, cpu_count: int, settings: list[Setting]) -> dict:
     """Whether the timings count, by the rules of bench/train_speed.py: a quiet machine, steady epochs."""
-    reasons = []
+    reasons = busy_machine_reasons(load, cpu_count)
     start, others = load.load_average_at_start, load.cores_used_by_others()
-    if start is not None and start > MAX_LOAD_PER_CORE * cpu_count:
-        reasons.append(f"the load average was {start:.2f} on {cpu_count} cores when the run started "
-                       f"(more than {MAX_LOAD_PER_CORE} per core)")
-    if others is None:
-        reasons.append("the CPU use of other processes cannot be measured here (no /proc/stat)")
-    elif others > MAX_OTHER_CPU_PER_CORE * cpu_count:
-        reasons.append(f"other processes used {others:.2f} of {cpu_count} cores during the run "
-                       f"(more than {MAX_OTHER_CPU_PER_CORE} per core)")
     spreads = {f"{s.batch_size}/{s.lr:g}": round(spread(s.wall_seconds), 3) for s in settings if len(s.wall_seconds) > 1}
     unsteady = [name for name, value in spreads.items() if value > MAX_EPOCH_SPREAD]
     if unsteady:

@@ -253,8 +253,8 @@ def spread(seconds: list[float]) -> float:
     return (max(seconds) - min(seconds)) / statistics.median(seconds)
 
 
-def validity(load: OtherLoad, cpu_count: int, ref_seconds: list[float], lib_seconds: list[float]) -> dict:
-    """Whether the timings can be reported: a quiet machine and steady epochs on both sides."""
+def busy_machine_reasons(load: OtherLoad, cpu_count: int) -> list[str]:
+    """Why the machine was not quiet enough for timings (empty when it was); shared by the benchmarks."""
     reasons = []
     start, others = load.load_average_at_start, load.cores_used_by_others()
     if start is not None and start > MAX_LOAD_PER_CORE * cpu_count:
@@ -265,6 +265,13 @@ def validity(load: OtherLoad, cpu_count: int, ref_seconds: list[float], lib_seco
     elif others > MAX_OTHER_CPU_PER_CORE * cpu_count:
         reasons.append(f"other processes used {others:.2f} of {cpu_count} cores during the run "
                        f"(more than {MAX_OTHER_CPU_PER_CORE} per core)")
+    return reasons
+
+
+def validity(load: OtherLoad, cpu_count: int, ref_seconds: list[float], lib_seconds: list[float]) -> dict:
+    """Whether the timings can be reported: a quiet machine and steady epochs on both sides."""
+    reasons = busy_machine_reasons(load, cpu_count)
+    start, others = load.load_average_at_start, load.cores_used_by_others()
     for side, seconds in (("reference", ref_seconds), ("vae_lib", lib_seconds)):
         if len(seconds) > 1 and spread(seconds) > MAX_EPOCH_SPREAD:
             reasons.append(f"{side} epoch times vary by {spread(seconds):.0%} (more than {MAX_EPOCH_SPREAD:.0%})")
