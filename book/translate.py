@@ -42,6 +42,8 @@ LOCALES = REPO / "book" / "locales"
 LIBRARY = REPO / "vae_lib"
 #: The functions whose literal first argument is a library message.
 MESSAGE_FUNCTIONS = {"tr", "N_"}
+#: Catalogue lines are wrapped at this width (sphinx-intl and the library catalogue alike).
+LINE_WIDTH = 100
 #: Written as every catalogue's creation date, so that updating one changes it only where messages changed.
 FIXED_DATE_EPOCH = 1767225600  # 2026-01-01
 TRANSLATED_LANGUAGES = [language for language in EDITIONS if language != SOURCE_LANGUAGE]
@@ -149,11 +151,42 @@ def update_library_catalogue(language: str) -> Path:
     catalogue.update(library_template(library_messages()))
     with path.open("wb") as file:
         # Files without line numbers: an edit elsewhere in a module leaves the catalogue unchanged.
-        write_po(file, catalogue, width=100, ignore_obsolete=True, include_lineno=False)
+        write_po(file, catalogue, width=LINE_WIDTH, ignore_obsolete=True, include_lineno=False)
     return path
 
 
 # ----------------------------------------------------------------------------- catalogues
+
+
+def has_words(message: str) -> bool:
+    """Whether a message has text to translate: not display math, nor only numbers and inline math.
+
+    >>> has_words("0.3"), has_words("$x = 1$, $y$"), has_words("hypothesis $h$")
+    (False, False, True)
+    """
+    if message.startswith("\n") and "\\" in message:
+        return False  # a display-math block: the same in every language
+    prose = re.sub(r"\$[^$]*\$|`[^`]*`", " ", message)
+    return re.search(r"[^\W\d_]{2,}", prose) is not None
+
+
+def fill_untranslatable(path: Path) -> int:
+    """Give every message without words (math, numbers) itself as its translation; return how many."""
+    from babel.messages.pofile import read_po, write_po
+
+    with path.open("rb") as file:
+        catalogue = read_po(file)
+    filled = 0
+    for message in catalogue:
+        if message.id and isinstance(message.id, str) and not has_words(message.id) and (
+                message.string != message.id or message.fuzzy):
+            message.string = message.id
+            message.flags.discard("fuzzy")
+            filled += 1
+    if filled:
+        with path.open("wb") as file:
+            write_po(file, catalogue, width=LINE_WIDTH, ignore_obsolete=True, include_lineno=False)
+    return filled
 
 
 def update_catalogues(languages: list[str] = TRANSLATED_LANGUAGES) -> None:
@@ -161,8 +194,10 @@ def update_catalogues(languages: list[str] = TRANSLATED_LANGUAGES) -> None:
     pot = extract_book_messages(REPO / "book" / "_build")
     for language in languages:
         subprocess.run([str(Path(sys.executable).with_name("sphinx-intl")), "update", "--pot-dir", str(pot),
-                        "--locale-dir", str(LOCALES), "--language", language, "--line-width", "100", "--no-obsolete", "--jobs", "1"],
-                       check=True)
+                        "--locale-dir", str(LOCALES), "--language", language, "--line-width", str(LINE_WIDTH),
+                        "--no-obsolete", "--jobs", "1"], check=True)
+        for path in page_catalogues(language).values():
+            fill_untranslatable(path)  # math and numbers: nothing to translate
         print("Updated:", update_library_catalogue(language).relative_to(REPO))
 
 
