@@ -140,21 +140,38 @@ def _translate_outputs(app: Sphinx, doctree: nodes.document) -> None:
     _translate_widget_state(app, language)
 
 
-def _translate_widget_state(app: Sphinx, language: str) -> None:
-    """Widget labels live in the page's widget state (stored by myst-nb per page): translate them there."""
-    metadata = getattr(app.env, "nb_metadata", {}).get(app.env.docname, {})
-    entry = metadata.get("js_files", {}).get("ipywidgets_state")
-    if not entry:
-        return
-    uri, attributes = entry
-    state = json.loads(attributes["body"])
-    for model in state.get("state", {}).values():
-        fields = model.get("state", {})
-        for key in ("description", "value", "tooltip", "placeholder"):
-            if isinstance(fields.get(key), str):
-                fields[key] = translate_output(fields[key], language)
-    body = sanitize_script_content(json.dumps(state))  # as myst-nb wrote it
-    metadata["js_files"]["ipywidgets_state"] = (uri, {**attributes, "body": body})
+def _page_catalogue(app: Sphinx):
+    """The gettext catalogue of the page being read (``None`` when it has none)."""
+    from sphinx.locale import init as init_locale
+    from sphinx.util.i18n import docname_to_domain
+
+    folders = [str(Path(app.srcdir) / folder) for folder in app.config.locale_dirs]
+    catalogue, found = init_locale(folders, app.config.language,
+                                   docname_to_domain(app.env.docname, app.config.gettext_compact))
+    return catalogue if found else None
+
+
+def _late_messages(app: Sphinx, doctree: nodes.document) -> None:
+    """Text that extensions add after Sphinx has translated a page: give it to the catalogues
+    (a source line, so that the gettext builder extracts it) and, in a translated edition,
+    translate it from the page's catalogue. The parts' captions ("Foundations", inserted by
+    sphinx-external-toc) and the exercises' titles ("A silent failure (★, 10 min)",
+    sphinx-exercise) are such text."""
+    from sphinx import addnodes
+    from sphinx_exercise.nodes import exercise_subtitle
+
+    catalogue = _page_catalogue(app) if app.config.vae_edition != SOURCE_LANGUAGE else None
+    translate = catalogue.gettext if catalogue is not None else (lambda text: text)
+    for toctree in doctree.findall(addnodes.toctree):
+        if toctree.get("caption"):
+            toctree["caption"] = translate(toctree["caption"])
+    for subtitle in doctree.findall(exercise_subtitle):
+        # One translatable inline with a source line: the gettext builder extracts it even after
+        # sphinx-exercise has moved it into the exercise's title.
+        text = subtitle.astext()
+        message = nodes.inline(text, translate(text), translatable=True)
+        message.source, message.line = app.env.doc2path(app.env.docname), subtitle.line or 1
+        subtitle.children = [message]
 
 
 def setup(app: Sphinx) -> dict:
@@ -162,4 +179,5 @@ def setup(app: Sphinx) -> dict:
     app.connect("config-inited", _prepare, priority=950)
     app.connect("html-page-context", _add_switch)
     app.connect("doctree-read", _translate_outputs)
+    app.connect("doctree-read", _late_messages)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
