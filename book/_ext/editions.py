@@ -42,12 +42,14 @@ class Edition:
         label: the switch's text, written in the edition's own language.
         folder: where the edition's site sits inside the English site (``""`` for English).
         title: the book's title in that language (``None``: the one in ``book/_config.yml``).
+        interface: the extensions' own words on the page, e.g. the hint on folded solutions.
     """
 
     language: str
     label: str
     folder: str
     title: str | None = None
+    interface: tuple[tuple[str, str], ...] = ()
 
     @property
     def hreflang(self) -> str:
@@ -58,15 +60,16 @@ class Edition:
 SOURCE_LANGUAGE = "en"
 EDITIONS: dict[str, Edition] = {
     "en": Edition("en", "English", ""),
-    "zh_CN": Edition("zh_CN", "中文", "zh_CN", "变分自编码器：从贝叶斯公式到 MNIST"),
+    "zh_CN": Edition("zh_CN", "中文", "zh_CN", "变分自编码器：从贝叶斯公式到 MNIST",
+                     interface=(("togglebutton_hint", "点击展开"), ("togglebutton_hint_hide", "点击收起"))),
 }
 
 
 def sphinx_overrides(language: str, repo: Path) -> dict:
     """The Sphinx settings an edition changes in ``book/_config.yml``: all of them, in one place.
 
-    >>> sorted(sphinx_overrides("zh_CN", Path("/repo")))
-    ['gettext_compact', 'html_title', 'language', 'locale_dirs', 'project', 'vae_edition']
+    >>> sorted(sphinx_overrides("zh_CN", Path("/repo")))[:6]
+    ['gettext_compact', 'html_title', 'language', 'locale_dirs', 'project', 'togglebutton_hint']
     """
     edition = EDITIONS[language]
     overrides = {
@@ -78,7 +81,7 @@ def sphinx_overrides(language: str, repo: Path) -> dict:
     }
     if edition.title:
         overrides |= {"html_title": edition.title, "project": edition.title}
-    return overrides
+    return overrides | dict(edition.interface)
 
 
 def edition_link(pagename: str, source: str, target: str) -> str:
@@ -140,6 +143,23 @@ def _translate_outputs(app: Sphinx, doctree: nodes.document) -> None:
     _translate_widget_state(app, language)
 
 
+def _translate_widget_state(app: Sphinx, language: str) -> None:
+    """Widget labels live in the page's widget state (stored by myst-nb per page): translate them there."""
+    metadata = getattr(app.env, "nb_metadata", {}).get(app.env.docname, {})
+    entry = metadata.get("js_files", {}).get("ipywidgets_state")
+    if not entry:
+        return
+    uri, attributes = entry
+    state = json.loads(attributes["body"])
+    for model in state.get("state", {}).values():
+        fields = model.get("state", {})
+        for key in ("description", "value", "tooltip", "placeholder"):
+            if isinstance(fields.get(key), str):
+                fields[key] = translate_output(fields[key], language)
+    body = sanitize_script_content(json.dumps(state))  # as myst-nb wrote it
+    metadata["js_files"]["ipywidgets_state"] = (uri, {**attributes, "body": body})
+
+
 def _page_catalogue(app: Sphinx):
     """The gettext catalogue of the page being read (``None`` when it has none)."""
     from sphinx.locale import init as init_locale
@@ -165,13 +185,17 @@ def _late_messages(app: Sphinx, doctree: nodes.document) -> None:
     for toctree in doctree.findall(addnodes.toctree):
         if toctree.get("caption"):
             toctree["caption"] = translate(toctree["caption"])
-    for subtitle in doctree.findall(exercise_subtitle):
+    # sphinx-exercise keeps a copy of each exercise (its solutions' titles are made from it).
+    copies = [entry["node"] for entry in getattr(app.env, "sphinx_exercise_registry", {}).values()
+              if entry.get("docname") == app.env.docname and entry.get("node") is not None]
+    for subtitle in [found for root in (doctree, *copies) for found in root.findall(exercise_subtitle)]:
         # One translatable inline with a source line: the gettext builder extracts it even after
         # sphinx-exercise has moved it into the exercise's title.
         text = subtitle.astext()
         message = nodes.inline(text, translate(text), translatable=True)
         message.source, message.line = app.env.doc2path(app.env.docname), subtitle.line or 1
-        subtitle.children = [message]
+        subtitle.clear()
+        subtitle += message
 
 
 def setup(app: Sphinx) -> dict:
