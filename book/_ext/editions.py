@@ -114,6 +114,8 @@ def _prepare(app: Sphinx, config: Config) -> None:
 
 
 def _add_switch(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
+    if not app.config.vae_language_switch:
+        return  # a build with no other edition beside it (e.g. a student edition in one language)
     this = app.config.vae_edition
     links = [{"url": edition_link(pagename, this, other.language), "label": other.label,
               "hreflang": other.hreflang}
@@ -200,6 +202,7 @@ def _late_messages(app: Sphinx, doctree: nodes.document) -> None:
 
 def setup(app: Sphinx) -> dict:
     app.add_config_value("vae_edition", SOURCE_LANGUAGE, "env")
+    app.add_config_value("vae_language_switch", True, "html")
     app.connect("config-inited", _prepare, priority=950)
     app.connect("html-page-context", _add_switch)
     app.connect("doctree-read", _translate_outputs)
