@@ -1,7 +1,9 @@
 # The two commands a fresh machine needs:
 #   make book   set up (virtual environment + pinned stack), build the site into book/_build/html
+#               (the English edition, and the Chinese one in book/_build/html/zh_CN)
 #   make test   the same set-up, then the whole test suite (it builds the book from scratch too)
-# Also: make lab, make student, make pdf, make assignment, make notebooks, make bench, make clean.
+# Also: make lab, make student, make pdf, make assignment, make notebooks, make translations,
+#       make bench, make clean.
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -28,14 +30,18 @@ INSTALLED := $(ENV_DIR)/.vae-book-installed
 # Executed pages get one plain line per training epoch instead of progress bars (live
 # notebooks opened with `make lab` keep their bars).
 book book-all test student pdf: export VAE_LIB_PROGRESS := lines
+# Chapters execute once, in English; the Chinese edition translates their library messages.
+book book-all test student pdf: export VAE_LIB_LANG := en
 
 JB_BUILD := $(ENV_DIR)/bin/jupyter-book build . --config book/_config.yml --toc book/_toc.yml
 HTML := book/_build/html/book/intro.html
+# The translated editions (book/_ext/editions.py), built from the English build's results.
+LANGUAGES := zh_CN
 
-.PHONY: help setup book book-all assets test lab notebooks publish-notebooks student pdf assignment bench clean constraints
+.PHONY: help setup book book-all assets test lab notebooks publish-notebooks student pdf assignment bench clean constraints translations translation-status
 
 help:
-	@echo "make book      build the site into book/_build/html (sets everything up first)"
+	@echo "make book      build the site into book/_build/html, the Chinese edition into book/_build/html/zh_CN"
 	@echo "make test      run the whole test suite (builds the book from scratch in a temp folder)"
 	@echo "make lab       open the chapters live in JupyterLab"
 	@echo "make student   build the student edition (no solutions) into student/"
@@ -43,6 +49,8 @@ help:
 	@echo "make assignment EXERCISES=ex-a,ex-b OUT=folder   an assignment notebook and printable sheet"
 	@echo "make notebooks write .ipynb copies of the chapters into notebooks/ (Colab-ready)"
 	@echo "make publish-notebooks   commit those notebooks to the branch 'notebooks' (Colab buttons)"
+	@echo "make translations  after an English change: update the catalogues in book/locales and vae_lib/locales"
+	@echo "make translation-status  per page: messages translated, fuzzy, untranslated"
 	@echo "make bench     run the benchmarks (prints JSON)"
 	@echo "make clean     remove build outputs (keeps the environment and the model cache)"
 
@@ -71,14 +79,25 @@ book/_offline/.complete: book/assets/package.json book/assets/package-lock.json 
 
 book: $(INSTALLED) assets
 	$(JB_BUILD) --path-output book -W --keep-going
+	@for language in $(LANGUAGES); do $(PY) book/translate.py build $$language --path-output book || exit 1; done
 	@echo
 	@echo "The book is built. Open it in a browser:"
 	@echo "  file://$(CURDIR)/$(HTML)"
+	@for language in $(LANGUAGES); do echo "  file://$(CURDIR)/book/_build/html/$$language/book/intro.html"; done
 
 # A clean, complete build, as CI checks it (re-executes every chapter).
 book-all: $(INSTALLED) assets
 	rm -rf book/_build
 	$(JB_BUILD) --path-output book -W --keep-going --all
+	@for language in $(LANGUAGES); do $(PY) book/translate.py build $$language --path-output book --all || exit 1; done
+
+# After a change to the English text (or to the library's messages): extract the messages and
+# update every catalogue, keeping translations (a changed message's old one is marked fuzzy).
+translations: $(INSTALLED)
+	$(PY) book/translate.py update
+
+translation-status: $(INSTALLED)
+	$(PY) book/translate.py stat
 
 test: $(INSTALLED) assets
 	$(PY) -m pytest

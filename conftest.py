@@ -31,8 +31,11 @@ ORIGINAL_ENV = dict(os.environ)
 
 
 def book_build_env() -> dict[str, str]:
-    """Environment for a subprocess that builds the book (line-mode progress, real cache)."""
-    return {**ORIGINAL_ENV, "VAE_LIB_PROGRESS": "lines"}
+    """Environment for a subprocess that builds the book (line-mode progress, real cache, English outputs)."""
+    return {**ORIGINAL_ENV, "VAE_LIB_PROGRESS": "lines", "VAE_LIB_LANG": "en"}
+
+#: The translated editions the book fixture builds besides the English one (book/_ext/editions.py).
+TRANSLATED_EDITIONS = ("zh_CN",)
 
 
 @pytest.fixture(autouse=True)
@@ -43,6 +46,8 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
     # CI points VAE_LIB_DATA at the full MNIST for the book build; unit tests choose their
     # data sources themselves.
     monkeypatch.delenv("VAE_LIB_DATA", raising=False)
+    # Library messages in English unless a test asks for another language.
+    monkeypatch.delenv("VAE_LIB_LANG", raising=False)
     torch.manual_seed(0)
 
 
@@ -52,6 +57,8 @@ def built_book(tmp_path_factory) -> Path:
     that need it: the site test reads its HTML; the PDF, student-edition and exercise-index
     tests reuse its execution cache, so no chapter is executed twice in one test run.
 
+    Both editions: the English site in ``_build/html``, then each translated edition, built from
+    the English build's execution cache (``book/translate.py build``), in ``_build/html/<lang>``.
     Built from scratch with warnings as errors; ``VAE_BOOK_SITE=/path/to/_build/html`` reuses an
     existing build instead (faster while editing).
     """
@@ -73,4 +80,14 @@ def built_book(tmp_path_factory) -> Path:
         "The book build failed or warned (full log in " + str(out / "build.log") + "):\n"
         + "\n".join(warnings[:30] or log.splitlines()[-30:])
     )
+    for language in TRANSLATED_EDITIONS:
+        command = [sys.executable, "book/translate.py", "build", language, "--path-output", str(out), "--all"]
+        result = subprocess.run(command, cwd=REPO, env=book_build_env(), capture_output=True, text=True)
+        log = result.stdout + result.stderr
+        (out / f"build-{language}.log").write_text(log)
+        warnings = [line for line in log.splitlines() if re.search(r"\b(WARNING|ERROR|CRITICAL):", line)]
+        assert result.returncode == 0 and not warnings, (
+            f"The {language} edition's build failed or warned (full log in {out / f'build-{language}.log'}):\n"
+            + "\n".join(warnings[:30] or log.splitlines()[-30:])
+        )
     return out

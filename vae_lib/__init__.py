@@ -29,6 +29,7 @@ One module per idea, each one a chapter points at (CONTRIBUTING.md maps them to 
 - :mod:`vae_lib.plots`   small plotting helpers the chapters share
 - :mod:`vae_lib.widgets` interactive figures that also work on the static site
 - :mod:`vae_lib.checks`  the self-check machinery: never reveals an answer or confirms a digit
+- :mod:`vae_lib.i18n`    the library's messages in the reader's language (``VAE_LIB_LANG``)
 - :mod:`vae_lib.exercises` one module per chapter: its problem data and exercise self-checks
 - :mod:`vae_lib.assign`  for lecturers: chosen exercises as one notebook and a printable sheet
 

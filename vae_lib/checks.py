@@ -53,12 +53,14 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import ModuleType
 
+from vae_lib.i18n import N_, tr
+
 __all__ = ["Check", "CheckResult", "Mistake", "checks_by_exercise"]
 
 CORRECT_MARK, WRONG_MARK, PENDING_MARK = "✓", "✗", "•"
 
 #: Told to every wrong, unexplained answer of a non-integer check (so it confirms nothing).
-ROUNDING_ADVICE = "If you rounded, pass the full-precision number your code computes."
+ROUNDING_ADVICE = N_("If you rounded, pass the full-precision number your code computes.")
 
 _EXERCISE_DOCSTRING = re.compile(r"Exercise ([\w-]+):")
 
@@ -148,7 +150,7 @@ class Check:
         self.kind = kind
         self.rel_tol = 0.0 if kind == "integer" else rel_tol
         self.abs_tol = 0.0 if kind == "integer" else abs_tol
-        self.hint = hint or "Write down the formula you need, then compute each term from the problem data."
+        self.hint = hint or tr("Write down the formula you need, then compute each term from the problem data.")
         self.correct_message = correct_message
         self._expected = float(expected)
         # A mistake that gives (nearly) the right answer cannot be diagnosed: drop it.
@@ -168,33 +170,32 @@ class Check:
 
     def _unexplained_message(self) -> str:
         """The one message for every wrong answer that matches no known mistake."""
-        advice = "" if self.kind == "integer" else f" {ROUNDING_ADVICE}"
-        return f"{WRONG_MARK} Not quite. {self.hint}{advice}"
+        advice = "" if self.kind == "integer" else f" {tr(ROUNDING_ADVICE)}"
+        return f"{WRONG_MARK} {tr('Not quite.')} {self.hint}{advice}"
 
     def _diagnose(self, answer: object) -> tuple[bool | None, str]:
         if answer is None:
-            return None, f"{PENDING_MARK} Not answered yet: replace None with your computation and run the cell."
+            return None, f"{PENDING_MARK} " + tr("Not answered yet: replace None with your computation and run the cell.")
         value, problem = _as_number(answer)
         if problem:
             return False, f"{WRONG_MARK} {problem}"
         if math.isnan(value):
-            return False, f"{WRONG_MARK} Your answer is NaN (not a number): look for 0/0 or the log of 0."
+            return False, f"{WRONG_MARK} " + tr("Your answer is NaN (not a number): look for 0/0 or the log of 0.")
         if math.isinf(value):
-            return False, f"{WRONG_MARK} Your answer is infinite: look for a division by zero."
+            return False, f"{WRONG_MARK} " + tr("Your answer is infinite: look for a division by zero.")
         if self.kind == "probability" and not 0.0 <= value <= 1.0:
-            return False, (
-                f"{WRONG_MARK} Out of range: a probability lies in [0, 1]. "
-                "A value above 1 often means a missing division by the evidence; a negative one, a sign slip."
-            )
+            return False, f"{WRONG_MARK} " + tr(
+                "Out of range: a probability lies in [0, 1]. "
+                "A value above 1 often means a missing division by the evidence; a negative one, a sign slip.")
         if self.kind == "integer" and value != round(value):
-            return False, f"{WRONG_MARK} The answer is a whole number: yours has a fractional part."
+            return False, f"{WRONG_MARK} " + tr("The answer is a whole number: yours has a fractional part.")
         if self._near(value, self._expected):
-            return True, f"{CORRECT_MARK} Correct." + (f" {self.correct_message}" if self.correct_message else "")
+            return True, f"{CORRECT_MARK} {tr('Correct.')}" + (f" {self.correct_message}" if self.correct_message else "")
         # A known mistake hit (almost) exactly beats one the student may have rounded. Nothing
         # else is said about a wrong answer: any "close" would confirm digits of a guess.
         mistakes = self._matching_mistakes(value, loose=False) or self._matching_mistakes(value, loose=True)
         if mistakes:
-            return False, f"{WRONG_MARK} " + " Or: ".join(dict.fromkeys(m.message for m in mistakes))
+            return False, f"{WRONG_MARK} " + f" {tr('Or:')} ".join(dict.fromkeys(m.message for m in mistakes))
         return False, self._unexplained_message()
 
     def __call__(self, answer: object, *, quiet: bool = False) -> CheckResult:
@@ -208,23 +209,25 @@ class Check:
 def _as_number(answer: object) -> tuple[float, str | None]:
     """Turn a student's answer into a float, or explain why it is not a single number."""
     if isinstance(answer, bool):
-        return math.nan, "Expected a number, got True/False."
+        return math.nan, tr("Expected a number, got True/False.")
     if isinstance(answer, str):
-        return math.nan, "Expected a number, got a string: remove the quotes."
+        return math.nan, tr("Expected a number, got a string: remove the quotes.")
     if isinstance(answer, Mapping):
-        return math.nan, "Expected a single number, got a dict: pick the entry for the hypothesis asked about."
+        return math.nan, tr("Expected a single number, got a dict: pick the entry for the hypothesis asked about.")
     if hasattr(answer, "item") and hasattr(answer, "shape"):  # numpy / torch scalars and arrays
         count = math.prod(answer.shape)
         if count != 1:
-            return math.nan, f"Expected a single number, got an array with {count} entries: pick the one asked about."
+            return math.nan, tr("Expected a single number, got an array with {count} entries: pick the one asked about.",
+                                 count=count)
         answer = answer.item()
     elif isinstance(answer, (list, tuple, set)):
         kind, count = type(answer).__name__, len(answer)
-        return math.nan, f"Expected a single number, got a {kind} of {count} items: pick the one asked about."
+        return math.nan, tr("Expected a single number, got a {kind} of {count} items: pick the one asked about.",
+                                 kind=kind, count=count)
     try:
         return float(answer), None
     except (TypeError, ValueError):
-        return math.nan, f"Expected a number, got a {type(answer).__name__}."
+        return math.nan, tr("Expected a number, got a {kind}.", kind=type(answer).__name__)
 
 
 def checks_by_exercise(module: ModuleType) -> dict[str, Callable[[object], CheckResult]]:

@@ -23,6 +23,7 @@ from scipy.stats import binom
 
 from vae_lib.bayes import combine_likelihoods, evidence, joint, posterior
 from vae_lib.checks import Check, CheckResult, Mistake
+from vae_lib.i18n import tr
 
 __all__ = [
     "COFFEE_PRIOR",
@@ -88,28 +89,28 @@ def _silent_machine_check() -> Check:
         after_silence["clogged"],
         [
             Mistake(after_noise["clogged"],
-                    "That is P(clogged | noise), the posterior after a noise; "
-                    "this morning the machine was silent."),
+                    tr("That is P(clogged | noise), the posterior after a noise; "
+                       "this morning the machine was silent.")),
             Mistake(after_noise["low water"],
-                    "That is P(low water | noise) = 1 − P(clogged | noise). Conditioning on silence is not "
-                    "the same as taking 1 − the posterior after a noise: recompute with P(silence | h)."),
+                    tr("That is P(low water | noise) = 1 − P(clogged | noise). Conditioning on silence is not "
+                       "the same as taking 1 − the posterior after a noise: recompute with P(silence | h).")),
             Mistake(silence["clogged"],
-                    "That is the likelihood P(silence | clogged), not the posterior: combine it with the prior."),
+                    tr("That is the likelihood P(silence | clogged), not the posterior: combine it with the prior.")),
             Mistake(joint(prior, silence)["clogged"],
-                    "That is the joint P(silence, clogged): you forgot to divide by the evidence P(silence)."),
+                    tr("That is the joint P(silence, clogged): you forgot to divide by the evidence P(silence).")),
             Mistake(evidence(prior, silence),
-                    "That is the evidence P(silence), the denominator; "
-                    "the question asks for the posterior of 'clogged'."),
-            Mistake(after_silence["low water"], "That is P(low water | silence), the other hypothesis."),
-            Mistake(prior["clogged"], "That is the prior P(clogged): you have not used the observation yet."),
+                    tr("That is the evidence P(silence), the denominator; "
+                       "the question asks for the posterior of 'clogged'.")),
+            Mistake(after_silence["low water"], tr("That is P(low water | silence), the other hypothesis.")),
+            Mistake(prior["clogged"], tr("That is the prior P(clogged): you have not used the observation yet.")),
             Mistake(posterior(flat_prior, silence)["clogged"],
-                    "You normalized the likelihoods over the hypotheses and left out the prior "
-                    "(that is the answer for a 50/50 prior)."),
+                    tr("You normalized the likelihoods over the hypotheses and left out the prior "
+                       "(that is the answer for a 50/50 prior).")),
             Mistake(noise["clogged"] * prior["clogged"] / evidence(prior, silence),
-                    "You mixed the two observations: the numerator uses P(noise | clogged) "
-                    "but the denominator P(silence)."),
+                    tr("You mixed the two observations: the numerator uses P(noise | clogged) "
+                       "but the denominator P(silence).")),
         ],
-        correct_message="A silent machine makes 'clogged' much less likely than before.",
+        correct_message=tr("A silent machine makes 'clogged' much less likely than before."),
     )
 
 
@@ -137,22 +138,22 @@ def _noise_then_silence_check() -> Check:
         right["clogged"],
         [
             Mistake(after_noise,
-                    "That is the belief after the first morning only: "
-                    "update it again with the second morning's silence."),
+                    tr("That is the belief after the first morning only: "
+                       "update it again with the second morning's silence.")),
             Mistake(after_silence,
-                    "That is the belief after the silence alone: the second update should start from "
-                    "the first morning's posterior, not from the original prior."),
+                    tr("That is the belief after the silence alone: the second update should start from "
+                       "the first morning's posterior, not from the original prior.")),
             Mistake(posterior(prior, combine_likelihoods(noise, noise))["clogged"],
-                    "That is the belief after two noisy mornings; the second morning was silent."),
+                    tr("That is the belief after two noisy mornings; the second morning was silent.")),
             Mistake(joint(prior, both)["clogged"],
-                    "That is the joint P(noise, silence, clogged): divide by the evidence of both mornings."),
-            Mistake(evidence(prior, both), "That is the evidence P(noise, silence), the denominator."),
-            Mistake(right["low water"], "That is P(low water | noise, silence), the other hypothesis."),
+                    tr("That is the joint P(noise, silence, clogged): divide by the evidence of both mornings.")),
+            Mistake(evidence(prior, both), tr("That is the evidence P(noise, silence), the denominator.")),
+            Mistake(right["low water"], tr("That is P(low water | noise, silence), the other hypothesis.")),
             Mistake((after_noise + after_silence) / 2,
-                    "You averaged two one-morning posteriors. Beliefs are updated by multiplying "
-                    "likelihoods, not by averaging posteriors."),
+                    tr("You averaged two one-morning posteriors. Beliefs are updated by multiplying "
+                       "likelihoods, not by averaging posteriors.")),
         ],
-        correct_message="The noise and the silence pull in opposite directions; the silence wins.",
+        correct_message=tr("The noise and the silence pull in opposite directions; the silence wins."),
     )
 
 
@@ -184,31 +185,32 @@ def _grid_search(sixes: int, rolls: int, points: int) -> float:
 def _loaded_die_check() -> Check:
     n, k = FRIEND_DIE_ROLLS, FRIEND_DIE_SIXES
     best = _maximum_likelihood(k, n)
-    coarse_grid = ("Your ρ grid is too coarse: its step is larger than the tolerance of this check. "
-                   "Use a finer grid, or solve it exactly.")
+    coarse_grid = (tr("Your ρ grid is too coarse: its step is larger than the tolerance of this check. "
+                      "Use a finer grid, or solve it exactly."))
     return Check(
         "maximum-likelihood ρ = P(six)",
         best,
         [
             Mistake(1 / 6,
-                    "That is a fair die's chance of a six: the hypothesis you are testing, "
-                    "not the value that explains the rolls best."),
+                    tr("That is a fair die's chance of a six: the hypothesis you are testing, "
+                       "not the value that explains the rolls best.")),
             Mistake(_maximum_likelihood(CHAPTER_DIE_SIXES, CHAPTER_DIE_ROLLS),
-                    f"That is the chapter's die, {CHAPTER_DIE_SIXES} sixes in {CHAPTER_DIE_ROLLS} rolls, "
-                    "not your friend's: use your friend's rolls."),
+                    tr("That is the chapter's die, {sixes} sixes in {rolls} rolls, "
+                       "not your friend's: use your friend's rolls.",
+                       sixes=CHAPTER_DIE_SIXES, rolls=CHAPTER_DIE_ROLLS)),
             Mistake((k + 1) / (n + 2),
-                    "That is the mean of the posterior under a uniform prior (Laplace's rule of succession), "
-                    "not the maximum of the likelihood."),
-            Mistake(k / (n - k), "That is the odds of a six (sixes per non-six), not a probability."),
-            Mistake((n - k) / n, "That is the fraction of rolls that were NOT sixes."),
+                    tr("That is the mean of the posterior under a uniform prior (Laplace's rule of succession), "
+                       "not the maximum of the likelihood.")),
+            Mistake(k / (n - k), tr("That is the odds of a six (sixes per non-six), not a probability.")),
+            Mistake((n - k) / n, tr("That is the fraction of rolls that were NOT sixes.")),
             Mistake(float(binom.pmf(k, n, best)),
-                    "That is the height of the likelihood at its peak; the question asks where the peak is."),
+                    tr("That is the height of the likelihood at its peak; the question asks where the peak is.")),
             *(Mistake(_grid_search(k, n, points), coarse_grid) for points in COARSE_GRID_POINTS),
         ],
         rel_tol=2e-3,
-        hint="Write the likelihood L(ρ) of the rolls as a function of ρ = P(six), then find the ρ where "
-             "it is largest (a fine grid and np.argmax will do).",
-        correct_message="The best-fitting ρ is simply the observed fraction of sixes.",
+        hint=tr("Write the likelihood L(ρ) of the rolls as a function of ρ = P(six), then find the ρ where "
+                "it is largest (a fine grid and np.argmax will do)."),
+        correct_message=tr("The best-fitting ρ is simply the observed fraction of sixes."),
     )
 
 
@@ -241,17 +243,17 @@ def _grid_dimension_check() -> Check:
         largest,
         [
             Mistake(largest + 1,
-                    "Too big: that grid has more terms than fit in the time allowed. Check whether you "
-                    "found the first d that does not fit instead of the last one that does."),
+                    tr("Too big: that grid has more terms than fit in the time allowed. Check whether you "
+                       "found the first d that does not fit instead of the last one that does.")),
             Mistake(_largest_dimension(points, GRID_TERMS_PER_SECOND),
-                    "That is what fits in one second; you have a whole day."),
+                    tr("That is what fits in one second; you have a whole day.")),
             Mistake(CHAPTER_LATENT_DIM,
-                    "That is the latent dimension of the VAE in this chapter, which is far out of reach."),
+                    tr("That is the latent dimension of the VAE in this chapter, which is far out of reach.")),
         ],
         kind="integer",
-        hint="The grid has (points per dimension)^d terms; find the largest d for which that is at most "
-             "(terms per second) × (seconds in a day).",
-        correct_message="A day of computing buys only a handful of dimensions more than a second does.",
+        hint=tr("The grid has (points per dimension)^d terms; find the largest d for which that is at most "
+                "(terms per second) × (seconds in a day)."),
+        correct_message=tr("A day of computing buys only a handful of dimensions more than a second does."),
     )
 
 

@@ -23,6 +23,7 @@ import ipywidgets as widgets
 from ipywidgets.widgets.widget_string import HTMLStyle
 
 from vae_lib import bayes, plots
+from vae_lib.i18n import tr
 from vae_lib.widgets.pictures import figure_png
 from vae_lib.widgets.precomputed import (SLIDER_LAYOUT, SLIDER_STYLE, leaves, link_levels, nested_stacks,
                                          shown_leaf)
@@ -188,14 +189,13 @@ def bayes_explorer(
         sliders, links, picture = _static_parts(initial, names, hypotheses, observation, grid)
     else:
         sliders, links, picture = _live_parts(initial, names, hypotheses, observation)
-    prior_name, first_name, second_name = (f"<b>{html.escape(n)}</b>" for n in names)
-    what, cause = html.escape(observation), html.escape(first)
-    legend = widgets.HTML(
-        f"<div style='line-height: 1.4; font-size: 0.9em'>{prior_name} is the prior: how likely "
-        f"'{cause}' is before the {what}. {first_name} and {second_name} are the likelihoods: "
-        f"how often each cause makes the {what}.</div>",
-        layout=widgets.Layout(max_width="560px"),
-    )
+    prior_name, first_name, second_name = (html.escape(n) for n in names)
+    explanation = tr("<b>{prior}</b> is the prior: how likely '{cause}' is before the {what}. <b>{first}</b> and "
+                     "<b>{second}</b> are the likelihoods: how often each cause makes the {what}.",
+                     prior=prior_name, first=first_name, second=second_name, cause=html.escape(first),
+                     what=html.escape(observation))
+    legend = widgets.HTML(f"<div style='line-height: 1.4; font-size: 0.9em'>{explanation}</div>",
+                          layout=widgets.Layout(max_width="560px"))
     fallback = _fallback_png(prior, likelihood, observation)
     return BayesExplorer([legend, *sliders, picture], sliders=sliders, links=links, picture=picture,
                          static=static, fallback_png=fallback)
@@ -247,8 +247,8 @@ def _static_parts(initial, names, hypotheses, observation, grid):
 
 
 def _panels(prior_part: widgets.Widget, posterior_part: widgets.Widget, observation: str) -> widgets.HBox:
-    return widgets.HBox([_titled("before: prior P(h)", prior_part),
-                         _titled(f"after: posterior P(h | {observation})", posterior_part)])
+    return widgets.HBox([_titled(tr("before: prior P(h)"), prior_part),
+                         _titled(tr("after: posterior P(h | {observation})", observation=observation), posterior_part)])
 
 
 def _live_parts(initial, names, hypotheses, observation):

@@ -1,0 +1,141 @@
+"""vae_lib.i18n: the library's messages in the reader's language, live and on the translated site."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+from vae_lib import i18n
+from vae_lib.i18n import catalogue, placeholders, tr, translate_output
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "book"))
+
+import translate  # noqa: E402  (book/translate.py: the catalogue is extracted from the code)
+
+LANGUAGES = [language for language in i18n.LANGUAGES if language != "en"]
+_CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+def _entries(language: str) -> list[tuple[str, str]]:
+    return sorted(catalogue(language).items())
+
+
+# ----------------------------------------------------------------------------- choosing the language
+
+
+def test_english_is_the_default_and_vae_lib_lang_chooses(monkeypatch):
+    assert i18n.current_language() == "en"
+    assert tr("Correct.") == "Correct."
+    monkeypatch.setenv("VAE_LIB_LANG", "zh-CN")
+    assert i18n.current_language() == "zh_CN"
+    assert tr("Correct.") == catalogue("zh_CN")["Correct."]
+
+
+def test_an_unknown_language_warns_once_and_falls_back_to_english(monkeypatch):
+    monkeypatch.setenv("VAE_LIB_LANG", "klingon")
+    with pytest.warns(UserWarning, match="VAE_LIB_LANG='klingon' is not a language vae_lib speaks"):
+        assert tr("Correct.") == "Correct."
+
+
+def test_an_untranslated_message_stays_english_and_is_still_formatted():
+    assert tr("Not in any catalogue {n}.", language="zh_CN", n=3) == "Not in any catalogue 3."
+
+
+# ----------------------------------------------------------------------------- the catalogue's rules
+
+
+def test_every_message_is_a_literal_in_the_code():
+    """`make translations` can only extract literals: a tr() of anything else would be missed."""
+    offenders = []
+    for path in sorted((REPO / "vae_lib").rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        for match in re.finditer(r"(?<![\w.])tr\((?!\s*[\"'])([^,)]*)", text):
+            if path.name != "i18n.py" and match.group(1).strip() not in {"ROUNDING_ADVICE"}:
+                offenders.append(f"{path.relative_to(REPO)}: tr({match.group(1)}")
+    assert not offenders, "tr() takes a literal string (or an N_-marked constant):\n" + "\n".join(offenders)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_messages_can_be_found_in_outputs_unambiguously(language):
+    """Each message starts and ends with literal text, uses plain {name} placeholders (no format
+    specs: format numbers before passing them), and its translation keeps the same placeholders."""
+    problems = []
+    for message, translation in _entries(language):
+        if placeholders(message) and (message.startswith("{") or message.endswith("}")):
+            problems.append(f"starts or ends with a placeholder: {message!r}")
+        if re.search(r"\{[^{}]*[:!][^{}]*\}", message):
+            problems.append(f"placeholder with a format spec or conversion: {message!r}")
+        if sorted(set(placeholders(message))) != sorted(set(placeholders(translation))):
+            problems.append(f"placeholders differ: {message!r} → {translation!r}")
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_message_rendered_in_english_is_found_and_translated(language):
+    """The round trip the translated site relies on: render each message in English with sample
+    values, embed it in other output, and translate_output must give the translation."""
+    for message, translation in _entries(language):
+        if len("".join(re.split(r"\{\w+\}", message))) < i18n.MIN_OUTPUT_MESSAGE:
+            continue  # too short to search for in outputs; translated live only
+        values = {name: f"V{number}" for number, name in enumerate(dict.fromkeys(placeholders(message)))}
+        english = tr(message, language="en", **values)
+        output = f"✗ {english}\nprinted: 0.1234"
+        assert translate_output(output, language) == f"✗ {tr(message, language=language, **values)}\nprinted: 0.1234"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_outputs_without_messages_are_left_alone(language):
+    text = "P(noise) = 0.4100\nafter 2 noisy mornings: clogged 0.86, low water 0.14\n<svg><text>0.30</text></svg>"
+    assert translate_output(text, language) == text
+
+
+# ----------------------------------------------------------------------------- chapter 1, the worked example
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_chapter_1_checks_answer_in_chinese(monkeypatch, capsys, language):
+    """Live in Jupyter with VAE_LIB_LANG set, every verdict of chapter 1's checks is translated."""
+    from vae_lib.exercises import bayes as exercises
+
+    monkeypatch.setenv("VAE_LIB_LANG", language)
+    for builder in (exercises._silent_machine_check, exercises._noise_then_silence_check,
+                    exercises._loaded_die_check, exercises._grid_dimension_check):
+        builder.cache_clear()  # the checks are built once, in the language of the moment
+    try:
+        replies = [exercises.check_silent_machine(None), exercises.check_silent_machine(0.3),
+                   exercises.check_silent_machine(0.5), exercises.check_loaded_die_mle("0.3"),
+                   exercises.check_loaded_die_mle([1, 2]), exercises.check_grid_dimension(20)]
+    finally:
+        for builder in (exercises._silent_machine_check, exercises._noise_then_silence_check,
+                        exercises._loaded_die_check, exercises._grid_dimension_check):
+            builder.cache_clear()
+    printed = capsys.readouterr().out
+    for reply in replies:
+        assert _CJK.search(reply.message), reply.message
+        assert not re.search(r"\b(That is|Not answered|Not quite|Expected a)\b", reply.message), reply.message
+    assert printed.count("\n") == len(replies)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_chapter_1_explorer_labels_are_translated(monkeypatch, language):
+    from vae_lib.widgets import bayes_explorer
+
+    monkeypatch.setenv("VAE_LIB_LANG", language)
+    explorer = bayes_explorer({"clogged": 0.3, "low water": 0.7}, {"clogged": 0.9, "low water": 0.2},
+                              observation="noise", static=False)
+    legend = explorer.children[0].value
+    titles = [panel.children[0].value for panel in explorer.picture.children]
+    assert _CJK.search(legend) and "is the prior" not in legend and "<b>P(clogged)</b>" in legend
+    assert all(_CJK.search(title) for title in titles), titles
+
+
+def test_the_catalogue_is_extracted_from_the_code():
+    """book/translate.py finds chapter 1's messages where they are made."""
+    found = translate.library_messages()
+    assert "Not answered yet: replace None with your computation and run the cell." in found
+    assert any(place.startswith("vae_lib/exercises/bayes.py") for place in
+               found["That is the prior P(clogged): you have not used the observation yet."])
