@@ -48,7 +48,7 @@ _EQUATION_LABEL = re.compile(r"^(?P<math>.*\$\$)\s*\([\w:.-]+\)\s*$")
 _ROLE = re.compile(r"\{(?P<role>[\w:-]+)\}`(?P<content>[^`]*)`")
 _CODE_SPAN = re.compile(r"(?P<ticks>`+)(?P<code>.+?)(?P=ticks)")
 _EXPLICIT = re.compile(r"^(?P<text>.*?)\s*<(?P<target>[^<>]+)>$", flags=re.S)
-_CODE_LANGUAGES = {"{code-cell}": "python", "{code-block}": "", "{code}": "", "{sourcecode}": ""}
+_CODE_LANGUAGES = {"code-cell": "python", "code-block": "", "code": "", "sourcecode": ""}
 
 
 @dataclass(frozen=True)

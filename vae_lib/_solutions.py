@@ -78,6 +78,14 @@ def strip_solutions(text: str) -> str:
     >>> strip_solutions("a\\n```{solution} ex-1\\nsecret\\n```\\nb. Solutions are folded\\nunder each exercise.\\n")
     'a\\nb.\\n'
     """
+    text = _strip_blocks(text)
+    for mention in SOLUTION_MENTIONS:
+        text = mention.sub("", text)
+    return text
+
+
+def _strip_blocks(text: str) -> str:
+    """The text without its solution blocks and cells (the sentences about them kept)."""
     lines = text.splitlines(keepends=True)
     kept: list[str] = []
     index = 0
@@ -107,10 +115,7 @@ def strip_solutions(text: str) -> str:
                 continue
         kept.append(line)
         index += 1
-    text = "".join(kept)
-    for mention in SOLUTION_MENTIONS:
-        text = mention.sub("", text)
-    return text
+    return "".join(kept)
 
 
 def words(text: str) -> str:
@@ -125,7 +130,7 @@ def words(text: str) -> str:
 
 def solution_fragments(text: str) -> set[str]:
     """The recognizable lines of a chapter's solutions (as :func:`words`), found nowhere else in it."""
-    original, stripped = text.splitlines(), strip_solutions(text).splitlines()
+    original, stripped = text.splitlines(), _strip_blocks(text).splitlines()
     removed = []
     for tag, start, end, _, _ in difflib.SequenceMatcher(None, original, stripped, autojunk=False).get_opcodes():
         if tag in ("delete", "replace"):
