@@ -86,10 +86,14 @@ book-all: $(INSTALLED) assets
 test: $(INSTALLED) assets
 	$(PY) -m pytest
 
+# Chapters open as notebooks (jupytext), rendered like the site (jupyterlab-myst), with the book's
+# LaTeX macros (vae_lib._lab_contents); their execution settings live in book/chapters.yml.
+LAB_CONTENTS := --ServerApp.contents_manager_class=vae_lib._lab_contents.BookContentsManager
+
 lab: $(INSTALLED)
 	@mkdir -p $(ENV_DIR)/share/jupyter/lab/settings
 	@cp book/assets/jupyterlab-overrides.json $(ENV_DIR)/share/jupyter/lab/settings/overrides.json
-	$(PY) -m jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS) chapters/
+	$(PY) -m jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_CONTENTS) $(LAB_ARGS) chapters/
 
 # Unexecuted portable .ipynb copies (vae_lib._notebook_export): their first cell installs vae_lib
 # where it is missing. publish-notebooks commits them to the branch the Colab buttons open.
