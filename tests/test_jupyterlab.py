@@ -159,13 +159,15 @@ _RENDERED = """(expected) => {
   const cells = window.jupyterapp.shell.currentWidget.content.widgets.filter(c => c.model.type === 'markdown');
   return cells.length >= expected && cells.every(c => c.rendered);
 }"""
-_VISIBLE_TEXT = """() => [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-MarkdownCell .jp-MarkdownOutput')]
+#: Rendered Markdown: JupyterLab's own renderer (.jp-MarkdownOutput) or jupyterlab-myst's (.myst).
+MARKDOWN = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-MarkdownCell :is(.jp-MarkdownOutput, .myst)"
+_VISIBLE_TEXT = """() => [...document.querySelectorAll('MARKDOWN')]
   .map(node => { const copy = node.cloneNode(true);
     copy.querySelectorAll('.katex-mathml, annotation, mjx-assistive-mml, code, pre, script, style').forEach(n => n.remove());
-    return copy.innerText || copy.textContent; })"""
-_SOLUTIONS = """() => [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-MarkdownOutput details')]
+    return copy.innerText || copy.textContent; })""".replace("MARKDOWN", MARKDOWN)
+_SOLUTIONS = """() => [...document.querySelectorAll('MARKDOWN details')]
   .filter(d => /Solution/.test((d.querySelector('summary') || {}).textContent || ''))
-  .map(d => ({open: d.open, text: d.innerText.length}))"""
+  .map(d => ({open: d.open, text: d.innerText.length}))""".replace("MARKDOWN", MARKDOWN)
 _RUN_ALL = """async (limitMs) => {
   const app = window.jupyterapp, panel = app.shell.currentWidget;
   const started = performance.now();
@@ -183,7 +185,9 @@ _CLOSE = """async () => { const panel = window.jupyterapp.shell.currentWidget;
 
 def _markdown_problems(page, where: str) -> list[str]:
     problems = []
-    for index, text in enumerate(page.evaluate(_VISIBLE_TEXT)):
+    texts = page.evaluate(_VISIBLE_TEXT)
+    assert len(texts) > 3 and sum(map(len, texts)) > 2000, f"{where}: the rendered Markdown was not found"
+    for index, text in enumerate(texts):
         for pattern, what in RAW_MYST:
             found = pattern.search(text)
             if found:
@@ -192,12 +196,15 @@ def _markdown_problems(page, where: str) -> list[str]:
 
 
 def _check_solutions_folded(page, where: str, expected: int) -> None:
+    try:  # rendering is asynchronous (jupyterlab-myst processes the whole notebook after the cells)
+        page.wait_for_function(f"() => ({_SOLUTIONS})().length >= {expected}", timeout=60_000)
+    except Exception:  # noqa: BLE001 (Playwright's TimeoutError): the assertion below says what is wrong
+        pass
     solutions = page.evaluate(_SOLUTIONS)
     assert len(solutions) == expected, f"{where}: {len(solutions)} folded solutions shown, {expected} in the chapter"
     assert not any(solution["open"] for solution in solutions), f"{where}: a solution is shown unfolded"
     if solutions:
-        summary = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-MarkdownOutput details summary",
-                               has_text="Solution").first
+        summary = page.locator(f"{MARKDOWN} details summary", has_text="Solution").first
         summary.click()
         assert page.evaluate(_SOLUTIONS)[0]["open"], f"{where}: clicking the summary does not open the solution"
 
@@ -206,8 +213,9 @@ _SLIDER_PROBE = """(index) => {
   const sliders = [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea-output .widget-slider')];
   const slider = sliders[index];
   const area = slider.closest('.jp-OutputArea-output');
-  const picture = () => [...area.querySelectorAll('img, canvas')].filter(n => n.offsetParent !== null)
-    .map(n => n.tagName === 'IMG' ? n.src : n.toDataURL()).join('|');
+  const picture = () => [...area.querySelectorAll('img, canvas, svg')]
+    .filter(n => n.getClientRects().length > 0 && !n.closest('.widget-slider'))
+    .map(n => n.tagName === 'IMG' ? n.src : n.tagName === 'CANVAS' ? n.toDataURL() : n.outerHTML).join('|');
   window.__vaeBefore = {picture: picture(), readout: (slider.querySelector('.widget-readout') || {}).textContent};
   window.__vaePicture = picture;
   window.__vaeSlider = slider;
