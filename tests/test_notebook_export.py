@@ -77,6 +77,10 @@ def test_roles_become_text_linked_to_the_published_book_when_it_has_an_address(l
     assert to_commonmark(text, links) == expected
 
 
+def test_a_role_that_wraps_onto_the_next_line_is_converted():
+    assert to_commonmark("found by {term}`prior\nmatching <prior>` here", LINKS) == "found by prior\nmatching here"
+
+
 def test_labels_go_and_macros_expand_outside_code_only():
     text = "(sec-x)=\n## Title\n\n$$\n\\KL(q \\| \\N(0, 1))\n$$ (eq-kl)\n\nCode `\\E` stays, $\\E$ does not."
     assert to_commonmark(text, LINKS) == (
@@ -151,7 +155,7 @@ def test_the_install_cell_installs_only_where_vae_lib_is_missing(tmp_path):
 _MARKDOWN = MarkdownIt("commonmark").enable(["table", "strikethrough"])
 #: MyST that a frontend without the extension would show as typed.
 _RAW_MYST = [
-    (re.compile(r"\{[\w:-]+\}`"), "a role"),
+    (re.compile(r"\{[\w:-]+\}"), "a role"),
     (re.compile(r"(`{3,}|:{3,})\{[\w-]+\}"), "a directive"),
     (re.compile(r"language-\{"), "a directive shown as a code block"),
     (re.compile(r"^\s*:(class|label|name|tags|nonumber):", flags=re.M), "a directive option"),
@@ -162,7 +166,9 @@ _RAW_MYST = [
 
 
 def _without_code(rendered: str) -> str:
-    return re.sub(r"<(pre|code)\b.*?</\1>", " ", rendered, flags=re.S)
+    """The rendered text without code and without math (which has braces of its own)."""
+    text = re.sub(r"<(pre|code)\b.*?</\1>", " ", rendered, flags=re.S)
+    return re.sub(r"\$\$.*?\$\$|\$[^$]+\$", " ", text, flags=re.S)
 
 
 def _check_rendered(notebook: nbformat.NotebookNode, name: str, fragments: set[str], *, solutions: bool) -> int:

@@ -46,7 +46,7 @@ _OPTION = re.compile(r"^\s*:(?P<key>[\w-]+):\s*(?P<value>.*?)\s*$")
 _LABEL = re.compile(r"^\s*\((?P<label>[^()\s]+)\)=\s*$")
 _EQUATION_LABEL = re.compile(r"^(?P<math>.*\$\$)\s*\([\w:.-]+\)\s*$")
 _ROLE = re.compile(r"\{(?P<role>[\w:-]+)\}`(?P<content>[^`]*)`")
-_CODE_SPAN = re.compile(r"(?P<ticks>`+)(?P<code>.+?)(?P=ticks)")
+_CODE_SPAN = re.compile(r"(?P<ticks>`+)(?P<code>[^`][\s\S]*?)(?P=ticks)")
 _EXPLICIT = re.compile(r"^(?P<text>.*?)\s*<(?P<target>[^<>]+)>$", flags=re.S)
 _CODE_LANGUAGES = {"code-cell": "python", "code-block": "", "code": "", "sourcecode": ""}
 
@@ -199,12 +199,15 @@ def _convert(lines: list[str], links: Links, keep_solutions: bool, where: str) -
                 index += 1
             continue
         if not fence:
-            if line.lstrip().startswith("% "):  # a MyST comment
+            # A run of plain lines is converted together: a role may wrap onto the next line.
+            block = []
+            while index < len(lines) and not _FENCE.match(lines[index]) and not _LABEL.match(lines[index]):
+                text = lines[index]
+                if not text.lstrip().startswith("% "):  # a MyST comment
+                    equation = _EQUATION_LABEL.match(text)
+                    block.append(equation.group("math") if equation else text)
                 index += 1
-                continue
-            equation = _EQUATION_LABEL.match(line)
-            out.append(_inline(equation.group("math") if equation else line, links, where))
-            index += 1
+            out += _inline("\n".join(block), links, where).split("\n")
             continue
         end = _closing(lines, index, fence.group("fence"), where)
         info, body = fence.group("info"), lines[index + 1:end]
