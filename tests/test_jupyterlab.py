@@ -12,7 +12,8 @@ solutions folded, no raw syntax, and the exported chapter runs.
 
 The terminal summary reports each chapter's live run time (beside its build-time execution when
 a build's cache is at hand) and the browser-measured round trip of a Python slider move
-(median and 95th percentile). Screenshots land in ``book/_build/screenshots/jupyterlab/``.
+(median and 95th percentile). Screenshots land in ``book/_build/screenshots/jupyterlab/``
+(``NN_name-rendered.png``: a chapter's opening as rendered; ``NN_name.png``: after the run).
 """
 
 from __future__ import annotations
@@ -332,6 +333,7 @@ def test_every_chapter_renders_and_runs_live_in_jupyterlab(browser, live_copies,
             page.wait_for_function(_RENDERED, arg=markdown_cells, timeout=120_000)
             page.wait_for_timeout(1500)  # math typesetting
             problems += _markdown_problems(page, where)
+            page.screenshot(path=str(SCREENSHOTS / f"{chapter.stem}-rendered.png"))  # the opening, as rendered
             _check_solutions_folded(page, where, _solution_count(chapter))
             result = page.evaluate(_RUN_ALL, RUN_LIMIT_S * 1000)
             assert result["outcome"] == "done", f"{where}: still running after {RUN_LIMIT_S} s"
