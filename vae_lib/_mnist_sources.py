@@ -172,6 +172,9 @@ def _env_split_line(folder: Path, split: str) -> str:
         return f"{files.from_directory(folder, split, kind='env').describe()}: complete"
     except MnistDataError as err:
         return f"MNIST {split}: not usable: {err}"
+    except OSError as err:  # a file that cannot be read now: say so, and report the other split too
+        return (f"MNIST {split}: not usable: {err.filename or folder} cannot be read ({err.strerror or err}); "
+                "check its permissions.")
 
 
 def _cache_folder_line(folder: Path) -> str:
