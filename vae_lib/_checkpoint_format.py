@@ -302,12 +302,15 @@ def check_metadata(metadata: object) -> None:
     >>> check_metadata({"data_source": "the cache"})
     Traceback (most recent call last):
     ...
-    vae_lib._checkpoint_format.CheckpointContentError: metadata.data_source is a str ('the cache'), not a dict
+    ValueError: metadata.data_source is a str ('the cache'), not a dict: a checkpoint holding it would not load again.
+
+    Raises:
+        ValueError: naming the field.
     """
     try:
         _check_metadata(metadata)
     except _Bad as bad:
-        raise CheckpointContentError(str(bad)) from None
+        raise ValueError(f"{bad}: a checkpoint holding it would not load again.") from None
 
 
 def _check_metadata(metadata: object) -> None:
