@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from vae_lib._fit_checks import (check_model, checked_seed, divergence_message, elbo_bound, images_of, implausible,
                                  is_finite_number, positive_int)
