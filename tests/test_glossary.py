@@ -21,6 +21,12 @@ REQUIRED_TERMS = {
     "elbo": "证据下界", "reparameterization trick": "重参数化", "amortized inference": "摊销推断",
     "kl divergence": "KL 散度",
 }
+#: Terms whose Chinese the notes get wrong or loose (issue 16): the bold term a Chinese textbook uses.
+TEXTBOOK_TERMS = {
+    "intractable": "难解", "responsibility": "响应度", "importance weight": "重要性权重",
+    "reparameterization trick": "重参数化技巧", "bernoulli likelihood": "伯努利似然",
+    "mixture of gaussians": "高斯混合模型",
+}
 REQUIRED_REFERENCES = ["kingma2013autoencoding", "rezende2014stochastic", "burda2015importance",
                        "kingma2019introduction", "blei2017variational", "lecun2010mnist"]
 _CJK = re.compile(r"[\u3400-\u9fff]")
@@ -67,6 +73,12 @@ def test_every_entry_gives_the_notes_chinese_term_first(terms, definition):
 def test_the_notes_core_terms_are_there_with_their_chinese(term, chinese):
     assert term in TERMS, f"the glossary has no entry for {term!r}"
     assert chinese in TERMS[term], f"{term!r}: its entry does not give the notes' term {chinese}"
+
+
+@pytest.mark.parametrize("term, chinese", sorted(TEXTBOOK_TERMS.items()))
+def test_the_chinese_term_is_the_textbooks_not_the_notes_slip(term, chinese):
+    bold = re.match(r"\*\*([^*]+)\*\*", TERMS[term]).group(1)
+    assert bold == chinese, f"{term!r}: the entry's term is {bold}, a Chinese textbook writes {chinese}"
 
 
 def test_every_term_reference_resolves():

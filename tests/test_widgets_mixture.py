@@ -77,6 +77,22 @@ def test_explorer_has_a_different_picture_for_every_setting(data, runs):
     assert all(p.startswith('<img src="data:image/png;base64,') for p in pictures)
 
 
+def test_explorer_names_the_runs_by_the_numbers_given(data, runs):
+    explorer = em_explorer(data, runs, [0, 5], numbers=[4, 9])
+    restart = explorer.sliders[1]
+    assert [label for label, _ in restart.options] == ["4", "9"] and restart.value == 4
+    by_default = em_explorer(data, runs, [0, 5])
+    assert [value for _, value in by_default.sliders[1].options] == [1, 2]
+    # the run named 9 is the second run: the same pictures as the second run by default
+    assert [leaf.value for leaf in leaves(explorer.picture)] == [leaf.value for leaf in leaves(by_default.picture)]
+
+
+def test_explorer_refuses_numbers_that_do_not_name_each_run_once(data, runs):
+    for numbers in ([1], [3, 3]):
+        with pytest.raises(ValueError, match="one distinct number per run"):
+            em_explorer(data, runs, [0, 1], numbers=numbers)
+
+
 def test_explorer_refuses_empty_input(data, runs):
     with pytest.raises(ValueError, match="at least one"):
         em_explorer(data, [], [0, 1])

@@ -10,6 +10,7 @@ One module per idea, each one a chapter points at (CONTRIBUTING.md maps them to 
 - :mod:`vae_lib.estimators` Monte Carlo and importance sampling of p(x), ESS, IWAE bounds,
   REINFORCE and reparameterized gradients
 - :mod:`vae_lib.networks` the encoder and decoder networks (MLP, convolutional, linear)
+- :mod:`vae_lib.model_config` ``VAEConfig``: a VAE's architecture, hashable and checked
 - :mod:`vae_lib.models`  ``VAE``: encode → reparameterize → decode → ELBO
 - :mod:`vae_lib.linear_gaussian` models whose evidence and posterior are known exactly
 - :mod:`vae_lib.amortized` one q per image (SVI) versus one encoder: the amortization gap

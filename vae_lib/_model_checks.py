@@ -1,6 +1,8 @@
 """Private: the VAE's input checks, each error saying what was wrong and what to do.
 
-Kept out of :mod:`vae_lib.models` so that the model reads as the math it implements.
+Kept out of :mod:`vae_lib.models` so that the model reads as the math it implements. A
+``model`` here is a :class:`vae_lib.models.VAE` (anything with a ``config`` and parameters);
+this module sits below it and does not import it.
 Shape, dtype and device checks read only metadata (free); the value checks read the data
 back to the host, so training loops run them once, not on every batch.
 """
@@ -8,76 +10,11 @@ back to the host, so training loops run them once, not on every batch.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
-
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from vae_lib._checking import is_positive_int
-
-if TYPE_CHECKING:  # for annotations only: vae_lib.models imports this module
-    from vae_lib.models import VAE, VAEConfig
-
-
-# --------------------------------------------------------------------------- the config
-
-
-def _check_positive_int(name: str, value: object) -> None:
-    if not is_positive_int(value):
-        raise ValueError(f"VAEConfig.{name} must be an integer >= 1, got {value!r}.")
-
-
-def _check_choice(name: str, value: object, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise ValueError(f"VAEConfig.{name} must be one of {', '.join(map(repr, choices))}, got {value!r}.")
-
-
-def _checked_sigma(sigma: object, likelihood: str) -> float | None:
-    if sigma is None:
-        return None
-    if likelihood != "gaussian":
-        raise ValueError(
-            f"VAEConfig.sigma={sigma!r} only applies to likelihood='gaussian'; "
-            "leave sigma=None for likelihood='bernoulli'."
-        )
-    if isinstance(sigma, bool) or not isinstance(sigma, (int, float)):
-        raise ValueError(f"VAEConfig.sigma must be a number > 0 or None, got {sigma!r}.")
-    if not (math.isfinite(sigma) and sigma > 0):
-        raise ValueError(f"VAEConfig.sigma must be > 0 (e.g. 0.1) or None to learn it, got {sigma!r}.")
-    return float(sigma)
-
-
-def _checked_image_shape(shape: object, architecture: str) -> tuple[int, int, int]:
-    if not isinstance(shape, (tuple, list)) or len(shape) != 3 or any(not is_positive_int(s) for s in shape):
-        raise ValueError(
-            "VAEConfig.image_shape must be three positive integers (channels, height, width), "
-            f"e.g. (1, 28, 28); got {shape!r}."
-        )
-    if architecture == "conv" and (shape[1] % 4 or shape[2] % 4):
-        raise ValueError(
-            f"VAEConfig.image_shape={tuple(shape)} does not suit architecture='conv': its two "
-            "stride-2 layers need height and width divisible by 4 (e.g. 28 × 28); "
-            "use architecture='mlp' or pad the images."
-        )
-    return tuple(int(s) for s in shape)
-
-
-def checked_config_fields(config: VAEConfig, architectures: tuple[str, ...],
-                          likelihoods: tuple[str, ...]) -> dict[str, object]:
-    """Check every field of a new config; return the fields that need normalising, normalised.
-
-    NumPy integers become plain ints and lists tuples, so that equal configs hash equal.
-    """
-    _check_positive_int("latent_dim", config.latent_dim)
-    _check_positive_int("hidden_dim", config.hidden_dim)
-    _check_choice("architecture", config.architecture, architectures)
-    _check_choice("likelihood", config.likelihood, likelihoods)
-    return {
-        "latent_dim": int(config.latent_dim),
-        "hidden_dim": int(config.hidden_dim),
-        "sigma": _checked_sigma(config.sigma, config.likelihood),
-        "image_shape": _checked_image_shape(config.image_shape, config.architecture),
-    }
+from vae_lib.model_config import VAEConfig
 
 
 # --------------------------------------------------------------------------- the images
@@ -122,7 +59,7 @@ def _check_tensor_of_floats(config: VAEConfig, x: object) -> None:
         )
 
 
-def _check_dtype_and_device(model: VAE, images: Tensor) -> None:
+def _check_dtype_and_device(model: nn.Module, images: Tensor) -> None:
     parameter = next(model.parameters())
     if images.dtype != parameter.dtype:
         raise ValueError(
@@ -136,7 +73,7 @@ def _check_dtype_and_device(model: VAE, images: Tensor) -> None:
         )
 
 
-def as_images(model: VAE, x: Tensor) -> Tensor:
+def as_images(model: nn.Module, x: Tensor) -> Tensor:
     """Check shape, dtype and device (no device sync) and return x as ``[B, C, H, W]``."""
     _check_tensor_of_floats(model.config, x)
     images = _to_image_shape(model.config, x)
@@ -146,7 +83,7 @@ def as_images(model: VAE, x: Tensor) -> Tensor:
     return images
 
 
-def check_values(model: VAE, images: Tensor) -> None:
+def check_values(model: nn.Module, images: Tensor) -> None:
     """Finite values, and in [0, 1] for the Bernoulli likelihood (this waits for the device)."""
     lowest, highest = torch.aminmax(images.detach())
     lowest, highest = float(lowest), float(highest)
@@ -160,7 +97,7 @@ def check_values(model: VAE, images: Tensor) -> None:
         )
 
 
-def check_input(model: VAE, x: Tensor) -> None:
+def check_input(model: nn.Module, x: Tensor) -> None:
     """Shape, dtype, device and values: everything :meth:`VAE.check_input` promises."""
     check_values(model, as_images(model, x))
 

@@ -4,7 +4,7 @@ The :class:`VAE` class reads in the order the book teaches it: the prior, the en
 the reparameterization trick, the decoder p(x|z), the ELBO (reconstruction − KL), the training
 loss, and finally sampling and reconstructing with a trained model.
 
-Three architectures share one interface: ``"mlp"`` (the network of Kingma & Welling, 2013),
+Three architectures share one interface: ``"mlp"`` (the PyTorch example's network),
 ``"conv"`` and ``"linear"`` (probabilistic PCA, whose log p(x) is known exactly: see
 :func:`vae_lib.linear_gaussian.linear_gaussian_vae`); :mod:`vae_lib.networks` holds and describes them.
 
@@ -35,104 +35,10 @@ from torch.distributions import Independent, Normal
 from vae_lib import _model_checks, _sampling
 from vae_lib._checking import is_positive_int
 from vae_lib.divergences import kl_standard_normal
+from vae_lib.model_config import ARCHITECTURES, LIKELIHOODS, VAEConfig
 from vae_lib.networks import NETWORKS
 
 __all__ = ["ARCHITECTURES", "LIKELIHOODS", "VAEConfig", "ELBOTerms", "VAE", "build_vae"]
-
-ARCHITECTURES = tuple(NETWORKS)  # ("mlp", "conv", "linear")
-LIKELIHOODS = ("bernoulli", "gaussian")
-
-
-# --------------------------------------------------------------------------- configuration
-
-
-@dataclass(frozen=True)
-class VAEConfig:
-    """Everything that defines a VAE's architecture (not its weights), hashable and JSON-friendly.
-
-    Args:
-        latent_dim: size of z (2 for pictures of the latent space, 20 for good digits).
-        hidden_dim: width of the hidden layer(s); ignored by ``architecture="linear"``.
-        architecture: ``"mlp"``, ``"conv"`` or ``"linear"`` (teaching/testing; see the module doc).
-        likelihood: ``"bernoulli"`` (decoder outputs logits) or ``"gaussian"`` (decoder outputs means).
-        sigma: Gaussian only: the fixed observation standard deviation, or ``None`` to learn one
-            global σ (a scalar parameter ``log_sigma``, initialised to σ = 1).
-        image_shape: ``(channels, height, width)`` of one image; ``"conv"`` needs height and
-            width divisible by 4.
-
-    >>> VAEConfig(latent_dim=2).to_dict()["latent_dim"]
-    2
-    >>> VAEConfig.from_dict(VAEConfig(latent_dim=2).to_dict()) == VAEConfig(latent_dim=2)
-    True
-    """
-
-    latent_dim: int = 20
-    hidden_dim: int = 400
-    architecture: str = "mlp"
-    likelihood: str = "bernoulli"
-    sigma: float | None = None
-    image_shape: tuple[int, int, int] = (1, 28, 28)
-
-    def __post_init__(self) -> None:
-        for name, value in _model_checks.checked_config_fields(self, ARCHITECTURES, LIKELIHOODS).items():
-            object.__setattr__(self, name, value)  # a frozen dataclass: normalise in place once
-
-    @property
-    def pixels(self) -> int:
-        """Number of values per image (784 for MNIST): the ``dims`` of bits per dimension."""
-        channels, height, width = self.image_shape
-        return channels * height * width
-
-    def to_dict(self) -> dict:
-        """A JSON-serialisable dict (``image_shape`` as a list) that :meth:`from_dict` reads back.
-
-        >>> VAEConfig().to_dict()["image_shape"]
-        [1, 28, 28]
-        """
-        d = dataclasses.asdict(self)
-        d["image_shape"] = list(self.image_shape)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: Mapping) -> VAEConfig:
-        """Build a config from a dict (e.g. read from JSON); missing keys take their defaults.
-
-        Raises:
-            ValueError: a key is unknown (the message lists the known ones) or a value is bad.
-
-        >>> VAEConfig.from_dict({"latent_dim": 2, "likelihood": "gaussian", "sigma": 0.1}).sigma
-        0.1
-        """
-        if not isinstance(d, Mapping):
-            raise ValueError(f"VAEConfig.from_dict needs a dict, got {type(d).__name__}.")
-        known = [f.name for f in dataclasses.fields(cls)]
-        unknown = sorted(set(d) - set(known), key=str)
-        if unknown:
-            raise ValueError(
-                f"Unknown VAEConfig key(s) {', '.join(map(repr, unknown))}; the known keys are "
-                f"{', '.join(known)}."
-            )
-        return cls(**d)
-
-    @classmethod
-    def coerce(cls, config: VAEConfig | Mapping | None = None, **overrides) -> VAEConfig:
-        """The one way to make a config from a config, a dict of its fields or None (defaults), plus overrides.
-
-        Raises TypeError for anything else, ValueError for an unknown key or a bad value.
-
-        >>> VAEConfig.coerce({"latent_dim": 2}, hidden_dim=64) == VAEConfig(latent_dim=2, hidden_dim=64)
-        True
-        """
-        if config is None:
-            return cls.from_dict(overrides)
-        if isinstance(config, VAEConfig):
-            return cls.from_dict({**config.to_dict(), **overrides}) if overrides else config
-        if isinstance(config, Mapping):
-            return cls.from_dict({**config, **overrides})
-        raise TypeError(
-            f"config must be a VAEConfig or a dict of its fields (None gives the defaults), "
-            f"got {type(config).__name__}."
-        )
 
 
 # --------------------------------------------------------------------------- the model

@@ -5,8 +5,9 @@ q(z|x); every decoder maps latent codes z to one output per pixel (logits or mea
 What those outputs *mean* (the prior, the likelihood, the ELBO) lives in
 :mod:`vae_lib.models`; this module holds only the networks and the table that picks them:
 
-- ``"mlp"``: the network of Kingma & Welling (2013) and the PyTorch example,
-  784 → 400 → (μ, log σ²) and z → 400 → 784, with ReLU.
+- ``"mlp"``: the network of the PyTorch example, 784 → 400 → (μ, log σ²) and
+  z → 400 → 784, with ReLU (Kingma & Welling, 2013, used one hidden layer of 500 tanh units,
+  trained with Adagrad).
 - ``"conv"``: two stride-2 convolutions (32, 64 channels) → a hidden layer → (μ, log σ²);
   the decoder mirrors it with transposed convolutions.
 - ``"linear"``: a linear encoder and a linear decoder, for teaching and testing. With the
@@ -24,13 +25,25 @@ on MNIST (the architectures).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-if TYPE_CHECKING:  # for annotations only: vae_lib.models imports this module
-    from vae_lib.models import VAEConfig
+
+class NetworkSizes(Protocol):
+    """The sizes a network is built from; a :class:`vae_lib.model_config.VAEConfig` has them.
+
+    Typed this way so that this module, at the bottom of the library, imports nothing of it.
+    """
+
+    latent_dim: int
+    hidden_dim: int
+    image_shape: tuple[int, int, int]
+
+    @property
+    def pixels(self) -> int: ...
+
 
 __all__ = [
     "NETWORKS",
@@ -54,7 +67,7 @@ class MLPEncoder(nn.Module):
     [torch.Size([3, 2]), torch.Size([3, 2])]
     """
 
-    def __init__(self, config: VAEConfig):
+    def __init__(self, config: NetworkSizes):
         super().__init__()
         self.hidden = nn.Linear(config.pixels, config.hidden_dim)
         self.mu = nn.Linear(config.hidden_dim, config.latent_dim)
@@ -74,7 +87,7 @@ class MLPDecoder(nn.Module):
     torch.Size([3, 784])
     """
 
-    def __init__(self, config: VAEConfig):
+    def __init__(self, config: NetworkSizes):
         super().__init__()
         self.hidden = nn.Linear(config.latent_dim, config.hidden_dim)
         self.out = nn.Linear(config.hidden_dim, config.pixels)
@@ -92,7 +105,7 @@ class ConvEncoder(nn.Module):
     [torch.Size([3, 2]), torch.Size([3, 2])]
     """
 
-    def __init__(self, config: VAEConfig):
+    def __init__(self, config: NetworkSizes):
         super().__init__()
         channels, height, width = config.image_shape
         c1, c2 = _CONV_CHANNELS
@@ -117,7 +130,7 @@ class ConvDecoder(nn.Module):
     torch.Size([3, 1, 28, 28])
     """
 
-    def __init__(self, config: VAEConfig):
+    def __init__(self, config: NetworkSizes):
         super().__init__()
         channels, height, width = config.image_shape
         c1, c2 = _CONV_CHANNELS
@@ -142,7 +155,7 @@ class LinearEncoder(nn.Module):
     [torch.Size([3, 2]), torch.Size([3, 2])]
     """
 
-    def __init__(self, config: VAEConfig):
+    def __init__(self, config: NetworkSizes):
         super().__init__()
         self.mu = nn.Linear(config.pixels, config.latent_dim)
         self.logvar = nn.Linear(config.pixels, config.latent_dim)
@@ -161,7 +174,7 @@ class LinearDecoder(nn.Module):
     torch.Size([3, 784])
     """
 
-    def __init__(self, config: VAEConfig):
+    def __init__(self, config: NetworkSizes):
         super().__init__()
         self.out = nn.Linear(config.latent_dim, config.pixels)
 

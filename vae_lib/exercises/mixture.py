@@ -95,7 +95,7 @@ def _responsibility_check() -> Check:
                     "The numbers given are standard deviations σ_k, not variances: check the Gaussians' scales."),
             Mistake(without_scale[0] / without_scale.sum(),
                     "The Gaussian's normalizing factor 1/(σ_k √(2π)) does not cancel here, "
-                    "because the two σ_k differ."),
+                    "because the two σ_k differ: the narrower component's density peaks higher."),
         ],
         hint="Compute π_k N(x; μ_k, σ_k²) for both components, then divide the first by their sum.",
         correct_message="Neither component owns this point: a soft assignment.",

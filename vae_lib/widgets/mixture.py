@@ -131,13 +131,15 @@ def draw_em_state(x: np.ndarray, run: EMResult, step: int, *, ll_limits: tuple |
 
 
 def em_explorer(x: np.ndarray, runs: Sequence[EMResult], steps: Sequence[int], *,
-                static: bool = True) -> SliderFigure:
+                numbers: Sequence[int] | None = None, static: bool = True) -> SliderFigure:
     """Sliders over the EM step and the restart (one :func:`~vae_lib.mixture.fit_em` run each).
 
     Args:
         x: the 2-D data the runs were fitted to.
         runs: the restarts to show.
         steps: the EM steps the step slider offers (e.g. ``[0, 1, 2, 5, 10, 50]``).
+        numbers: the name the restart slider gives each run, e.g. its number in a list the
+            page printed (default ``1, 2, ...``); distinct whole numbers, one per run.
         static: precompute every picture (works on the static site), or redraw live in Jupyter.
 
     Returns:
@@ -145,6 +147,10 @@ def em_explorer(x: np.ndarray, runs: Sequence[EMResult], steps: Sequence[int], *
     """
     if not runs or not steps:
         raise ValueError("Give at least one EM run and at least one step to show.")
+    numbers = list(range(1, len(runs) + 1)) if numbers is None else [int(n) for n in numbers]
+    if len(numbers) != len(runs) or len(set(numbers)) != len(numbers):
+        raise ValueError(f"Give one distinct number per run: {len(runs)} runs, numbers {numbers}.")
+    run_named = dict(zip(numbers, runs))
     lows = [run.log_likelihoods[0] for run in runs]
     highs = [run.log_likelihoods.max() for run in runs]
     pad = 0.05 * (max(highs) - min(lows))
@@ -152,8 +158,8 @@ def em_explorer(x: np.ndarray, runs: Sequence[EMResult], steps: Sequence[int], *
     max_step = max(max(steps), max(run.n_steps for run in runs))
 
     def draw(step: int, restart: int) -> Figure:
-        return draw_em_state(x, runs[restart - 1], step, ll_limits=ll_limits, max_step=max_step)
+        return draw_em_state(x, run_named[restart], step, ll_limits=ll_limits, max_step=max_step)
 
     sliders = {"step": Slider("EM step", list(steps), steps[0]),
-               "restart": Slider("restart", list(range(1, len(runs) + 1)), 1)}
+               "restart": Slider("restart", numbers, numbers[0])}
     return slider_figure(draw, sliders, static=static)
