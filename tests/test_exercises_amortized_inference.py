@@ -15,7 +15,6 @@ from torch.distributions import Bernoulli, Normal
 
 from chapter_exercises import REPO, blocks, run, run_solution
 from vae_lib.checks import checks_by_exercise
-from vae_lib.divergences import kl_standard_normal
 from vae_lib.exercises import amortized_inference as exercises
 from vae_lib.models import VAE
 
@@ -80,26 +79,3 @@ def test_the_chapter_states_the_problem_data():
     values = [f"{v}" for v in exercises.GREY_PIXELS]
     assert ", ".join(values[:-1]) + f" and {values[-1]}" in " ".join(grey.split())
 
-
-def _mean_code_gradient(model, inputs, targets):
-    """Gradient of -ELBO at the mean code (the chapter's dynamic-binarization cell), the encoder reading `inputs`."""
-    mu, logvar = model.encode(inputs)
-    loss = (F.binary_cross_entropy_with_logits(model.decode(mu), targets, reduction="sum")
-            + kl_standard_normal(mu, logvar).sum())
-    return torch.cat([g.flatten() for g in torch.autograd.grad(loss, list(model.parameters()))])
-
-
-def test_coin_flips_keep_the_expected_gradient_only_while_the_code_is_fixed():
-    """Chapter 8, "Grey pixels are not coin flips": with the encoder reading the grey image the gradient is
-    affine in the target, so its average over any set of flips is the gradient at their average; with the
-    encoder reading the flips it is not."""
-    torch.manual_seed(0)
-    model = VAE(latent_dim=2, hidden_dim=16).double()
-    grey = torch.rand(3, 1, 28, 28, dtype=torch.float64)
-    flips = torch.bernoulli(grey.expand(64, -1, -1, -1, -1), generator=torch.Generator().manual_seed(1))
-    average_flip = flips.mean(0)
-    reads_grey = torch.stack([_mean_code_gradient(model, grey, b) for b in flips]).mean(0)
-    assert torch.allclose(reads_grey, _mean_code_gradient(model, grey, average_flip), rtol=1e-9, atol=1e-9)
-    reads_flips = torch.stack([_mean_code_gradient(model, b, b) for b in flips]).mean(0)
-    at_average = _mean_code_gradient(model, average_flip, average_flip)
-    assert (reads_flips - at_average).norm() > 0.01 * at_average.norm()

@@ -102,64 +102,6 @@ def test_the_reverse_direction_solution_states_the_right_costs():
     assert underrated.sum() < 0 and abs(underrated.sum()) < q[0] * math.log(1.6) / 2
 
 
-def _one_dimension_negative_elbo(variance, pull):
-    """-ELBO of a one-pixel decoder's q as a function of σ² (mean at its optimum): the chapter's
-    reconstruction pull times σ² plus the KL's width penalty, through the library's KL."""
-    logvar = torch.log(variance).reshape(1)
-    return pull * variance + divergences.kl_standard_normal(torch.zeros(1, dtype=variance.dtype), logvar)
-
-
-def _variance_after_one_step(start, pull, parameter, optimizer_class, lr=1e-3):
-    value = torch.tensor(start if parameter == "variance" else math.log(start), dtype=torch.float64,
-                         requires_grad=True)
-    optimizer = optimizer_class([value], lr=lr)
-    variance = value if parameter == "variance" else value.exp()
-    _one_dimension_negative_elbo(variance, pull).sum().backward()
-    optimizer.step()
-    return value.item() if parameter == "variance" else math.exp(value.item())
-
-
-def test_a_step_on_the_variance_overshoots_and_a_step_on_the_log_variance_does_not():
-    """Chapter 6, "Why encoders output log σ²": the KL's own step raises σ² = 1e-4 to about 5; with the
-    reconstruction's pull (noise sd 0.01) steps on σ² overshoot or go below zero (SGD and Adam alike),
-    steps on log σ² change σ² by under 1 %, and the stable plain step sizes are 4σ⁴ and 4."""
-    assert 4 < _variance_after_one_step(1e-4, 0.0, "variance", torch.optim.SGD) < 6
-    pull = 1 / (2 * 0.01**2)
-    best = 1 / (1 + 2 * pull)
-    assert _variance_after_one_step(best / 2, pull, "variance", torch.optim.SGD) > 1
-    assert _variance_after_one_step(2 * best, pull, "variance", torch.optim.SGD) < 0
-    assert _variance_after_one_step(2 * best, pull, "variance", torch.optim.Adam) < 0
-    for start in (best / 2, 2 * best):
-        for optimizer_class in (torch.optim.SGD, torch.optim.Adam):
-            after = _variance_after_one_step(start, pull, "log variance", optimizer_class)
-            assert abs(after / start - 1) < 0.01
-    in_variance = torch.autograd.functional.hessian(
-        lambda v: _one_dimension_negative_elbo(v, pull).sum(), torch.tensor(best, dtype=torch.float64))
-    in_log_variance = torch.autograd.functional.hessian(
-        lambda u: _one_dimension_negative_elbo(u.exp(), pull).sum(), torch.tensor(math.log(best), dtype=torch.float64))
-    assert 2 / in_variance.item() == pytest.approx(4 * best**2) and 2 / in_log_variance.item() == pytest.approx(4)
-
-
-def test_the_log_variance_gradient_is_bounded_below_only():
-    """"Never below -1/2" for sharp codes, but growing like σ²/2 for wide ones (not "never blows up")."""
-    logvar = torch.linspace(-30, 10, 81, dtype=torch.float64, requires_grad=True)
-    divergences.kl_standard_normal(torch.zeros(81, 1, dtype=torch.float64), logvar[:, None]).sum().backward()
-    assert logvar.grad.min() > -0.5 and logvar.grad[-1] == pytest.approx(0.5 * (math.exp(10) - 1))
-
-
-def test_a_dimension_the_decoder_ignores_has_the_prior_as_its_best_q():
-    """Posterior collapse in the chapter's one-pixel example: the best q for decoder weight 0 is N(0, 1)."""
-    mean = torch.full((1, 1), 0.7, dtype=torch.float64, requires_grad=True)
-    logvar = torch.full((1, 1), -2.0, dtype=torch.float64, requires_grad=True)
-    optimizer = torch.optim.Adam([mean, logvar], lr=0.05)
-    for _ in range(2000):   # -ELBO with w = 0: the reconstruction does not depend on q; only the KL is left
-        optimizer.zero_grad()
-        divergences.kl_standard_normal(mean, logvar).sum().backward()
-        optimizer.step()
-    assert abs(mean.item()) < 1e-3 and abs(logvar.item()) < 1e-3
-    assert divergences.kl_standard_normal(mean, logvar).item() < 1e-6
-
-
 def test_the_closed_form_answer_is_torchs():
     mu, sigma = (torch.tensor(v, dtype=torch.float64) for v in (exercises.ENCODER_MU, exercises.ENCODER_SIGMA))
     prior = Independent(Normal(torch.zeros_like(mu), torch.ones_like(sigma)), 1)
