@@ -14,6 +14,8 @@ NPM ?= npm
 # `make assignment EXERCISES=ex-a,ex-b OUT=folder`: the exercises (labels) and where to write.
 EXERCISES ?=
 OUT ?= assignment
+# FORCE=1 lets `make assignment` replace the assignment's own files in an OUT that holds files.
+FORCE ?=
 
 # Use the active virtual environment or conda environment if there is one; otherwise
 # create .venv here. Everything below runs through $(PY).
@@ -38,16 +40,17 @@ HTML := book/_build/html/book/intro.html
 # The translated editions (book/_ext/editions.py), built from the English build's results.
 LANGUAGES := zh_CN
 
-.PHONY: help setup book book-all assets test lab notebooks publish-notebooks student pdf assignment bench clean constraints translations translation-status
+.PHONY: help setup book book-all assets test lab notebooks publish-notebooks student publish-student pdf assignment bench clean constraints translations translation-status
 
 help:
 	@echo "make book      build the site into book/_build/html, the Chinese edition into book/_build/html/zh_CN"
 	@echo "make test      run the whole test suite (builds the book from scratch in a temp folder)"
 	@echo "make lab       open the chapters live in JupyterLab"
 	@echo "make student   build the student edition (no solutions) into student/"
+	@echo "make publish-student   commit student/notebooks to the branch 'student-notebooks' (student site buttons)"
 	@echo "make pdf       print the whole book to book/_build/pdf/vae-book.pdf (needs chromium)"
-	@echo "make assignment EXERCISES=ex-a,ex-b OUT=folder   an assignment notebook and printable sheet"
-	@echo "make notebooks write .ipynb copies of the chapters into notebooks/ (Colab-ready)"
+	@echo "make assignment EXERCISES=ex-a,ex-b OUT=folder [FORCE=1]   an assignment notebook and printable sheet"
+	@echo "make notebooks write portable .ipynb copies of the chapters into notebooks/ (Colab, VS Code)"
 	@echo "make publish-notebooks   commit those notebooks to the branch 'notebooks' (Colab buttons)"
 	@echo "make translations  after an English change: update the catalogues in book/locales and vae_lib/locales"
 	@echo "make translation-status  per page: messages translated, fuzzy, untranslated"
@@ -102,13 +105,17 @@ translation-status: $(INSTALLED)
 test: $(INSTALLED) assets
 	$(PY) -m pytest
 
+# Chapters open as notebooks (jupytext), rendered like the site (jupyterlab-myst), with the book's
+# LaTeX macros (vae_lib._lab_contents); their execution settings live in book/chapters.yml.
+LAB_CONTENTS := --ServerApp.contents_manager_class=vae_lib._lab_contents.BookContentsManager
+
 lab: $(INSTALLED)
 	@mkdir -p $(ENV_DIR)/share/jupyter/lab/settings
 	@cp book/assets/jupyterlab-overrides.json $(ENV_DIR)/share/jupyter/lab/settings/overrides.json
-	$(PY) -m jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS) chapters/
+	$(PY) -m jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_CONTENTS) $(LAB_ARGS) chapters/
 
-# Unexecuted .ipynb copies; with repository.url set in book/_config.yml their first cell installs
-# vae_lib on Colab. publish-notebooks commits them to the branch the Colab buttons open.
+# Unexecuted portable .ipynb copies (vae_lib._notebook_export): their first cell installs vae_lib
+# where it is missing. publish-notebooks commits them to the branch the Colab buttons open.
 notebooks: $(INSTALLED)
 	$(PY) book/colab_notebooks.py
 
@@ -119,6 +126,9 @@ publish-notebooks: $(INSTALLED)
 student: $(INSTALLED) assets
 	$(PY) book/student_edition.py
 
+publish-student: $(INSTALLED)
+	$(PY) book/student_edition.py --publish
+
 # The whole book as one PDF, offline: a single-page build printed by headless Chromium.
 pdf: $(INSTALLED) assets
 	$(PY) book/print_book.py
@@ -128,7 +138,7 @@ assignment: $(INSTALLED) assets
 	  echo "Name the exercises: make assignment EXERCISES=ex-a,ex-b [OUT=folder]. The book's exercises:"; \
 	  $(PY) -m vae_lib.assign --list; exit 2; \
 	fi
-	$(PY) -m vae_lib.assign --exercises "$(EXERCISES)" --out "$(OUT)"
+	$(PY) -m vae_lib.assign --exercises "$(EXERCISES)" --out "$(OUT)" $(if $(FORCE),--force)
 
 bench: $(INSTALLED)
 	$(PY) bench/train_speed.py

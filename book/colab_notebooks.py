@@ -1,13 +1,14 @@
-"""Write the chapters as ``.ipynb`` notebooks, for tools that do not read MyST (Colab above all).
+"""Write the chapters as portable ``.ipynb`` notebooks (Colab, VS Code, plain Jupyter, GitHub).
 
     python book/colab_notebooks.py             # notebooks/*.ipynb   (what `make notebooks` runs)
     python book/colab_notebooks.py --publish   # also commit them to the branch `notebooks`
 
-When the book's repository URL is set (``repository.url`` in ``book/_config.yml``), each notebook
-starts with a cell that installs ``vae_lib`` from that repository when it runs on Colab (and
-does nothing elsewhere), so a chapter opened from a Colab launch button runs as it is.
-``--publish`` commits the notebooks to the local branch ``notebooks`` (which the Colab buttons
-open) without touching the working tree; push it with ``git push origin notebooks``.
+The notebook exporter (``vae_lib._notebook_export``) writes them: Markdown that renders without
+the MyST extension, solutions folded under each exercise, and a first cell that installs
+``vae_lib`` where it is missing (from ``notebooks.install_from`` or ``repository.url`` in
+``book/_config.yml``) and does nothing where it is installed. ``--publish`` commits the notebooks
+to the local branch ``notebooks`` (which the lecturer site's Colab buttons open) without touching
+the working tree; push it with ``git push origin notebooks``.
 """
 
 from __future__ import annotations
@@ -19,15 +20,14 @@ import sys
 import tempfile
 from pathlib import Path
 
-import jupytext
 import nbformat
-import yaml
 
 from vae_lib._atomic_files import atomic_write
+from vae_lib._notebook_export import book_links, export_chapter, install_requirement
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "book" / "_ext"))
-from launch_buttons import NOTEBOOKS_BRANCH, repository_parts  # noqa: E402  (the book's own extension)
+from launch_buttons import NOTEBOOKS_BRANCH  # noqa: E402  (the book's own extension)
 
 _BRANCH_README = """# Generated notebooks
 
@@ -36,48 +36,24 @@ MyST sources on the main branch. Do not edit them here: edit `chapters/*.md` and
 """
 
 
-def repository_settings(repo: Path = REPO) -> tuple[str, str]:
-    """``(url, branch)`` of the book's repository, from ``book/_config.yml`` (url may be empty)."""
-    config = yaml.safe_load((repo / "book" / "_config.yml").read_text(encoding="utf-8"))
-    repository = config.get("repository") or {}
-    return (repository.get("url") or "").strip(), (repository.get("branch") or "main").strip()
+def chapter_notebook(chapter: Path, requirement: str, *, keep_solutions: bool = True) -> nbformat.NotebookNode:
+    """One chapter as a portable notebook (the install cell installs ``requirement``)."""
+    return export_chapter(chapter, links=book_links(REPO), keep_solutions=keep_solutions, requirement=requirement)
 
 
-def install_cell(url: str, branch: str) -> nbformat.NotebookNode:
-    """The first cell of a Colab notebook: install ``vae_lib`` from the repository, on Colab only.
-
-    >>> "git+https://github.com/o/r@main" in install_cell("https://github.com/o/r", "main").source
-    True
-    """
-    requirement = f"vae_lib @ git+{url.removesuffix('/')}@{branch}"
-    source = ("# On Colab, install the book's library first (elsewhere this cell does nothing).\n"
-              "import subprocess, sys\n"
-              'if "google.colab" in sys.modules:\n'
-              f'    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "{requirement}"], check=True)')
-    return nbformat.v4.new_code_cell(source, id="install-vae-lib", metadata={"tags": ["remove-cell"]})
-
-
-def chapter_notebook(chapter: Path, url: str, branch: str) -> nbformat.NotebookNode:
-    """One chapter as a notebook, with the install cell first when the repository URL is set."""
-    notebook = jupytext.read(chapter, fmt="md:myst")
-    if repository_parts(url) is not None:
-        notebook.cells.insert(0, install_cell(url, branch))
-    return notebook
-
-
-def write_notebooks(out: Path, repo: Path = REPO) -> list[Path]:
+def write_notebooks(out: Path, repo: Path = REPO, *, keep_solutions: bool = True) -> list[Path]:
     """Write every chapter as ``out/<chapter>.ipynb``; return the paths."""
-    url, branch = repository_settings(repo)
+    requirement = install_requirement(repo)
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for chapter in sorted((repo / "chapters").glob("*.md")):
         path = out / f"{chapter.stem}.ipynb"
-        text = nbformat.writes(chapter_notebook(chapter, url, branch))
+        text = nbformat.writes(chapter_notebook(chapter, requirement, keep_solutions=keep_solutions))
         atomic_write(path, lambda stream, text=text: stream.write(text.encode("utf-8")))
         written.append(path)
-    if repository_parts(url) is None:
-        print("note: repository.url in book/_config.yml is empty, so the notebooks have no install cell "
-              "for Colab (they need vae_lib installed).")
+    if not requirement:
+        print("note: neither notebooks.install_from nor repository.url is set in book/_config.yml, so the "
+              "notebooks' install cell cannot install vae_lib where it is missing (it says so when run).")
     return written
 
 
@@ -88,15 +64,17 @@ def _git(repo: Path, *args: str, env: dict | None = None, stdin: str | None = No
     return result.stdout.strip()
 
 
-def publish(notebooks: list[Path], repo: Path = REPO, branch: str = NOTEBOOKS_BRANCH) -> str:
-    """Commit the notebooks (and a README) to ``branch`` with git plumbing; return the commit id.
+def publish(notebooks: list[Path], repo: Path = REPO, branch: str = NOTEBOOKS_BRANCH, *,
+            readme: str = _BRANCH_README, extra: dict[str, str] | None = None) -> str:
+    """Commit the notebooks (a README, and ``extra`` files by name) to ``branch`` with git plumbing.
 
-    The working tree, the index and the current branch are left as they are.
+    Returns the commit id. The working tree, the index and the current branch are left as they are.
     """
     with tempfile.TemporaryDirectory() as folder:
         env = {**os.environ, "GIT_INDEX_FILE": str(Path(folder) / "index")}
         files = {path.name: path.read_bytes().decode("utf-8") for path in notebooks}
-        files["README.md"] = _BRANCH_README
+        files["README.md"] = readme
+        files.update(extra or {})
         for name, text in sorted(files.items()):
             blob = _git(repo, "hash-object", "-w", "--stdin", stdin=text)
             _git(repo, "update-index", "--add", "--cacheinfo", f"100644,{blob},{name}", env=env)

@@ -4,9 +4,13 @@
 
 writes ``student/``: the chapters with solutions stripped (``student/chapters``), the site
 built from them (``student/book/_build/html``) and unexecuted notebooks to hand out
-(``student/notebooks``). Hiding solutions with a theme option is not enough (they would
-still ship in the page sources, the downloads and the notebooks), so the solutions are cut
-from the sources themselves.
+(``student/notebooks``, written by the notebook exporter: portable Markdown and an install
+cell, as ``make notebooks`` writes them). Hiding solutions with a theme option is not enough
+(they would still ship in the page sources, the downloads and the notebooks), so the solutions
+are cut from the sources themselves. The instructor guide is left out, and so is every passage
+of the book's pages marked for lecturers (``<!-- lecturer-only -->`` … ``<!-- /lecturer-only -->``).
+With ``repository.url`` set, the student site's launch buttons open the student notebooks, which
+``--publish`` commits to the branch ``student-notebooks`` (``make publish-student``).
 
 What counts as a solution is defined in ``vae_lib/_solutions.py`` (a ``{solution}`` block,
 anything between ``{solution-start}`` and ``{solution-end}``, a code cell tagged ``solution``).
@@ -29,12 +33,33 @@ import subprocess
 import sys
 from pathlib import Path
 
+import nbformat
+import yaml
+
+from vae_lib._atomic_files import atomic_write
+from vae_lib._notebook_export import book_links, export_chapter, install_requirement
 from vae_lib._solutions import find_leaks, solution_fragments, strip_solutions
 
-__all__ = ["build", "strip_solutions", "solution_fragments", "find_leaks", "book_fragments"]
-
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "book" / "_ext"))
+sys.path.insert(0, str(REPO / "book"))
+from colab_notebooks import publish  # noqa: E402  (the book's own scripts)
+from launch_buttons import STUDENT_BRANCH  # noqa: E402
+
+__all__ = ["build", "strip_solutions", "solution_fragments", "find_leaks", "book_fragments", "student_page",
+           "LECTURER_ONLY", "LECTURER_PAGES"]
+
 STUDENT = REPO / "student"
+#: A passage of a book page that the student edition leaves out.
+LECTURER_ONLY = re.compile(r"<!-- lecturer-only -->.*?<!-- /lecturer-only -->[ \t]*\n?", flags=re.S)
+#: Pages the student edition does not ship.
+LECTURER_PAGES = ("book/instructor_guide",)
+_STUDENT_README = """# Student notebooks
+
+The chapters of the book without their solutions, written by `make publish-student` from the
+sources on the main branch. Each notebook's first cell installs the book's library, `vae_lib`,
+where it is missing. Do not edit them here.
+"""
 
 
 def book_fragments(chapters_folder: Path = REPO / "chapters") -> set[str]:
@@ -49,10 +74,41 @@ def _run(command: list[str]) -> None:
 
 
 def _student_config(text: str) -> str:
-    """The book's configuration, retitled, and without a repository URL: launch buttons would open
-    the repository's chapters, solutions included, so the student edition shows none."""
-    text = re.sub(r'^title: "(.*)"$', r'title: "\1 (student edition)"', text, count=1, flags=re.M)
-    return re.sub(r'^(repository:\n(?:  .*\n)*?  url:) *"?[^"\n]*"?', r'\1 ""', text, count=1, flags=re.M)
+    """The book's configuration, retitled, its launch buttons opening the student notebooks."""
+    config = yaml.safe_load(text)
+    config["title"] = f"{config.get('title', 'The book')} (student edition)"
+    config["launch_buttons"] = {**(config.get("launch_buttons") or {}), "edition": "student"}
+    return yaml.safe_dump(config, sort_keys=False, allow_unicode=True)
+
+
+def _student_toc(text: str) -> str:
+    """The table of contents without the lecturers' pages."""
+    toc = yaml.safe_load(text)
+    for part in toc.get("parts", []):
+        part["chapters"] = [entry for entry in part.get("chapters", []) if entry.get("file") not in LECTURER_PAGES]
+    return yaml.safe_dump(toc, sort_keys=False, allow_unicode=True)
+
+
+def student_page(text: str) -> str:
+    """A book page as the student edition shows it: passages for lecturers left out.
+
+    >>> student_page("A.\\n<!-- lecturer-only -->\\nSolutions are folded.\\n<!-- /lecturer-only -->\\nB.\\n")
+    'A.\\nB.\\n'
+    """
+    return LECTURER_ONLY.sub("", text)
+
+
+def write_notebooks(out: Path) -> list[Path]:
+    """The student notebooks (no solutions, portable Markdown, install cell) in ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    links, requirement = book_links(REPO), install_requirement(REPO)
+    written = []
+    for chapter in sorted((REPO / "chapters").glob("*.md")):
+        text = nbformat.writes(export_chapter(chapter, links=links, keep_solutions=False, requirement=requirement))
+        path = out / f"{chapter.stem}.ipynb"
+        atomic_write(path, lambda stream, text=text: stream.write(text.encode("utf-8")))
+        written.append(path)
+    return written
 
 
 def build(build_site: bool = True, cache_from: Path | None = None) -> Path:
@@ -66,25 +122,27 @@ def build(build_site: bool = True, cache_from: Path | None = None) -> Path:
     shutil.rmtree(STUDENT, ignore_errors=True)
     shutil.copytree(
         REPO / "book", STUDENT / "book",
-        ignore=shutil.ignore_patterns("_build", "node_modules", "student_edition.py"),
+        ignore=shutil.ignore_patterns("_build", "node_modules", "student_edition.py",
+                                      *(f"{Path(page).name}.md" for page in LECTURER_PAGES)),
     )
     config = STUDENT / "book" / "_config.yml"
-    config.write_text(_student_config(config.read_text()))
+    config.write_text(_student_config(config.read_text(encoding="utf-8")), encoding="utf-8")
+    toc = STUDENT / "book" / "_toc.yml"
+    toc.write_text(_student_toc(toc.read_text(encoding="utf-8")), encoding="utf-8")
+    for page in (STUDENT / "book").glob("*.md"):
+        page.write_text(student_page(page.read_text(encoding="utf-8")), encoding="utf-8")
     (STUDENT / "chapters").mkdir(parents=True)
     for chapter in sorted((REPO / "chapters").glob("*.md")):
-        (STUDENT / "chapters" / chapter.name).write_text(strip_solutions(chapter.read_text()))
-
+        (STUDENT / "chapters" / chapter.name).write_text(strip_solutions(chapter.read_text(encoding="utf-8")),
+                                                         encoding="utf-8")
+    write_notebooks(STUDENT / "notebooks")
     bin_dir = Path(sys.executable).parent
-    (STUDENT / "notebooks").mkdir()
-    for chapter in sorted((STUDENT / "chapters").glob("*.md")):
-        _run([str(bin_dir / "jupytext"), "--quiet", "--to", "ipynb",
-              "--output", str(STUDENT / "notebooks" / f"{chapter.stem}.ipynb"), str(chapter)])
     html = STUDENT / "book" / "_build" / "html"
     if build_site:
         if cache_from and Path(cache_from).is_dir():
             shutil.copytree(cache_from, STUDENT / "book" / "_build" / ".jupyter_cache")
         _run([str(bin_dir / "jupyter-book"), "build", str(STUDENT),
-              "--config", str(config), "--toc", str(STUDENT / "book" / "_toc.yml"),
+              "--config", str(config), "--toc", str(toc),
               "--path-output", str(STUDENT / "book"), "-W", "--keep-going"])
     leaks = find_leaks(book_fragments(), STUDENT)
     if leaks:
@@ -95,12 +153,28 @@ def build(build_site: bool = True, cache_from: Path | None = None) -> Path:
     return html
 
 
+def publish_student(notebooks: Path = STUDENT / "notebooks") -> str:
+    """Commit the student notebooks, with the runtime environment for Binder, to ``student-notebooks``."""
+    found = sorted(Path(notebooks).glob("*.ipynb"))
+    if not found:
+        raise SystemExit(f"No student notebooks in {notebooks}: run `make student` first.")
+    extra = {"environment.yml": (REPO / "environment.yml").read_text(encoding="utf-8")}
+    return publish(found, REPO, STUDENT_BRANCH, readme=_STUDENT_README, extra=extra)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Build the student edition (no solutions) into student/.")
     parser.add_argument("--cache-from", type=Path, default=REPO / "book" / "_build" / ".jupyter_cache",
                         help="execution cache of a full build to reuse (default: book/_build/.jupyter_cache)")
     parser.add_argument("--no-site", action="store_true", help="only write the stripped chapters and notebooks")
+    parser.add_argument("--publish", action="store_true",
+                        help=f"only commit student/notebooks to the branch '{STUDENT_BRANCH}' (the student site's buttons)")
     args = parser.parse_args(argv)
+    if args.publish:
+        commit = publish_student()
+        print(f"Committed the student notebooks to '{STUDENT_BRANCH}' ({commit[:10]}); "
+              f"push it with: git push origin {STUDENT_BRANCH}")
+        return
     build(build_site=not args.no_site, cache_from=args.cache_from)
 
 

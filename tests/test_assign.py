@@ -306,3 +306,108 @@ def test_the_command_line_writes_an_assignment_and_names_unknown_labels(tmp_path
 def test_a_bad_choice_is_refused_clearly(labels, message):
     with pytest.raises(ValueError, match=message):
         assign.select(labels)
+
+
+# ----------------------------------------------------------------------------- issue 17 / 21 (9-10)
+
+
+def test_setup_cells_follow_the_code_not_the_words_of_the_statement(small_book):
+    """A name in the statement's inline code (`trained`) pulls in no cell; the check and solution do."""
+    path = small_book / "chapters" / "01_a.md"
+    text = path.read_text().replace("```{exercise}", '```{code-cell} ipython3\ntrained = "two expensive models"\n```\n\n'
+                                    "```{exercise}", 1).replace("Multiply `scale` by ten.",
+                                                                "Multiply `scale` by ten (not `trained`).")
+    path.write_text(text)
+    chapter = read_book(small_book)[0]
+    sources = [chapter.cells[index].source for index in assign.context_cells(chapter, list(chapter.exercises))]
+    assert "trained" in chapter.exercises[0].body
+    assert not any("trained" in source for source in sources)
+    assert any(source.startswith("scale = ") for source in sources)
+
+
+def test_an_answer_of_128_times_784_needs_no_training_cell():
+    """Chapter 8's statement names the models it trains; its answer is arithmetic: imports only."""
+    chapter = next(chapter for chapter in read_book() if chapter.docname == "chapters/08_amortized_inference")
+    exercise = next(exercise for exercise in chapter.exercises if exercise.label == "ex-amortized-reduction")
+    first_code = min(index for index, cell in enumerate(chapter.cells) if cell.cell_type == "code")
+    assert assign.context_cells(chapter, [exercise]) == [first_code]
+
+
+def test_each_check_cell_imports_its_own_chapters_checks():
+    assignment = assign.select(["ex-bayes-silence", read_book()[1].exercises[0].label])
+    notebook = assign.assignment_notebook(assignment, requirement="")
+    checks = [cell.source for cell in notebook.cells if cell.metadata.get(assign.META, {}).get("role") == "self-check"]
+    assert checks[0].startswith("from vae_lib.exercises import bayes as exercises")
+    assert checks[1].startswith("from vae_lib.exercises import latent_variables as exercises")
+
+
+@pytest.mark.slow
+def test_an_earlier_check_runs_again_after_a_later_chapters_setup(tmp_path, monkeypatch):
+    """Exercise 1.1's check, run again after chapter 2's setup (which binds `exercises` to its own
+    checks), still runs chapter 1's check (it raised AttributeError before)."""
+    _real_cache_env(monkeypatch)
+    later = min((exercise for exercise in read_book()[1].exercises if exercise.check_source),
+                key=lambda e: len(assign.context_cells(read_book()[1], [e])))
+    notebook = assign.assignment_notebook(assign.select(["ex-bayes-silence", later.label]), requirement="")
+    client = NotebookClient(notebook, timeout=600, kernel_name="python3",
+                            resources={"metadata": {"path": str(tmp_path)}})
+    with client.setup_kernel():
+        for index, cell in enumerate(notebook.cells):
+            client.execute_cell(cell, index)
+        first_check = next(index for index, cell in enumerate(notebook.cells)
+                           if cell.metadata.get(assign.META, {}).get("exercise") == "ex-bayes-silence"
+                           and cell.cell_type == "code")
+        cell = client.execute_cell(notebook.cells[first_check], first_check)
+    text = "".join(output.get("text", "") for output in cell.outputs)
+    assert "Not answered yet" in text and "Error" not in text, text
+
+
+def _run_cli(arguments: list[str], capsys) -> tuple[int, str]:
+    code = assign.main(arguments)
+    return code, capsys.readouterr().err
+
+
+@pytest.mark.parametrize("case", ["a file", "under a file", "not writable"])
+def test_an_unusable_out_gets_one_line_and_no_traceback(case, tmp_path, capsys):
+    label = read_book()[0].exercises[0].label
+    (tmp_path / "file.txt").write_text("the lecturer's notes")
+    out = {"a file": tmp_path / "file.txt", "under a file": tmp_path / "file.txt" / "hw",
+           "not writable": Path("/proc/vae-book-no-such-folder/hw")}[case]
+    code, err = _run_cli(["--exercises", label, "--out", str(out), "--no-pdf"], capsys)
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err and "--out" in err, err
+    assert (tmp_path / "file.txt").read_text() == "the lecturer's notes"
+
+
+def test_a_folder_with_files_is_never_overwritten_silently(tmp_path, capsys):
+    label = read_book()[0].exercises[0].label
+    out = tmp_path / "hw1"
+    assert assign.main(["--exercises", label, "--out", str(out), "--no-pdf"]) == 0
+    edited = out / "assignment.ipynb"
+    edited.write_text("the lecturer's edited assignment")
+    (out / "sheet.pdf").write_text("an old printed sheet")
+    (out / "marking-notes.md").write_text("keep me")
+    code, err = _run_cli(["--exercises", label, "--out", str(out), "--no-pdf"], capsys)
+    assert code == 2 and "--force" in err and len(err.strip().splitlines()) == 1
+    assert edited.read_text() == "the lecturer's edited assignment", "nothing was overwritten"
+    # --force replaces the assignment's own files, leaves no stale sheet.pdf, and keeps the rest.
+    assert assign.main(["--exercises", label, "--out", str(out), "--no-pdf", "--force"]) == 0
+    assert json.loads(edited.read_text())["cells"], "a fresh notebook"
+    assert not (out / "sheet.pdf").exists(), "no stale sheet.pdf survives a rebuild"
+    assert (out / "marking-notes.md").read_text() == "keep me"
+    assert sorted(path.name for path in out.iterdir()) == ["assignment.ipynb", "marking-notes.md", "sheet.html"]
+
+
+def test_an_empty_existing_folder_is_used_as_it_is(tmp_path):
+    label = read_book()[0].exercises[0].label
+    (tmp_path / "hw").mkdir()
+    assert assign.main(["--exercises", label, "--out", str(tmp_path / "hw"), "--no-pdf"]) == 0
+
+
+def test_the_assignment_notebook_starts_with_the_install_cell_and_has_portable_text():
+    assignment = assign.select([exercise.label for exercise in read_book()[5].exercises])
+    notebook = assign.assignment_notebook(assignment, requirement="vae_lib @ https://example.org/vae_lib-0.1.0.tar.gz")
+    assert notebook.cells[0].id == "install-vae-lib"
+    assert "https://example.org/vae_lib-0.1.0.tar.gz" in notebook.cells[0].source
+    text = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "markdown")
+    assert "{term}" not in text and "{ref}" not in text and "\\KL" not in text and "\\mathrm{KL}" in text

@@ -21,7 +21,7 @@ from training_helpers import (  # noqa: F401 (fixtures)
     without_seconds,
 )
 from vae_lib import checkpoints, train
-from vae_lib._atomic_files import STALE_TEMPORARY_SECONDS
+from vae_lib._atomic_files import STALE_TEMPORARY_SECONDS, atomic_write
 from vae_lib.checkpoints import CheckpointContentError, CheckpointError, load_checkpoint, save_checkpoint
 from vae_lib.models import VAEConfig
 
@@ -186,14 +186,14 @@ def test_a_whole_module_saved_with_torch_save_is_not_a_checkpoint_this_library_w
 def test_a_read_failure_is_an_os_error_that_leaves_the_file_alone(tmp_path, monkeypatch):
     path = save_checkpoint(tmp_path / "m.pt", tiny_model())
     before = path.read_bytes()
-    real_read_bytes = Path.read_bytes
+    real_open = os.open
 
-    def permission_denied(self):
-        if self == path:
-            raise PermissionError(13, "Permission denied", str(self))
-        return real_read_bytes(self)
+    def permission_denied(file, *args, **kwargs):  # root ignores chmod: refuse the file here
+        if Path(file) == path:
+            raise PermissionError(13, "Permission denied", str(file))
+        return real_open(file, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "read_bytes", permission_denied)
+    monkeypatch.setattr(os, "open", permission_denied)
     with pytest.raises(PermissionError, match="Cannot read the checkpoint .*left as it is") as err:
         load_checkpoint(path)
     assert not isinstance(err.value, CheckpointError) and "corrupted" not in str(err.value)
@@ -218,7 +218,8 @@ def test_weights_that_do_not_fit_the_configuration_name_the_keys_and_shapes(tmp_
 
 
 def test_stale_temporary_files_of_the_same_checkpoint_are_removed_by_the_next_write(tmp_path):
-    """kill -9 during a write leaves .NAME.XXXXXXXX.tmp; the next write to NAME removes those no writer holds."""
+    """kill -9 during a write leaves .NAME.XXXXXXXX.tmp; the next write to NAME removes those no writer holds:
+    without the lock, those older than STALE_TEMPORARY_SECONDS; holding it (save_checkpoint does), all."""
     path = tmp_path / "m.pt"
     stale, fresh = tmp_path / ".m.pt.k2j4x8_q.tmp", tmp_path / ".m.pt.w0rking1.tmp"
     other_target, other_file = tmp_path / ".other.pt.k2j4x8_q.tmp", tmp_path / ".m.pt.notes.txt"
@@ -227,7 +228,9 @@ def test_stale_temporary_files_of_the_same_checkpoint_are_removed_by_the_next_wr
     long_ago = time.time() - 2 * STALE_TEMPORARY_SECONDS
     for file in (stale, other_target, other_file):
         os.utime(file, (long_ago, long_ago))
-    save_checkpoint(path, tiny_model())
+    atomic_write(path, lambda stream: stream.write(b"x"))  # no lock: a young one may have a live writer
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         [".m.pt.notes.txt", ".m.pt.w0rking1.tmp", ".other.pt.k2j4x8_q.tmp", "m.pt"])
+    save_checkpoint(path, tiny_model())  # holds the lock: no one else can be writing m.pt
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([".m.pt.notes.txt", ".other.pt.k2j4x8_q.tmp", "m.pt"])
     assert load_checkpoint(path)[1]["epoch"] == 0

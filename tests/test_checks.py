@@ -636,3 +636,102 @@ def test_the_solution_code_passes_its_own_check(label):
             exec(compile(code, f"<solution {label}>", "exec"), namespace)  # noqa: S102 - our own chapter
     printed = buffer.getvalue()
     assert "✓ Correct" in printed and "✗" not in printed, printed
+
+
+# ----------------------------------------------------------------------------- odd answers (issues 16 and 21)
+
+
+def test_a_whole_number_mistake_next_to_the_answer_is_never_named():
+    """Issue 16: check_samples_for_small_bias(33) said "take the next whole number", which gave 34 away.
+    Whatever such a mistake says, naming it points at the answer, so a check never names it."""
+    expected = expected_values()["ex-importance-bias"]
+    for wrong in (expected - 1, expected + 1):
+        result, _ = run(importance_exercises.check_samples_for_small_bias, wrong)
+        assert result.message == importance_exercises._samples_for_small_bias_check()._unexplained_message()
+        assert "next whole number" not in result.message
+    check = Check("count", 10, [Mistake(9, "one too few: take the next one"), Mistake(11, "one too many"),
+                                Mistake(20, "you doubled it")], kind="integer")
+    assert [m.value for m in check._mistakes] == [20]
+    assert check(9, quiet=True).message == check(11, quiet=True).message == check._unexplained_message()
+    grid = expected_values()["ex-bayes-grid"]
+    assert all(abs(m.value - grid) > 1 for m in exercises._grid_dimension_check()._mistakes)
+
+
+@pytest.mark.parametrize("huge", [10**400, -(10**400), Fraction(10**400, 3), np.int64(2**62)],
+                         ids=["10**400", "-10**400", "Fraction(10**400, 3)", "np.int64(2**62)"])
+@pytest.mark.parametrize("kind", ["probability", "number", "integer"])
+def test_a_huge_number_is_a_wrong_answer_not_an_overflow_error(huge, kind):
+    """Issue 16/21: 10**400 escaped as OverflowError."""
+    result = Check("x", 12, kind=kind)(huge, quiet=True)
+    assert result.correct is False and result.message.startswith("✗")
+    if kind == "probability":
+        assert "Out of range" in result.message
+
+
+@pytest.mark.parametrize("answer", [np.bool_(True), np.bool_(False), np.array(True), torch.tensor(True)])
+def test_numpy_and_torch_booleans_are_true_or_false_like_python_ones(answer):
+    """Issue 16: np.bool_(True) was taken as the number 1 while True was not."""
+    result = Check("x", 1, kind="integer")(answer, quiet=True)
+    assert result.correct is False and "True/False" in result.message
+
+
+@pytest.mark.parametrize("answer", [b"0.5", b"16", bytearray(b"16"), memoryview(b"0.5")])
+def test_bytes_are_text_like_strings_not_numbers(answer):
+    """Issue 16: b'16' and b"0.5" were taken as numbers while "0.5" was not."""
+    for check in (Check("x", 16, kind="integer"), Check("x", 0.5)):
+        result = check(answer, quiet=True)
+        assert result.correct is False and "bytes" in result.message
+
+
+def test_messages_use_the_right_article_and_number():
+    """Issue 16: "a object", "1 items"."""
+    check = Check("x", 0.5)
+    assert "of type object" in check(object(), quiet=True).message
+    assert "a list of 1 item:" in check([0.5], quiet=True).message
+    assert "a object" not in check(object(), quiet=True).message
+    assert "a tuple of 2 items" in check((0.5, 0.1), quiet=True).message
+    assert "an array with 2 entries" in check(np.array([0.1, 0.2]), quiet=True).message
+
+
+def test_the_dict_message_names_the_answers_keys_not_a_hypothesis():
+    """Issue 16: the dict message spoke of "the hypothesis" in every chapter."""
+    message = Check("x", 0.5)({"mu": 1.0, "sigma": 2.0}, quiet=True).message
+    assert "hypothesis" not in message and "'mu', 'sigma'" in message and "dict" in message
+    many = Check("x", 0.5)({f"k{i}": i for i in range(30)}, quiet=True).message
+    assert "'k3', ..." in many and "k4" not in many
+    assert "no keys" in Check("x", 0.5)({}, quiet=True).message
+
+
+@pytest.mark.parametrize("percentage", [75, 75.0, 50, 100])
+def test_a_percentage_for_a_probability_is_told_to_give_a_probability(percentage):
+    """Issue 16: 75 (a percentage) was told "a missing division by the evidence"."""
+    message = Check("x", 0.75, kind="probability")(percentage, quiet=True).message
+    assert "Out of range" in message and "percentage" in message and "between 0 and 1" in message
+    assert "evidence" not in message
+    assert "percentage" not in Check("x", 0.75, kind="probability")(250, quiet=True).message
+    assert "sign" in Check("x", 0.75, kind="probability")(-0.2, quiet=True).message
+
+
+class _RaisingFloat:
+    def __float__(self):
+        raise RuntimeError("no float for you")
+
+
+class _BrokenShape:
+    item = None
+
+    @property
+    def shape(self):
+        raise RuntimeError("shape is broken")
+
+
+def test_answers_whose_own_methods_raise_get_a_message():
+    """Issue 21, item 8: an answer whose __float__ raises, a meta tensor, a broken .shape: tracebacks."""
+    check = Check("x", 0.5)
+    for answer, fragment in [(_RaisingFloat(), "raised RuntimeError"), (_BrokenShape(), "raised RuntimeError"),
+                             (torch.zeros((), device="meta"), "meta device"), (1 + 2j, "complex"),
+                             (np.complex64(1 + 1j), "complex")]:
+        result = check(answer, quiet=True)
+        assert result.correct is False and fragment in result.message, (answer, result.message)
+    assert check(torch.tensor(0.5, requires_grad=True), quiet=True).correct
+    assert check(np.array([[0.5]], dtype=np.float16), quiet=True).correct

@@ -78,3 +78,4 @@ def test_the_chapter_states_the_problem_data():
     grey = exercise["ex-amortized-grey-floor"]
     values = [f"{v}" for v in exercises.GREY_PIXELS]
     assert ", ".join(values[:-1]) + f" and {values[-1]}" in " ".join(grey.split())
+

@@ -90,6 +90,18 @@ def test_the_solutions_claims_hold():
     assert len(optima) == 3 and optima[0].mean < min(exercises.REVERSE_MEANS) + 0.5   # the best: the left mode
 
 
+def test_the_reverse_direction_solution_states_the_right_costs():
+    """The folded solution's per-day costs: cloudy and rain cost log 3 and log 2 nats under p's
+    weights; a sunny day costs log 1.6 under q's, less than a cloudy one; the underrated days count
+    little in KL(q || p)."""
+    p, q = np.array(exercises.FORECAST_P), np.array(exercises.FORECAST_Q)
+    assert np.allclose(np.log(p / q)[1:], [math.log(3), math.log(2)])
+    assert p[1] + p[2] == pytest.approx(0.5) and q[0] == pytest.approx(4 / 5)
+    assert math.log(q[0] / p[0]) == pytest.approx(math.log(1.6)) and math.log(1.6) < math.log(3)
+    underrated = q[1:] * np.log(q[1:] / p[1:])
+    assert underrated.sum() < 0 and abs(underrated.sum()) < q[0] * math.log(1.6) / 2
+
+
 def test_the_closed_form_answer_is_torchs():
     mu, sigma = (torch.tensor(v, dtype=torch.float64) for v in (exercises.ENCODER_MU, exercises.ENCODER_SIGMA))
     prior = Independent(Normal(torch.zeros_like(mu), torch.ones_like(sigma)), 1)

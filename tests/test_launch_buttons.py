@@ -1,7 +1,9 @@
-"""Launch buttons appear only when they can work, and the notebooks Colab opens install vae_lib.
+"""Launch buttons appear only when they can work, say what they open, and the notebooks Colab
+opens install vae_lib.
 
 The repository URL is set in one place (book/_config.yml); both states are tested: empty (as
-now: no button at all) and set (Binder, Colab for GitHub, JupyterHub when a hub is named).
+now: no button at all) and set (Binder, Colab for GitHub, JupyterHub when a hub is named), for
+the lecturer site (the full chapters) and the student edition (the student notebooks).
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ def test_the_built_chapters_show_launch_buttons_exactly_when_the_url_is_set(buil
     pages = sorted((built_book / "_build" / "html" / "chapters").glob("*.html"))
     assert pages
     for page in pages:
-        shown = "Launch on Binder" in page.read_text(encoding="utf-8")
+        shown = "on Binder" in page.read_text(encoding="utf-8")
         assert shown == (launch_buttons.repository_parts(_configured_url()) is not None), page.name
 
 
@@ -64,11 +66,37 @@ def test_with_a_github_url_chapters_get_binder_and_colab():
     config, buttons = _page_buttons(GITHUB)
     (group,) = buttons
     links = {button["text"]: button["url"] for button in group["buttons"]}
-    assert set(links) == {"Binder", "Colab"}
-    assert links["Binder"] == "https://mybinder.org/v2/gh/someone/vae-book/main?urlpath=lab/tree/chapters/01_bayes.md"
-    assert links["Colab"] == ("https://colab.research.google.com/github/someone/vae-book/blob/"
-                              f"{launch_buttons.NOTEBOOKS_BRANCH}/01_bayes.ipynb"), "Colab opens the generated .ipynb"
+    assert set(links) == {"Binder (full chapter)", "Colab (full chapter)"}, "the buttons say they open the full chapter"
+    assert links["Binder (full chapter)"] == (
+        "https://mybinder.org/v2/gh/someone/vae-book/main?urlpath=lab/tree/chapters/01_bayes.md")
+    assert links["Colab (full chapter)"] == ("https://colab.research.google.com/github/someone/vae-book/blob/"
+                                             f"{launch_buttons.NOTEBOOKS_BRANCH}/01_bayes.ipynb"), "Colab opens the .ipynb"
+    assert all("with solutions" in button["tooltip"] for button in group["buttons"])
+    assert "full chapter" in group["tooltip"]
     assert config.html_theme_options["use_repository_button"] is True
+
+
+def test_the_student_edition_buttons_open_the_student_notebooks():
+    _, buttons = _page_buttons(GITHUB, settings={**SETTINGS, "jupyterhub_url": "https://hub.example.edu",
+                                                 "edition": "student"})
+    (group,) = buttons
+    links = {button["text"]: button["url"] for button in group["buttons"]}
+    branch = launch_buttons.STUDENT_BRANCH
+    assert links == {
+        "Binder (student notebook)": f"https://mybinder.org/v2/gh/someone/vae-book/{branch}?urlpath=lab/tree/01_bayes.ipynb",
+        "JupyterHub (student notebook)": (
+            "https://hub.example.edu/hub/user-redirect/git-pull?repo=https%3A//github.com/someone/vae-book"
+            f"&branch={branch}&urlpath=lab/tree/vae-book/01_bayes.ipynb"),
+        "Colab (student notebook)": f"https://colab.research.google.com/github/someone/vae-book/blob/{branch}/01_bayes.ipynb",
+    }
+    assert all("no solutions" in button["tooltip"] for button in group["buttons"])
+
+
+def test_the_student_edition_without_a_url_has_no_buttons_and_a_wrong_edition_is_refused():
+    _, buttons = _page_buttons("", settings={**SETTINGS, "edition": "student"})
+    assert buttons == []
+    with pytest.raises(ValueError, match="edition"):
+        launch_buttons.launch_links("chapters/01_bayes", repository_url=GITHUB, branch="main", edition="teacher")
 
 
 def test_pages_that_are_not_notebooks_get_no_launch_button():
@@ -81,7 +109,7 @@ def test_a_course_hub_adds_a_jupyterhub_button_and_other_hosts_get_no_colab():
                                         branch="main", binderhub_url="https://mybinder.org",
                                         jupyterhub_url="https://hub.example.edu/",
                                         colab_url="https://colab.research.google.com")
-    by_name = {link["text"]: link["url"] for link in links}
+    by_name = {link["text"].split(" (")[0]: link["url"] for link in links}
     assert set(by_name) == {"Binder", "JupyterHub"}, "Colab opens GitHub repositories only"
     assert by_name["Binder"].startswith("https://mybinder.org/v2/gl/team%2Fvae-book/main?")
     query = parse_qs(urlparse(by_name["JupyterHub"]).query)
@@ -98,17 +126,24 @@ def test_an_unusable_url_means_no_buttons(url):
 # ----------------------------------------------------------------------------- Colab notebooks
 
 
-def test_colab_notebooks_install_vae_lib_from_the_repository_first(tmp_path):
+def test_colab_notebooks_start_with_the_install_cell_from_the_configured_place(tmp_path, monkeypatch):
     chapter = sorted((REPO / "chapters").glob("*.md"))[0]
-    with_url = colab_notebooks.chapter_notebook(chapter, GITHUB, "main")
-    first = with_url.cells[0]
-    assert first.cell_type == "code" and f"vae_lib @ git+{GITHUB}@main" in first.source
-    assert '"google.colab" in sys.modules' in first.source, "elsewhere the install cell must do nothing"
-    without_url = colab_notebooks.chapter_notebook(chapter, "", "main")
-    assert len(with_url.cells) == len(without_url.cells) + 1
-    assert without_url.cells[0].source == with_url.cells[1].source
-    # The install cell is valid Python that does nothing outside Colab.
+    requirement = f"vae_lib @ git+{GITHUB}@main"
+    first = colab_notebooks.chapter_notebook(chapter, requirement).cells[0]
+    assert first.cell_type == "code" and repr(requirement) in first.source
+    assert 'find_spec("vae_lib") is None' in first.source, "where vae_lib is installed the cell does nothing"
+    # The install cell is valid Python that does nothing here, where vae_lib is installed.
     exec(compile(first.source, "install-cell", "exec"), {})
+    # Without a place to install from it still comes first, and says what to do when vae_lib is missing.
+    bare = colab_notebooks.chapter_notebook(chapter, "").cells[0]
+    assert "pip" not in bare.source.split("raise")[0] and "ModuleNotFoundError" in bare.source
+
+
+def test_make_notebooks_writes_every_chapter_with_folded_solutions(tmp_path):
+    written = colab_notebooks.write_notebooks(tmp_path)
+    assert [path.stem for path in written] == sorted(p.stem for p in (REPO / "chapters").glob("*.md"))
+    text = written[0].read_text(encoding="utf-8")
+    assert "<details>" in text and "<summary>Solution to Exercise 1.1</summary>" in text
 
 
 def test_publish_commits_the_notebooks_to_their_own_branch_and_leaves_the_work_tree(tmp_path, monkeypatch):

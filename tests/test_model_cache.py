@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from training_helpers import TINY, _no_progress_override, assert_same_weights  # noqa: F401 (fixtures)
-from vae_lib import model_cache, train
+from vae_lib import checkpoints, model_cache, train
 from vae_lib.checkpoints import load_checkpoint
 from vae_lib.model_cache import trained_vae
 from vae_lib.paths import cache_dir
@@ -142,15 +142,21 @@ def cached_model_path(capsys) -> Path:
 
 def _unreadable(monkeypatch, path: Path) -> None:
     """Opening ``path`` fails with a permission error, however it is opened (root ignores chmod)."""
-    real_open = builtins.open
+    real_open, real_os_open = builtins.open, os.open
 
     def guarded_open(file, *args, **kwargs):
         if isinstance(file, (str, os.PathLike)) and Path(file) == path:
             raise PermissionError(13, "Permission denied", str(file))
         return real_open(file, *args, **kwargs)
 
+    def guarded_os_open(file, *args, **kwargs):
+        if Path(file) == path:
+            raise PermissionError(13, "Permission denied", str(file))
+        return real_os_open(file, *args, **kwargs)
+
     monkeypatch.setattr(builtins, "open", guarded_open)
     monkeypatch.setattr(io, "open", guarded_open)
+    monkeypatch.setattr(os, "open", guarded_os_open)
 
 
 def test_a_transient_read_failure_keeps_the_cached_model(cached_model_path, monkeypatch, capsys):
@@ -167,22 +173,31 @@ def test_a_transient_read_failure_keeps_the_cached_model(cached_model_path, monk
     assert sorted(p.name for p in cached_model_path.parent.iterdir()) == [cached_model_path.name]
 
 
-def test_a_corrupt_cached_model_is_set_aside_until_the_new_one_is_written(cached_model_path, monkeypatch, capsys):
-    corrupt = cached_model_path.read_bytes()[:100]
-    cached_model_path.write_bytes(corrupt)
-    aside = cached_model_path.with_name(f".{cached_model_path.name}.set-aside")
-    seen_while_training = []
-    real_fit = model_cache.fit
-
-    def watching_fit(*args, **kwargs):
-        seen_while_training.append(aside.read_bytes() if aside.exists() else None)
-        return real_fit(*args, **kwargs)
-
-    monkeypatch.setattr(model_cache, "fit", watching_fit)
+@pytest.mark.parametrize("content", ["truncated", "garbage", "a pickle that runs code"])
+def test_a_corrupt_cached_model_is_set_aside_and_never_deleted(cached_model_path, capsys, content):
+    """Issue 21, item 2: it was renamed .NAME.set-aside, the model retrained, then the file unlinked."""
+    bad = {"truncated": cached_model_path.read_bytes()[:100], "garbage": b"not a checkpoint",
+           "a pickle that runs code": b"cos\nsystem\n(S'echo owned'\ntR."}[content]
+    cached_model_path.write_bytes(bad)
     model, history = trained_vae(TINY, epochs=1, data="synthetic", device="cpu", progress="none")
-    assert seen_while_training == [corrupt]  # kept aside, not deleted, while the new one trained
-    assert "Setting aside the unusable cached model" in capsys.readouterr().out
-    assert not aside.exists() and load_checkpoint(cached_model_path)[1]["epoch"] == 1
+    out = capsys.readouterr().out
+    [aside] = cached_model_path.parent.glob(f"{cached_model_path.name}.corrupt-*")
+    assert f"Setting aside the unusable cached model as {aside.name}" in out
+    assert aside.read_bytes() == bad  # kept, byte for byte, after the new model was written
+    assert load_checkpoint(cached_model_path)[1]["epoch"] == 1 and len(history) == 1
+    assert not cached_model_path.with_name(f".{cached_model_path.name}.set-aside").exists()
+
+
+def test_an_oversize_cached_model_is_set_aside_unread(cached_model_path, capsys):
+    """Issue 21, item 7: a file larger than any checkpoint is proof enough: set aside, never read."""
+    with cached_model_path.open("r+b") as sparse:  # a hole: no disk space used, nothing to read
+        sparse.truncate(checkpoints.MAX_CHECKPOINT_BYTES + 1)
+    result = trained_vae(TINY, epochs=1, data="synthetic", device="cpu", progress="none")
+    out = capsys.readouterr().out
+    [aside] = cached_model_path.parent.glob(f"{cached_model_path.name}.corrupt-*")
+    assert aside.stat().st_size == checkpoints.MAX_CHECKPOINT_BYTES + 1
+    assert "Setting aside the unusable cached model" in out and "1.0 GiB, more than the 1.0 GiB" in out
+    assert "Training the VAE" in out and len(result.history) == 1 and result.checkpoint == cached_model_path
 
 
 def test_an_interrupted_retraining_keeps_the_old_model_aside(cached_model_path, monkeypatch, capsys):

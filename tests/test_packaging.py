@@ -1,4 +1,5 @@
-"""The set-up files agree: pyproject.toml, constraints.txt and environment.yml."""
+"""The set-up files agree: pyproject.toml, constraints.txt and environment.yml (the runtime image
+Binder builds: core and [book] only, torch from the CPU index)."""
 
 from __future__ import annotations
 
@@ -13,19 +14,28 @@ from packaging.utils import canonicalize_name
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _pyproject_requirements() -> dict[str, Requirement]:
+CPU_INDEX = "https://download.pytorch.org/whl/cpu"
+
+
+def _pyproject_requirements(*groups: str) -> dict[str, Requirement]:
+    """Requirements of pyproject.toml: ``"core"`` and the named extras (all of them by default)."""
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-    lines = list(project["dependencies"])
-    for extra in project["optional-dependencies"].values():
-        lines.extend(extra)
+    extras = project["optional-dependencies"]
+    groups = groups or ("core", *extras)
+    lines = list(project["dependencies"]) if "core" in groups else []
+    for name in groups:
+        if name != "core":
+            lines.extend(extras[name])
     return {canonicalize_name(Requirement(line).name): Requirement(line) for line in lines}
 
 
 def _pins(lines) -> dict[str, str]:
+    """``{name: version}`` of the ``name==version`` lines (a local label such as ``+cpu`` and an
+    environment marker are left out: the version is what constraints.txt pins)."""
     pins = {}
     for line in lines:
         line = line.split("#")[0].strip()
-        match = re.fullmatch(r"([A-Za-z0-9_.\-]+)==([^\s;]+)", line)
+        match = re.fullmatch(r"([A-Za-z0-9_.\-]+)==([^\s;+]+)(\+\w+)?\s*(;.*)?", line)
         if match:
             pins[canonicalize_name(match.group(1))] = match.group(2)
     return pins
@@ -42,13 +52,26 @@ def _environment_pip() -> list[str]:
     return pip_sections[0]
 
 
-def test_environment_yml_lists_exactly_the_pyproject_packages():
-    in_pyproject = set(_pyproject_requirements())
+def test_environment_yml_lists_exactly_the_runtime_packages_of_pyproject():
+    """Core and [book]: what the chapters and JupyterLab need, and no test tool ([dev])."""
+    in_pyproject = set(_pyproject_requirements("core", "book"))
     in_environment = set(_pins(_environment_pip()))
     assert in_environment == in_pyproject, (
         "pyproject.toml and environment.yml disagree. Only in pyproject: "
         f"{sorted(in_pyproject - in_environment)}; only in environment.yml: {sorted(in_environment - in_pyproject)}"
     )
+    dev_only = set(_pyproject_requirements("dev")) - in_pyproject
+    assert dev_only and not dev_only & in_environment, "test tools stay out of the runtime image"
+
+
+def test_environment_yml_installs_the_cpu_build_of_torch_on_linux():
+    """PyPI's Linux torch is the CUDA build (gigabytes): Binder must get the CPU wheel."""
+    lines = [line.split("#")[0].strip() for line in _environment_pip()]
+    assert f"--extra-index-url {CPU_INDEX}" in lines
+    torch_lines = [line for line in lines if re.match(r"torch\b", line)]
+    linux = [line for line in torch_lines if 'sys_platform == "linux"' in line]
+    assert linux == [f'torch=={_constraints()["torch"]}+cpu; sys_platform == "linux"'], torch_lines
+    assert all("+cpu" in line or 'sys_platform != "linux"' in line for line in torch_lines), torch_lines
 
 
 def test_environment_yml_versions_match_constraints():
@@ -73,3 +96,5 @@ def test_stack_versions_the_book_depends_on():
     assert constraints["jupyter-book"] == "1.0.4.post1"
     assert constraints["sphinx"].startswith("7."), "Jupyter Book 1 needs Sphinx 7"
     assert constraints["torch"] == "2.13.0"
+    # jupyterlab-myst 2.7.0 does not load in JupyterLab 4.6 (it is marked incompatible there).
+    assert constraints["jupyterlab"].startswith("4.5.") and constraints["jupyterlab-myst"] == "2.7.0"

@@ -109,11 +109,43 @@ def test_the_leak_search_sees_solution_text_through_markup_and_json(tmp_path):
     assert sorted(Path(leak.split(": ")[0]).name for leak in leaks) == ["notebook.ipynb", "page.html"]
 
 
-def test_student_config_drops_the_repository_url_so_no_launch_button_opens_solutions():
-    config = student_edition._student_config(
-        'title: "Book"\nrepository:\n  url: "https://github.com/o/r"\n  branch: main\n')
-    assert 'title: "Book (student edition)"' in config
-    assert '  url: ""' in config and "github.com" not in config
+def test_student_config_keeps_the_url_and_makes_the_launch_buttons_open_student_notebooks():
+    import yaml
+
+    config = yaml.safe_load(student_edition._student_config(
+        'title: "Book"\nrepository:\n  url: "https://github.com/o/r"\n  branch: main\n'
+        "launch_buttons:\n  colab_url: https://colab.research.google.com\n"))
+    assert config["title"] == "Book (student edition)"
+    assert config["repository"]["url"] == "https://github.com/o/r"
+    assert config["launch_buttons"] == {"colab_url": "https://colab.research.google.com", "edition": "student"}
+
+
+def test_the_student_edition_ships_no_instructor_guide_and_no_promise_of_solutions(tmp_path, monkeypatch):
+    monkeypatch.setattr(student_edition, "STUDENT", tmp_path / "student")
+    student_edition.build(build_site=False)
+    student = tmp_path / "student"
+    assert not (student / "book" / "instructor_guide.md").exists()
+    assert "instructor_guide" not in (student / "book" / "_toc.yml").read_text()
+    pages = {path.name: path.read_text(encoding="utf-8") for path in (student / "book").glob("*.md")}
+    assert "lecturer-only" in (REPO / "book" / "intro.md").read_text(), "the full book marks its lecturer passages"
+    for name, text in pages.items():
+        assert "instructor_guide" not in text and "lecturer-only" not in text, name
+        assert "folded" not in text, f"{name} promises folded solutions"
+    written = [*sorted((student / "chapters").glob("*.md")), *sorted((student / "notebooks").glob("*.ipynb"))]
+    assert len(written) == 2 * len(list((REPO / "chapters").glob("*.md")))
+    for path in written:
+        text = re.sub(r"\s+", " ", path.read_text(encoding="utf-8").replace("\\n", " "))
+        assert "Solutions are folded" not in text, path.name
+    notebook = json.loads((student / "notebooks" / "01_bayes.ipynb").read_text())
+    assert notebook["cells"][0]["id"] == "install-vae-lib", "student notebooks install vae_lib where it is missing"
+    assert "<details>" not in json.dumps(notebook)
+    assert find_leaks(student_edition.book_fragments(), student) == []
+
+
+def test_the_full_chapters_do_promise_folded_solutions():
+    """The control: the sentence the student edition removes is there to remove."""
+    assert any("Solutions are folded" in re.sub(r"\s+", " ", chapter.read_text())
+               for chapter in (REPO / "chapters").glob("*.md"))
 
 
 @pytest.mark.slow
@@ -143,4 +175,6 @@ def test_make_student_builds_a_site_without_solutions(built_book):
     assert len(notebooks) == len(list((REPO / "chapters").glob("*.md")))
     # Every file of the edition: pages, page sources, downloads, notebooks, search index, cache.
     assert find_leaks(student_edition.book_fragments(), student) == []
-    assert "Launch on" not in " ".join(page.read_text(encoding="utf-8") for page in pages)
+    assert not (html / "book" / "instructor_guide.html").exists(), "the student site has no instructor guide"
+    shown = " ".join(page.read_text(encoding="utf-8") for page in pages)
+    assert "full chapter" not in shown, "no button of the student site opens the full chapters"

@@ -2,188 +2,53 @@
 
 Run ``python -m vae_lib --help`` (or ``python -m vae_lib train --help``) for the options.
 Mistakes in the arguments or files end with exit code 2 and a one-line message; a diverged
-training or a lack of memory, with exit code 1 and a one-line message.
+training or a lack of memory, with exit code 1 and a one-line message; Ctrl-C, with exit code
+130 and a one-line message (training saves first). Output piped into a command that stops
+reading (``| head -1``) ends the command quietly, with exit code 141 as a SIGPIPE would.
 
 ``evaluate`` scores the test split the run was tested on: a checkpoint records where its data
 came from (``metadata["data_source"]``), and evaluating on other test data is refused unless
 ``--allow-other-test-data`` is given, which then marks every line with a number.
 """
 
-# The imports are at the top: building the parser (even for --help) needs the choices defined
-# next to torch code (vae_lib.models), so torch is imported either way, and importing vae_lib's
-# modules inside the functions saved nothing measurable (torch is ~95% of the import time).
+# The imports are at the top: the parser (vae_lib._cli_parser) needs choices defined next to
+# torch code, so torch is imported either way, and importing vae_lib's modules inside the
+# functions saved nothing measurable (torch is ~95% of the import time).
 
 from __future__ import annotations
 
-import argparse
+import errno
 import math
 import os
 import platform
 import re
 import sys
 from collections.abc import Mapping
-from pathlib import Path
 
 import numpy
 import torch
 
 import vae_lib
-from vae_lib._fit_checks import checked_seed
-from vae_lib.checkpoints import check_writable, load_checkpoint
-from vae_lib.data import BINARIZATIONS, MnistDataError, MnistSource, load_source, mnist_report, mnist_source
+from vae_lib._cli_parser import EXAMPLES, EXIT_USAGE, build_parser  # noqa: F401 (EXAMPLES: for the tests)
+from vae_lib._output_lock import holding
+from vae_lib.checkpoints import SaveInterrupted, check_writable, load_checkpoint
+from vae_lib.data import MnistDataError, MnistSource, load_source, mnist_report, mnist_source
 from vae_lib.device import describe_device, pick_device
 from vae_lib.evaluate import log_px, test_elbo
 from vae_lib.model_cache import _data_choice  # the one definition of a run's data, shared with trained_vae
-from vae_lib.models import ARCHITECTURES, LIKELIHOODS, VAEConfig, build_vae
+from vae_lib.models import VAEConfig, build_vae
 from vae_lib.paths import cache_dir
-from vae_lib.progress import PROGRESS_CHOICES
 from vae_lib.train import TrainingDiverged, fit
 
-EXAMPLES = """\
-examples:
-  python -m vae_lib info
-  python -m vae_lib train --data mnist --latent-dim 20 --epochs 10 --output runs/vae.pt
-  python -m vae_lib train --data mnist --epochs 20 --output runs/vae.pt --resume   # 10 more epochs
-  python -m vae_lib train --data synthetic --latent-dim 2 --hidden-dim 64 --epochs 3 --output /tmp/toy.pt
-  python -m vae_lib evaluate runs/vae.pt --samples 1000
-
-Losses are in nats per image (log-likelihoods summed over the 784 pixels, averaged over
-images); bits/dim divides by 784 ln 2. Ctrl-C during training saves the checkpoint; run the
-same command with --resume to continue exactly where it stopped. evaluate scores the test
-split the run recorded, and refuses other test data unless --allow-other-test-data is given.
-"""
-
-EXIT_USAGE = 2
 EXIT_DIVERGED = 1  # also: out of memory
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for a command whose reader went away
 #: The mark on every line of results computed on other test data than the run's (--allow-other-test-data).
 OTHER_DATA_MARK = "[NOT the run's test data]"
 
 
 class UsageError(Exception):
     """A mistake in the command's arguments or files: reported in one line, exit code 2."""
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse, but argument errors print one line (and the hint to use --help), exit code 2."""
-
-    def error(self, message: str):  # noqa: D401 - argparse's hook
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
-
-
-class _HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
-    """Shows each option's default and keeps the examples' line breaks (one example per line)."""
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def _finite_float(text: str, *, allow_zero: bool) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not (math.isfinite(value) and (value > 0 or (allow_zero and value == 0))):
-        raise argparse.ArgumentTypeError(f"must be a number {'>=' if allow_zero else '>'} 0, got {text}")
-    return value
-
-
-def _seed(text: str) -> int:
-    try:
-        return checked_seed(int(text))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number from 0 to 2**63 - 1, got {text!r}") from None
-
-
-def _output_file(text: str) -> Path:
-    path = Path(text)
-    if text.endswith(("/", os.sep)) or path.is_dir():
-        raise argparse.ArgumentTypeError(f"{text} is a folder; give a file name such as {path / 'vae.pt'}")
-    return path
-
-
-def _positive_float(text: str) -> float:
-    return _finite_float(text, allow_zero=False)
-
-
-def _nonnegative_float(text: str) -> float:
-    return _finite_float(text, allow_zero=True)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``python -m vae_lib`` (exposed for the docs and the tests)."""
-    parser = _Parser(
-        prog="python -m vae_lib",
-        description="Train and evaluate the variational autoencoders of the VAE book.",
-        epilog=EXAMPLES,
-        formatter_class=_HelpFormatter,
-    )
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    commands.required = True
-    defaults = _HelpFormatter
-
-    train = commands.add_parser("train", help="train a VAE and save a checkpoint", epilog=EXAMPLES,
-                                formatter_class=defaults, description="Train a VAE, printing one line per epoch; "
-                                "the checkpoint is saved after every epoch and on Ctrl-C.")
-    train.add_argument("--data", choices=("mnist", "synthetic"), default="mnist",
-                       help="MNIST (found, downloaded or the bundled subset) or tiny synthetic digits")
-    train.add_argument("--limit", type=_positive_int, default=None, metavar="N",
-                       help="train on the first N training images only (quick runs)")
-    train.add_argument("--architecture", choices=ARCHITECTURES, default="mlp")
-    train.add_argument("--latent-dim", type=_positive_int, default=20)
-    train.add_argument("--hidden-dim", type=_positive_int, default=400)
-    train.add_argument("--likelihood", choices=LIKELIHOODS, default="bernoulli")
-    train.add_argument("--sigma", type=_positive_float, default=None,
-                       help="Gaussian likelihood: fixed observation std (default: learned)")
-    train.add_argument("--epochs", type=_positive_int, default=10, help="total epochs (including resumed ones)")
-    train.add_argument("--batch-size", type=_positive_int, default=128)
-    train.add_argument("--lr", type=_positive_float, default=1e-3, help="Adam learning rate")
-    train.add_argument("--beta", type=_nonnegative_float, default=1.0, help="KL weight (1 = the ELBO)")
-    train.add_argument("--binarize", choices=BINARIZATIONS, default="dynamic",
-                       help="binary targets: a fresh sample per batch (dynamic), one fixed sample "
-                            "(static), pixel > 0.5 (threshold), or the grey values (none)")
-    train.add_argument("--seed", type=_seed, default=0, help="seeds everything random (0 to 2**63 - 1)")
-    train.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
-    train.add_argument("--output", type=_output_file, default=Path("runs/vae.pt"),
-                       help="checkpoint file (its folder is checked for writing before training)")
-    group = train.add_mutually_exclusive_group()
-    group.add_argument("--resume", action="store_true", help="continue the run saved in --output")
-    group.add_argument("--force", action="store_true", help="overwrite an existing --output")
-    train.add_argument("--progress", choices=PROGRESS_CHOICES, default="auto",
-                       help="a progress bar, one line per epoch, or nothing")
-
-    evaluate = commands.add_parser("evaluate", help="test ELBO and importance-sampled log p(x) of a checkpoint",
-                                   epilog=EXAMPLES, formatter_class=defaults,
-                                   description="Evaluate a checkpoint on the test split the run recorded "
-                                   "(binarized the same way); other test data are refused unless "
-                                   "--allow-other-test-data is given.")
-    evaluate.add_argument("checkpoint", type=Path, help="a checkpoint written by 'train'")
-    evaluate.add_argument("--samples", type=_positive_int, default=1000,
-                          help="importance samples per image for log p(x)")
-    evaluate.add_argument("--data", choices=("mnist", "synthetic"), default=None,
-                          help="test data (default: what the checkpoint was trained on)")
-    evaluate.add_argument("--limit", type=_positive_int, default=None, metavar="N",
-                          help="evaluate on the first N test images only")
-    evaluate.add_argument("--batch-size", type=_positive_int, default=100)
-    evaluate.add_argument("--seed", type=_seed, default=None,
-                          help="seeds the binary test sample and z draws (default: the run's own seed)")
-    evaluate.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
-    evaluate.add_argument("--allow-other-test-data", action="store_true",
-                          help="score the test split found now even if it is not the one the run recorded "
-                               "(every line with a number is then marked)")
-
-    commands.add_parser("info", help="the device, the data source and the versions", epilog=EXAMPLES,
-                        formatter_class=_HelpFormatter,
-                        description="Print the device training would use, where MNIST would come from "
-                        "(without downloading) and the versions of Python, PyTorch, NumPy and vae_lib.")
-    return parser
 
 
 # --------------------------------------------------------------------------- commands
@@ -208,10 +73,15 @@ def _load_run_data(data: str, limit: int | None):
 
 
 def _train(args) -> int:
-    if args.output.exists() and not (args.resume or args.force):
-        raise UsageError(f"{args.output} exists: pass --resume to continue that run, --force to start "
-                         "again over it, or choose another --output.")
     check_writable(args.output)  # now, not at the first save after a whole epoch
+    with holding(args.output):  # from the start: a second run on the same --output is refused at once
+        if args.output.exists() and not (args.resume or args.force):
+            raise UsageError(f"{args.output} exists: pass --resume to continue that run, --force to start "
+                             "again over it, or choose another --output.")
+        return _train_holding_the_output(args)
+
+
+def _train_holding_the_output(args) -> int:
     config = VAEConfig(latent_dim=args.latent_dim, hidden_dim=args.hidden_dim, architecture=args.architecture,
                        likelihood=args.likelihood, sigma=args.sigma)
     device = _device(args.device)
@@ -251,8 +121,7 @@ def _evaluate(args) -> int:
     binarize = training.get("binarize", "none")
     # The run's own seed by default: the same binary test sample and z noise as fit's test ELBO.
     seed = training.get("seed", 0) if args.seed is None else args.seed
-    epochs = f"{state['epoch']} epoch{'s' if state['epoch'] != 1 else ''}"
-    print(f"Checkpoint {args.checkpoint}: {_describe_config(state['config'])}; trained {epochs} "
+    print(f"Checkpoint {args.checkpoint}: {_describe_config(state['config'])}; trained {_trained(state)} "
           f"on {metadata.get('data', 'unknown data')} (binarize {binarize}, seed {seed})")
     images, source, mark = _test_images(args, data, metadata.get("data_source"))
     caveat = _bits_caveat(state["config"], binarize, source)
@@ -264,6 +133,20 @@ def _evaluate(args) -> int:
     for line in _log_px_lines(result, caveat):
         print(f"{mark}{line}")
     return 0
+
+
+def _trained(state: Mapping) -> str:
+    """How much a checkpoint was trained: ``3 epochs``, or ``1 epoch and 5 of 8 batches of epoch 2
+    (stopped mid-epoch ...)`` for a run that Ctrl-C stopped inside an epoch."""
+    epoch, batch = state["epoch"], (state.get("position") or {}).get("batch", 0)
+    done = f"{epoch} epoch{'s' if epoch != 1 else ''}"
+    if not batch:
+        return done
+    training, data = state.get("training") or {}, state.get("data") or {}
+    if training.get("batch_size") and data.get("n_images"):
+        batch = f"{batch} of {math.ceil(data['n_images'] / training['batch_size'])}"
+    return (f"{done} and {batch} batches of epoch {epoch + 1} (stopped mid-epoch; train --resume finishes it, "
+            "and these numbers are those of the model as it stopped)")
 
 
 def _log_px_lines(result, caveat: str) -> list[str]:
@@ -386,6 +269,13 @@ def main(argv: list[str] | None = None) -> int:
     prefix = f"python -m vae_lib {args.command}"
     try:
         return COMMANDS[args.command](args)
+    except BrokenPipeError:  # the reader of our output went away (`| head -1`): nothing is wrong here
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
+    except KeyboardInterrupt as err:  # fit saves on the first Ctrl-C itself; this one came elsewhere
+        print(f"{prefix}: {_one_line(err) if isinstance(err, SaveInterrupted) else _interrupted(args.command)}",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
     except (UsageError, ValueError, FileNotFoundError, MnistDataError) as err:
         # CheckpointError is a ValueError: unreadable or mismatched checkpoints are the user's to fix.
         print(f"{prefix}: error: {_one_line(err)}", file=sys.stderr)
@@ -420,10 +310,27 @@ def _memory_detail(err: BaseException) -> str:
 
 def _os_error_hint(err: OSError, command: str) -> str:
     """What to do after an OSError whose message is the operating system's own (vae_lib's say it already)."""
+    then = " (--resume continues from the last saved epoch)" if command == "train" else ""
+    if err.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)) and len(err.args) < 2:
+        return then and f"{then}."  # vae_lib's "Disk full" message says what to do; add how to go on
     if len(err.args) < 2:
         return ""
-    then = " (--resume continues from the last saved epoch)" if command == "train" else ""
     return f". Check the path, its permissions and the free disk space, then run again{then}."
+
+
+def _interrupted(command: str) -> str:
+    if command == "train":
+        return "interrupted (Ctrl-C) before training began; nothing was written."
+    return "interrupted (Ctrl-C)."
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that Python's final flush of it finds no broken pipe either."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # no real stdout (captured by a test, a notebook)
+        pass
 
 
 def _one_line(err: BaseException) -> str:

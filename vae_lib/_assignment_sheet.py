@@ -1,7 +1,9 @@
 """The printable sheet of an assignment: its exercises as one HTML page, and that page as a PDF.
 
-The exercise texts are MyST Markdown with math; the sheet renders them with markdown-it (what
-the book's own parser is built on) and typesets the math with the MathJax the site serves
+The exercise texts are MyST Markdown with math; the notebook exporter turns them into CommonMark
+(:mod:`vae_lib._notebook_export`, the same text the assignment notebook shows), the sheet renders
+that with markdown-it (what the book's own parser is built on) and typesets the math with the
+MathJax the site serves
 (``book/_offline``, installed by ``make book``) in headless Chromium. The saved ``sheet.html``
 holds the typeset math as inline SVG, so it needs no script or network to show; ``sheet.pdf``
 is that page printed.
@@ -13,18 +15,15 @@ import html
 import json
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-import yaml
 from markdown_it import MarkdownIt
 from mdit_py_plugins.dollarmath import dollarmath_plugin
 
 from vae_lib import _printing
 from vae_lib._atomic_files import atomic_write
-from vae_lib._book_sources import REPO, check_summary, plain_markdown
-
-if TYPE_CHECKING:  # assign imports this module
-    from vae_lib.assign import Assignment
+from vae_lib._book_sources import REPO, Chapter, Exercise, check_summary
+from vae_lib._myst_markdown import Links
+from vae_lib._notebook_export import export_markdown
 
 __all__ = ["sheet_html", "write_sheet"]
 
@@ -53,26 +52,22 @@ def _markdown() -> MarkdownIt:
     return MarkdownIt("commonmark").enable("table").use(dollarmath_plugin, renderer=math, double_inline=True)
 
 
-def _mathjax_macros() -> dict:
-    """The book's LaTeX macros (\\E, \\KL, \\N), from the book's configuration."""
-    config = yaml.safe_load((REPO / "book" / "_config.yml").read_text(encoding="utf-8"))
-    macros = config.get("sphinx", {}).get("config", {}).get("mathjax3_config", {}).get("tex", {}).get("macros", {})
-    return dict(macros)
-
-
 def _mathjax(source: str) -> str:
-    config = {"tex": {"macros": _mathjax_macros()}, "svg": {"fontCache": "global"},
+    config = {"svg": {"fontCache": "global"},
               "loader": {"load": ["output/svg"]}, "startup": {"output": "svg"}}
     return (f"<script>window.MathJax = {json.dumps(config)};</script>\n"
             f'<script class="mathjax" src="{source}"></script>')
 
 
-def sheet_html(assignment: Assignment, titles: dict[str, str], *, mathjax_src: str) -> str:
-    """The sheet as an HTML page whose math MathJax (loaded from ``mathjax_src``) will typeset."""
+def sheet_html(title: str, exercises: list[tuple[Exercise, Chapter]], links: Links, *, mathjax_src: str) -> str:
+    """The sheet as an HTML page whose math MathJax (loaded from ``mathjax_src``) will typeset.
+
+    ``exercises`` are the chosen exercises with their chapters, in order; ``links`` what the
+    texts' roles refer to (:func:`vae_lib._notebook_export.book_links`).
+    """
     markdown = _markdown()
     sections = []
-    for exercise in assignment.exercises:
-        chapter = assignment.chapter_of(exercise)
+    for exercise, chapter in exercises:
         where = f"Chapter {chapter.number}: {chapter.title}" if chapter.number else chapter.title
         check = ""
         if exercise.check_source:
@@ -84,12 +79,13 @@ def sheet_html(assignment: Assignment, titles: dict[str, str], *, mathjax_src: s
             f'<section class="exercise" id="{html.escape(exercise.label)}">\n'
             f"<h2>{markdown.renderInline(exercise.heading)}</h2>\n"
             f'<p class="meta">{html.escape(where)} · label <code>{html.escape(exercise.label)}</code></p>\n'
-            f"{markdown.render(plain_markdown(exercise.body, titles))}\n{check}\n"
+            f"{markdown.render(export_markdown(exercise.body, links, keep_solutions=False, where=exercise.label))}"
+            f"\n{check}\n"
             '<div class="answer-space"></div>\n</section>')
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n'
-            f"<title>{html.escape(assignment.title)}</title>\n<style>{_STYLE}</style>\n"
-            f"{_mathjax(mathjax_src)}\n</head><body>\n<h1>{html.escape(assignment.title)}</h1>\n"
-            f'<p class="meta">{len(assignment.exercises)} exercises from the book '
+            f"<title>{html.escape(title)}</title>\n<style>{_STYLE}</style>\n"
+            f"{_mathjax(mathjax_src)}\n</head><body>\n<h1>{html.escape(title)}</h1>\n"
+            f'<p class="meta">{len(exercises)} exercises from the book '
             "<em>Variational Autoencoders, from Bayes' rule to MNIST</em>.</p>\n"
             + "\n".join(sections) + "\n</body></html>\n")
 
@@ -100,7 +96,8 @@ def _without_scripts(dom: str) -> str:
     return dom if dom.lstrip().lower().startswith("<!doctype") else "<!DOCTYPE html>\n" + dom
 
 
-def write_sheet(assignment: Assignment, titles: dict[str, str], out: Path, *, pdf: bool = True) -> list[Path]:
+def write_sheet(title: str, exercises: list[tuple[Exercise, Chapter]], links: Links, out: Path, *,
+                pdf: bool = True) -> list[Path]:
     """Write ``sheet.html`` (and ``sheet.pdf`` when ``pdf`` and Chromium are there); return the paths."""
     out = Path(out)
     page = out / "sheet.html"
@@ -108,10 +105,10 @@ def write_sheet(assignment: Assignment, titles: dict[str, str], out: Path, *, pd
     if not can_typeset:
         print("note: sheet.html loads MathJax from a CDN to show its math (no Chromium or no offline "
               "MathJax: run `make book` and install chromium for a self-contained sheet and its PDF).")
-        page.write_text(sheet_html(assignment, titles, mathjax_src=CDN_MATHJAX), encoding="utf-8")
+        page.write_text(sheet_html(title, exercises, links, mathjax_src=CDN_MATHJAX), encoding="utf-8")
         return [page]
     source = out / "sheet.source.html"
-    source.write_text(sheet_html(assignment, titles, mathjax_src=OFFLINE_MATHJAX.as_uri()), encoding="utf-8")
+    source.write_text(sheet_html(title, exercises, links, mathjax_src=OFFLINE_MATHJAX.as_uri()), encoding="utf-8")
     try:
         typeset = _without_scripts(_printing.typeset_html(source))
     finally:

@@ -26,7 +26,7 @@ import yaml
 from IPython.core.inputtransformer2 import TransformerManager
 
 __all__ = ["Chapter", "Exercise", "read_book", "read_chapter", "find_exercises", "check_summary", "check_function",
-           "imported_names", "python_source", "plain_markdown", "REPO"]
+           "imported_names", "import_statement", "python_source", "REPO"]
 
 #: The repository root (the folder holding ``chapters/`` and ``book/``).
 REPO = Path(__file__).resolve().parents[1]
@@ -239,31 +239,6 @@ def _code_blocks(text: str) -> list[str]:
     return code
 
 
-_ROLE = re.compile(r"\{(?P<role>[\w:-]+)\}`(?P<content>[^`]*)`")
-
-
-def plain_markdown(text: str, titles: dict[str, str]) -> str:
-    """MyST text as plain Jupyter Markdown: roles become their text (``{term}`prior``` → prior).
-
-    ``titles`` names cross-reference targets, e.g. ``{"ex-bayes-grid": "Exercise 1.4"}``.
-
-    >>> plain_markdown("See {ref}`chap-bayes`, a {term}`prior <Prior>` and {math}`x^2`.", {"chap-bayes": "Chapter 1"})
-    'See Chapter 1, a prior and $x^2$.'
-    """
-    def replace(match: re.Match) -> str:
-        role, content = match.group("role"), match.group("content")
-        explicit = re.match(r"^(?P<text>.*?)\s*<(?P<target>[^<>]+)>$", content, flags=re.S)
-        if role == "math":
-            return f"${content}$"
-        if role.startswith("cite"):
-            return f"[{content}]"
-        if explicit:
-            return explicit.group("text")
-        return titles.get(content, content.rsplit("/", 1)[-1])
-
-    return _ROLE.sub(replace, text)
-
-
 def check_summary(chapter: Chapter, exercise: Exercise) -> str | None:
     """What an exercise's self-check verifies: its docstring's first line, after ``Exercise ex-...:``.
 
@@ -334,3 +309,18 @@ def imported_names(chapter: Chapter) -> dict[str, str]:
                 for alias in node.names:
                     names[alias.asname or alias.name] = f"{node.module}.{alias.name}"
     return names
+
+
+def import_statement(chapter: Chapter, name: str) -> str | None:
+    """The import that binds ``name`` as the chapter binds it (``None`` if no import does).
+
+    >>> import_statement(read_book()[0], "exercises")
+    'from vae_lib.exercises import bayes as exercises'
+    """
+    dotted = imported_names(chapter).get(name)
+    if dotted is None:
+        return None
+    module, _, attribute = dotted.rpartition(".")
+    if not module:
+        return f"import {dotted}" if dotted == name else f"import {dotted} as {name}"
+    return f"from {module} import {attribute}" + ("" if attribute == name else f" as {name}")

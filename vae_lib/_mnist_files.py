@@ -8,7 +8,8 @@ the search order with the pieces here). What this module knows:
   a recompressed one) by the sha256 of its content; each file is hashed once per process;
 - downloading with ``pooch``, which streams to a temporary file beside the destination and
   moves it into place only when its sha256 is the official one;
-- reading IDX files, with an error naming the file and the fix for every way one can be damaged.
+- reading them, with an error naming the file and the fix for every way one can be damaged (the
+  IDX format itself, read no further than a file's header announces, is in ``_idx_files``).
 
 >>> from pathlib import Path
 >>> find_file(Path("/nowhere"), "t10k-labels-idx1-ubyte.gz") is None
@@ -18,11 +19,9 @@ True
 from __future__ import annotations
 
 import contextlib
-import gzip
 import hashlib
 import logging
 import os
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +29,10 @@ from pathlib import Path
 import numpy as np
 import pooch
 import torch
+
+from vae_lib._file_limits import file_kind
+from vae_lib._idx_files import (GZIP_ERRORS, GZIP_MAGIC, IMAGE_MAGIC, IMAGE_SIZE, LABEL_MAGIC, MnistDataError,
+                               bounded_content, count_items, parse_idx, read_stored)
 
 # --------------------------------------------------------------------------- constants
 
@@ -85,18 +88,6 @@ SPLIT_FILES = {  # split -> (images file, labels file), by official name
     "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
 }
 FULL_MNIST_SIZE = {"train": 60_000, "test": 10_000}
-
-IMAGE_MAGIC = 2051  # IDX: unsigned bytes, 3 dimensions (count, rows, columns)
-LABEL_MAGIC = 2049  # IDX: unsigned bytes, 1 dimension (count)
-_MAGIC_MEANING = {IMAGE_MAGIC: "an image file", LABEL_MAGIC: "a label file"}
-IMAGE_SIZE = 28
-
-_GZIP_MAGIC = b"\x1f\x8b"
-GZIP_ERRORS = (OSError, EOFError, zlib.error)  # what a damaged or truncated gzip stream raises
-
-
-class MnistDataError(RuntimeError):
-    """An MNIST file is missing, damaged or not the official one; the message says how to fix it."""
 
 
 # --------------------------------------------------------------------------- the source
@@ -187,7 +178,7 @@ def official_source(split: str, kind: str, folder: Path, files: dict[str, Path],
     return MnistSource(
         kind=kind,
         location=str(folder),
-        n_images=_count_items(files[label_name]),
+        n_images=count_items(files[label_name]),
         fingerprint=short_hash(CHECKSUMS[image_name].content_sha256, CHECKSUMS[label_name].content_sha256),
         split=split,
         note=note,
@@ -204,13 +195,24 @@ def find_file(folder: Path, official_name: str) -> Path | None:
 
 def _missing_files_message(folder: Path, split: str, named_by: str, fix: str) -> str:
     expected = ", ".join(SPLIT_FILES[split])
-    present = sorted(p.name for p in folder.iterdir())
-    shown = ", ".join(present[:8]) + (f" and {len(present) - 8} more" if len(present) > 8 else "")
+    wanted = {name for official in SPLIT_FILES[split] for name in (official, official.removesuffix(".gz"))}
+    entries = sorted(folder.iterdir(), key=lambda p: (p.name not in wanted, p.name))  # the same-named first
+    present = [_entry(path) for path in entries[:8]]
+    shown = ", ".join(present) + (f" and {len(entries) - 8} more" if len(entries) > 8 else "")
     return (
         f"MNIST {split} files not found in {folder} (from {named_by}). Expected {expected} "
         f"(gzipped, or decompressed without the .gz); the folder holds: {shown or 'nothing'}. "
         f"Put the official MNIST files there, {fix}"
     )
+
+
+def _entry(path: Path) -> str:
+    """A folder entry's name, and what it is when it is not a file (a same-named folder is no file)."""
+    try:
+        kind = file_kind(path.stat().st_mode)
+    except OSError:
+        return f"{path.name} (a broken link)"
+    return path.name if kind is None else f"{path.name} ({kind}, not a file)"
 
 
 # --------------------------------------------------------------------------- checksums
@@ -233,7 +235,7 @@ def ensure_official(path: Path, expected: FileChecksums, stored: bytes | None = 
     if key in _VERIFIED:
         return
     if stored is None:
-        stored = path.read_bytes()
+        stored = read_stored(path)
     problem = _checksum_problem(stored, expected)
     if problem:
         raise MnistDataError(
@@ -246,7 +248,7 @@ def ensure_official(path: Path, expected: FileChecksums, stored: bytes | None = 
 
 def _checksum_problem(stored: bytes, expected: FileChecksums) -> str | None:
     """What is wrong with the file's checksums, or None when they are the official ones."""
-    if not stored.startswith(_GZIP_MAGIC):
+    if not stored.startswith(GZIP_MAGIC):
         content_sha256 = hashlib.sha256(stored).hexdigest()
         if content_sha256 == expected.content_sha256:
             return None
@@ -255,8 +257,8 @@ def _checksum_problem(stored: bytes, expected: FileChecksums) -> str | None:
     if md5 == expected.md5 and sha256 == expected.sha256:
         return None
     # A re-compressed copy of the official content is just as good.
-    try:
-        if hashlib.sha256(gzip.decompress(stored)).hexdigest() == expected.content_sha256:
+    try:  # no further than its header announces: a gzip bomb is not decompressed to the end
+        if hashlib.sha256(bounded_content(stored)).hexdigest() == expected.content_sha256:
             return None
     except GZIP_ERRORS:
         pass
@@ -387,62 +389,10 @@ def read_split_files(
 def read_idx(path: Path, expected_magic: int, checksums: FileChecksums | None = None) -> np.ndarray:
     """Parse an IDX file of unsigned bytes (gzipped or not), optionally checksum-verified first.
 
-    Returns the array with the shape its header gives, e.g. (N, 28, 28) for images.
+    Returns the array with the shape its header gives, e.g. (N, 28, 28) for images. Reads no
+    more than the header announces (see :mod:`vae_lib._idx_files`).
     """
-    stored = path.read_bytes()
+    stored = read_stored(path)
     if checksums is not None:
         ensure_official(path, checksums, stored)
-    content = _decompressed(path, stored)
-    return _parse_idx(path, content, expected_magic)
-
-
-def _decompressed(path: Path, stored: bytes) -> bytes:
-    if not stored.startswith(_GZIP_MAGIC):
-        return stored
-    try:
-        return gzip.decompress(stored)
-    except GZIP_ERRORS as err:
-        raise MnistDataError(
-            f"{path} is not a complete gzip file ({err}): it was probably truncated by an "
-            "interrupted download or copy. Replace it with a fresh copy of the official file."
-        ) from None
-
-
-def _parse_idx(path: Path, content: bytes, expected_magic: int) -> np.ndarray:
-    fix = "Replace it with a fresh copy of the official MNIST file."
-    if len(content) < 4:
-        raise MnistDataError(f"{path} is truncated: {len(content)} bytes, too short for an IDX header. {fix}")
-    magic = int.from_bytes(content[:4], "big")
-    if magic != expected_magic:
-        found = _MAGIC_MEANING.get(magic, "not an MNIST IDX file")
-        raise MnistDataError(
-            f"{path} starts with the magic number {magic} ({found}), but {_MAGIC_MEANING[expected_magic]} "
-            f"must start with {expected_magic}. Check that the image and label files are not swapped; "
-            f"otherwise the file is damaged. {fix}"
-        )
-    n_dims = content[3]
-    header_size = 4 + 4 * n_dims
-    if len(content) < header_size:
-        raise MnistDataError(f"{path} is truncated inside its IDX header ({len(content)} bytes). {fix}")
-    shape = tuple(int(d) for d in np.frombuffer(content, dtype=">u4", count=n_dims, offset=4))
-    expected_bytes = int(np.prod(shape))
-    actual_bytes = len(content) - header_size
-    if actual_bytes < expected_bytes:
-        raise MnistDataError(
-            f"{path} is truncated: its header says {shape[0]:,} items ({expected_bytes:,} bytes of data) "
-            f"but only {actual_bytes:,} bytes follow (an interrupted download or copy?). {fix}"
-        )
-    if actual_bytes > expected_bytes:
-        raise MnistDataError(
-            f"{path} has {actual_bytes - expected_bytes:,} bytes more than its header announces "
-            f"({shape[0]:,} items): the file is damaged. {fix}"
-        )
-    return np.frombuffer(content, dtype=np.uint8, count=expected_bytes, offset=header_size).reshape(shape)
-
-
-def _count_items(path: Path) -> int:
-    """The item count in an IDX header, read without loading the file."""
-    with path.open("rb") as raw:
-        is_gzip = raw.read(2) == _GZIP_MAGIC
-    with (gzip.open(path, "rb") if is_gzip else path.open("rb")) as stream:
-        return int.from_bytes(stream.read(8)[4:8], "big")
+    return parse_idx(path, stored, expected_magic)

@@ -16,12 +16,12 @@ True
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 from urllib.parse import urlparse
 
 from vae_lib import _bundled_mnist as bundled
 from vae_lib import _mnist_files as files
+from vae_lib._atomic_files import set_aside as renamed_aside
 from vae_lib._mnist_files import SPLIT_FILES, SPLITS, MnistDataError, MnistSource
 from vae_lib.paths import CacheUnavailableError, cache_dir, cache_problem
 
@@ -138,12 +138,8 @@ def verified_cache_files(folder: Path, split: str) -> tuple[dict[str, Path], lis
 
 def set_aside(path: Path) -> str:
     """Rename a damaged file to ``NAME.corrupt-<date-time>`` (never delete it); return a note saying so."""
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    target, n = path.with_name(f"{path.name}.corrupt-{stamp}"), 1
-    while target.exists():
-        target, n = path.with_name(f"{path.name}.corrupt-{stamp}-{n}"), n + 1
     try:
-        path.rename(target)
+        target = renamed_aside(path)
     except OSError as err:
         return f"ignored the damaged cached {path.name} (could not set it aside: {err.strerror or err})"
     return f"set the damaged cached {path.name} aside as {target.name}"
@@ -172,6 +168,9 @@ def _env_split_line(folder: Path, split: str) -> str:
         return f"{files.from_directory(folder, split, kind='env').describe()}: complete"
     except MnistDataError as err:
         return f"MNIST {split}: not usable: {err}"
+    except OSError as err:  # a file that cannot be read now: say so, and report the other split too
+        return (f"MNIST {split}: not usable: {err.filename or folder} cannot be read ({err.strerror or err}); "
+                "check its permissions.")
 
 
 def _cache_folder_line(folder: Path) -> str:

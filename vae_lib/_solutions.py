@@ -6,6 +6,9 @@ What counts as a solution, so that chapter authors can rely on it:
 - everything between ``{solution-start}`` and ``{solution-end}``;
 - a code cell tagged ``solution`` (``:tags: [solution]``).
 
+A text without solutions does not say it has them: the sentence "Solutions are folded under
+each exercise." (:data:`SOLUTION_MENTIONS`) goes too.
+
 The student edition and assignments are built from sources with these cut out
 (:func:`strip_solutions`). :func:`find_leaks` then checks the files they produced: it takes
 every line that the cut removed (and that appears nowhere else in the chapter), reduces it and
@@ -30,13 +33,16 @@ import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 
-__all__ = ["strip_solutions", "solution_fragments", "find_leaks", "words"]
+__all__ = ["strip_solutions", "solution_fragments", "find_leaks", "words", "SOLUTION_MENTIONS"]
 
 #: A removed line must have at least this many words to count as a recognizable fragment.
 MIN_FRAGMENT_WORDS = 6
 #: Files not searched: images, fonts and archives hold no text a solution could leak into.
 BINARY_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".ico", ".woff", ".woff2", ".ttf", ".eot",
                    ".otf", ".zip", ".gz", ".sqlite", ".db"}
+
+#: Sentences that promise solutions, removed with them (they may wrap across lines).
+SOLUTION_MENTIONS = (re.compile(r"[ \t]*Solutions\s+are\s+folded\s+under\s+each\s+exercise\."),)
 
 _FENCE = re.compile(r"^(?P<indent>\s*)(?P<fence>`{3,}|:{3,})\s*(?P<info>.*)$")
 _WORD = re.compile(r"[a-z0-9]+")
@@ -69,9 +75,17 @@ def _is_tagged_solution_cell(lines: list[str], start: int) -> bool:
 def strip_solutions(text: str) -> str:
     """Return MyST text with every solution removed (see the module docstring).
 
-    >>> strip_solutions("a\\n```{solution} ex-1\\nsecret\\n```\\nb\\n")
-    'a\\nb\\n'
+    >>> strip_solutions("a\\n```{solution} ex-1\\nsecret\\n```\\nb. Solutions are folded\\nunder each exercise.\\n")
+    'a\\nb.\\n'
     """
+    text = _strip_blocks(text)
+    for mention in SOLUTION_MENTIONS:
+        text = mention.sub("", text)
+    return text
+
+
+def _strip_blocks(text: str) -> str:
+    """The text without its solution blocks and cells (the sentences about them kept)."""
     lines = text.splitlines(keepends=True)
     kept: list[str] = []
     index = 0
@@ -116,7 +130,7 @@ def words(text: str) -> str:
 
 def solution_fragments(text: str) -> set[str]:
     """The recognizable lines of a chapter's solutions (as :func:`words`), found nowhere else in it."""
-    original, stripped = text.splitlines(), strip_solutions(text).splitlines()
+    original, stripped = text.splitlines(), _strip_blocks(text).splitlines()
     removed = []
     for tag, start, end, _, _ in difflib.SequenceMatcher(None, original, stripped, autojunk=False).get_opcodes():
         if tag in ("delete", "replace"):

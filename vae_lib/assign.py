@@ -3,12 +3,16 @@
     python -m vae_lib.assign --exercises ex-bayes-silence,ex-bayes-grid --out assignment/
     make assignment EXERCISES=ex-bayes-silence,ex-bayes-grid OUT=assignment
 
-writes into the output folder
+writes into the output folder (a new or empty one; ``--force`` replaces the files this command
+writes in a folder that has some, and keeps every other file)
 
-- ``assignment.ipynb``: for each chapter the exercises come from, the setup cells the
-  exercises need (copied from the chapter: its imports and the cells defining the names the
-  exercise, its self-check and its solution use), then each exercise with its self-check
-  cell. No solution is copied; the students replace ``None`` with their computation.
+- ``assignment.ipynb``: an install cell (``vae_lib`` where it is missing), then for each chapter
+  the exercises come from, the setup cells the exercises need (copied from the chapter: its
+  imports and the cells defining the names the exercise's self-check and solution use), then
+  each exercise with its self-check cell. No solution is copied; the students replace ``None``
+  with their computation. The text is portable Markdown (the notebook exporter,
+  :mod:`vae_lib._notebook_export`), and each self-check cell imports its own chapter's checks,
+  so any check can be run again after a later chapter's setup.
 - ``sheet.html`` and ``sheet.pdf``: a printable sheet of the same exercises, math typeset
   (the PDF needs Chromium; without it only the HTML is written, and the command says so).
 
@@ -22,7 +26,7 @@ from __future__ import annotations
 import argparse
 import ast
 import builtins
-import re
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,12 +35,14 @@ import nbformat
 
 from vae_lib import _assignment_sheet
 from vae_lib._atomic_files import atomic_write
-from vae_lib._book_sources import REPO, Chapter, Exercise, plain_markdown, python_source, read_book
+from vae_lib._book_sources import REPO, Chapter, Exercise, import_statement, python_source, read_book
+from vae_lib._notebook_export import META, book_links, export_markdown, install_requirement, new_notebook
 
-__all__ = ["Assignment", "select", "context_cells", "assignment_notebook", "write_assignment", "main"]
+__all__ = ["Assignment", "select", "context_cells", "assignment_notebook", "write_assignment",
+           "prepare_output_folder", "OutputFolderError", "WRITTEN_FILES", "main"]
 
-#: Cell metadata key under which the assignment records what each cell is.
-META = "vae_book"
+#: The files an assignment folder gets (``--force`` replaces these, and only these).
+WRITTEN_FILES = ("assignment.ipynb", "sheet.html", "sheet.pdf", "sheet.source.html")
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,7 @@ class Assignment:
     title: str
     exercises: tuple[Exercise, ...]
     chapters: dict[str, Chapter]
+    repo: Path = REPO
 
     def chapter_of(self, exercise: Exercise) -> Chapter:
         return self.chapters[exercise.chapter]
@@ -68,7 +75,7 @@ def select(labels: list[str], *, title: str = "Assignment", repo: Path = REPO) -
         raise ValueError(f"Exercise(s) listed twice: {', '.join(repeated)}. Name each once.")
     if not labels:
         raise ValueError("No exercises chosen: pass --exercises ex-a,ex-b.")
-    return Assignment(title, tuple(known[label] for label in labels), chapters)
+    return Assignment(title, tuple(known[label] for label in labels), chapters, Path(repo))
 
 
 # ------------------------------------------------------------------- which cells are needed
@@ -138,19 +145,14 @@ def cell_names(source: str) -> tuple[set[str], set[str]]:
     return defined, needed - set(dir(builtins)) - {"get_ipython"}
 
 
-def _names_in_inline_code(markdown: str) -> set[str]:
-    """Identifiers in the inline code of an exercise's text (``Compute it from `prior` ...``)."""
-    spans = re.findall(r"(?<!`)`([^`\n]+)`(?!`)", markdown)
-    return {name for span in spans for name in re.findall(r"[A-Za-z_]\w*", span)}
-
-
 def context_cells(chapter: Chapter, exercises: list[Exercise]) -> list[int]:
     """Indexes of the chapter's code cells the exercises need, in chapter order.
 
     The chapter's first code cell (its imports) always; then, for every name that an
-    exercise's text, self-check or solution uses, the last code cell before the exercise that
-    defines it, and in turn the cells those need. Self-check cells and cells tagged
-    ``solution`` are never copied.
+    exercise's self-check or solution code uses, the last code cell before the exercise that
+    defines it, and in turn the cells those need. Names in the exercise's text are not
+    followed: a statement that mentions `model` does not need the cells that train one unless
+    its solution uses it. Self-check cells and cells tagged ``solution`` are never copied.
     """
     excluded = {index for exercise in chapter.exercises for index, cell in enumerate(chapter.cells)
                 if cell.cell_type == "code" and cell.source == exercise.check_source}
@@ -162,7 +164,7 @@ def context_cells(chapter: Chapter, exercises: list[Exercise]) -> list[int]:
     chosen = {min(code)}
     wanted = [(name, min(code)) for name in code[min(code)][1]]
     for exercise in exercises:
-        uses = _names_in_inline_code(exercise.body)
+        uses: set[str] = set()
         for source in (exercise.check_source or "", exercise.solution_code):
             uses |= cell_names(source)[1]
         wanted += [(name, exercise.cell) for name in uses]
@@ -176,15 +178,6 @@ def context_cells(chapter: Chapter, exercises: list[Exercise]) -> list[int]:
 
 
 # ------------------------------------------------------------------- the notebook
-
-def _titles(assignment: Assignment) -> dict[str, str]:
-    titles = {}
-    for chapter in assignment.chapters.values():
-        if chapter.label:
-            titles[chapter.label] = f"Chapter {chapter.number}, *{chapter.title}*" if chapter.number else chapter.title
-        titles.update({exercise.label: f"Exercise {exercise.number}" for exercise in chapter.exercises})
-    return titles
-
 
 def _blocks(exercises: tuple[Exercise, ...]) -> list[list[Exercise]]:
     """Consecutive exercises of the same chapter, together (one setup per block)."""
@@ -200,15 +193,19 @@ def _blocks(exercises: tuple[Exercise, ...]) -> list[list[Exercise]]:
 def _introduction(assignment: Assignment) -> str:
     listed = "\n".join(f"- {exercise.heading}" for exercise in assignment.exercises)
     return (f"# {assignment.title}\n\n{listed}\n\n"
-            "Run the cells from the top. Each exercise is followed by a **self-check** cell: replace "
-            "`None` with your computation and run it. The check says whether your answer is right and, "
-            "if not, what kind of mistake it looks like, without giving the answer away. The setup cells "
-            "come from the book's chapters and need its library, `vae_lib`.")
+            "Run the cells from the top: the first one installs the book's library, `vae_lib`, where it is "
+            "missing, and the setup cells copied from the book's chapters define what the exercises use. Each "
+            "exercise is followed by a **self-check** cell: replace `None` with your computation and run it. "
+            "The check says whether your answer is right and, if not, what kind of mistake it looks like, "
+            "without giving the answer away.")
 
 
-def assignment_notebook(assignment: Assignment) -> nbformat.NotebookNode:
-    """The assignment as a notebook: introduction, then per chapter block its setup and exercises."""
-    titles = _titles(assignment)
+def assignment_notebook(assignment: Assignment, *, requirement: str | None = None) -> nbformat.NotebookNode:
+    """The assignment as a notebook: install cell, introduction, then per chapter block its setup and exercises.
+
+    ``requirement`` is what the install cell installs (default: from ``book/_config.yml``).
+    """
+    links = book_links(assignment.repo)
     cells = [nbformat.v4.new_markdown_cell(_introduction(assignment), id="introduction")]
     for number, block in enumerate(_blocks(assignment.exercises), start=1):
         chapter = assignment.chapter_of(block[0])
@@ -222,40 +219,93 @@ def assignment_notebook(assignment: Assignment) -> nbformat.NotebookNode:
                 source.source, id=f"setup-{number}-{index}",
                 metadata={**source.metadata, META: {"role": "setup", "chapter": chapter.docname}}))
         for exercise in block:
-            cells += _exercise_cells(exercise, titles)
-    notebook = nbformat.v4.new_notebook(cells=cells)
-    notebook.metadata.update({
-        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-        "language_info": {"name": "python"},
-        META: {"title": assignment.title, "exercises": [exercise.label for exercise in assignment.exercises]},
-    })
-    return notebook
+            cells += _exercise_cells(exercise, chapter, links)
+    return new_notebook(cells, requirement=install_requirement(assignment.repo) if requirement is None else requirement,
+                        metadata={META: {"title": assignment.title,
+                                         "exercises": [exercise.label for exercise in assignment.exercises]}})
 
 
-def _exercise_cells(exercise: Exercise, titles: dict[str, str]) -> list:
-    text = nbformat.v4.new_markdown_cell(
-        f"## {exercise.heading}\n\n{plain_markdown(exercise.body, titles)}", id=exercise.label,
-        metadata={META: {"role": "exercise", "exercise": exercise.label}})
+def _check_source(exercise: Exercise, chapter: Chapter) -> str:
+    """The self-check cell, led by the import of its own chapter's checks.
+
+    A later chapter's setup binds the same name (``exercises``) to its own checks; with the
+    import in the cell, going back to an earlier exercise still runs the right check.
+    """
+    alias = (exercise.check_function or "").partition(".")[0]
+    statement = import_statement(chapter, alias) if alias else None
+    if statement is None or statement in exercise.check_source:
+        return exercise.check_source
+    return f"{statement}  # this exercise's self-check\n{exercise.check_source}"
+
+
+def _exercise_cells(exercise: Exercise, chapter: Chapter, links) -> list:
+    text = export_markdown(exercise.body, links, keep_solutions=False, where=f"{chapter.path.name}: {exercise.label}")
+    cells = [nbformat.v4.new_markdown_cell(
+        f"## {exercise.heading}\n\n{text}", id=exercise.label,
+        metadata={META: {"role": "exercise", "exercise": exercise.label}})]
     if exercise.check_source:
-        answer = nbformat.v4.new_code_cell(exercise.check_source, id=f"{exercise.label}-check",
-                                           metadata={META: {"role": "self-check", "exercise": exercise.label}})
+        cells.append(nbformat.v4.new_code_cell(_check_source(exercise, chapter), id=f"{exercise.label}-check",
+                                               metadata={META: {"role": "self-check", "exercise": exercise.label}}))
     else:
-        answer = nbformat.v4.new_code_cell("# Your answer here.", id=f"{exercise.label}-answer",
-                                           metadata={META: {"role": "answer", "exercise": exercise.label}})
-    return [text, answer]
+        cells.append(nbformat.v4.new_code_cell("# Your answer here.", id=f"{exercise.label}-answer",
+                                               metadata={META: {"role": "answer", "exercise": exercise.label}}))
+    return cells
 
 
 # ------------------------------------------------------------------- writing
 
-def write_assignment(assignment: Assignment, out: Path, *, pdf: bool = True) -> list[Path]:
-    """Write the notebook and the sheet into ``out`` (created if needed); return the files written."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+class OutputFolderError(ValueError):
+    """The output folder cannot be used (a file, under a file, not writable, or holding files)."""
+
+
+def prepare_output_folder(out: Path, *, force: bool = False) -> Path:
+    """Check (and create) the folder an assignment is written into, before anything is written.
+
+    A new or empty folder is used as it is. A folder that holds files (say, a lecturer's edited
+    assignment) is refused unless ``force``; with ``force`` the files this command writes
+    (:data:`WRITTEN_FILES`) are removed first, so no stale ``sheet.pdf`` survives, and every
+    other file is kept.
+
+    Raises:
+        OutputFolderError: with a one-line message that says what to do.
+    """
+    out = Path(out).expanduser()
+    if out.exists() and not out.is_dir():
+        raise OutputFolderError(f"--out {out} is a file; name a folder (a new one, or an empty one).")
+    blocking = next((parent for parent in out.parents if parent.exists() and not parent.is_dir()), None)
+    if blocking is not None:
+        raise OutputFolderError(f"--out {out}: {blocking} is a file, not a folder; name a folder elsewhere.")
+    if out.is_dir():
+        present = sorted(path.name for path in out.iterdir())
+        if present and not force:
+            shown = ", ".join(present[:4]) + (", ..." if len(present) > 4 else "")
+            raise OutputFolderError(f"--out {out} already holds files ({shown}); name a new folder, or pass --force "
+                                    f"to replace the assignment's own files there ({', '.join(WRITTEN_FILES[:3])}).")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / f".vae-assign-{os.getpid()}.probe"
+        probe.write_bytes(b"")
+        probe.unlink()
+        for name in WRITTEN_FILES:
+            (out / name).unlink(missing_ok=True)
+    except OSError as error:
+        raise OutputFolderError(f"--out {out} cannot be written ({error.strerror or error}); "
+                                "name a folder you can write to.") from None
+    return out
+
+
+def write_assignment(assignment: Assignment, out: Path, *, pdf: bool = True, force: bool = False) -> list[Path]:
+    """Write the notebook and the sheet into ``out``; return the files written.
+
+    ``out`` is checked first (:func:`prepare_output_folder`): nothing is written when it cannot be used.
+    """
+    out = prepare_output_folder(out, force=force)
     notebook = assignment_notebook(assignment)
     nbformat.validate(notebook)
     written = [out / "assignment.ipynb"]
     atomic_write(written[0], lambda stream: stream.write(nbformat.writes(notebook).encode("utf-8")))
-    written += _assignment_sheet.write_sheet(assignment, _titles(assignment), out, pdf=pdf)
+    exercises = [(exercise, assignment.chapter_of(exercise)) for exercise in assignment.exercises]
+    written += _assignment_sheet.write_sheet(assignment.title, exercises, book_links(assignment.repo), out, pdf=pdf)
     return written
 
 
@@ -269,10 +319,12 @@ def _list_exercises(repo: Path) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """The command line: ``python -m vae_lib.assign --exercises ex-a,ex-b --out DIR``."""
+    """The command line: ``python -m vae_lib.assign --exercises ex-a,ex-b --out DIR [--force]``."""
     parser = argparse.ArgumentParser(prog="python -m vae_lib.assign", description=__doc__.split("\n\n")[0])
     parser.add_argument("--exercises", help="comma-separated exercise labels, e.g. ex-bayes-silence,ex-bayes-grid")
-    parser.add_argument("--out", type=Path, help="the folder to write into (created if needed)")
+    parser.add_argument("--out", type=Path, help="the folder to write into (a new or empty one)")
+    parser.add_argument("--force", action="store_true",
+                        help="write into a folder that holds files: replace the assignment's own files there, keep the rest")
     parser.add_argument("--title", default="Assignment", help="the title of the notebook and the sheet")
     parser.add_argument("--no-pdf", action="store_true", help="write the HTML sheet only")
     parser.add_argument("--list", action="store_true", help="list every exercise of the book and exit")
@@ -286,10 +338,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         assignment = select([label.strip() for label in args.exercises.split(",") if label.strip()],
                             title=args.title, repo=args.repo)
+        prepare_output_folder(args.out, force=args.force)  # before the (slow) notebook and sheet
+        written = write_assignment(assignment, args.out, pdf=not args.no_pdf, force=True)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    for path in write_assignment(assignment, args.out, pdf=not args.no_pdf):
+    except OSError as error:
+        print(f"error: could not write the assignment into {args.out}: {error.strerror or error}", file=sys.stderr)
+        return 2
+    for path in written:
         print(f"wrote {path}")
     return 0
 

@@ -27,9 +27,6 @@ from __future__ import annotations
 import io
 import math
 import os
-import pickle
-import re
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,29 +37,27 @@ from torch import Tensor, nn
 
 from vae_lib import __version__
 from vae_lib._atomic_files import atomic_write, check_writable, reworded
+from vae_lib._checkpoint_format import CheckpointContentError, CheckpointError, check_payload, first_sentence, unpickled
+from vae_lib._file_limits import RefusedFile, human_size, read_regular_file
+from vae_lib._output_lock import holding
 from vae_lib.device import pick_device
-from vae_lib.history import History
+from vae_lib.history import History, name_of_test_split
 from vae_lib.models import VAE, build_vae
 
-__all__ = ["CHECKPOINT_VERSION", "CheckpointContentError", "CheckpointError", "Position", "check_writable",
-           "data_signature", "load_checkpoint", "resume_run", "save_checkpoint", "save_run"]
+__all__ = ["CHECKPOINT_VERSION", "MAX_CHECKPOINT_BYTES", "CheckpointContentError", "CheckpointError", "Position",
+           "SaveInterrupted", "check_writable", "data_signature", "load_checkpoint", "resume_run", "save_checkpoint",
+           "save_run"]
 
 CHECKPOINT_FORMAT = "vae_lib.checkpoint"
 CHECKPOINT_VERSION = 1
+#: The largest checkpoint written or read (the book's models take a few MB): anything larger is refused
+#: unread, so a wrong file (a disk image, /dev/zero) cannot exhaust memory.
+MAX_CHECKPOINT_BYTES = 2**30
 _TRAINING_KEYS = ("batch_size", "lr", "beta", "binarize", "seed")
 
 
-class CheckpointError(ValueError):
-    """A checkpoint cannot be used: unreadable, not a vae_lib checkpoint, or from another run."""
-
-
-class CheckpointContentError(CheckpointError):
-    """The file was read, and its content proves it unusable: truncated, corrupted, not a checkpoint
-    this library wrote, incomplete, or weights that do not fit its configuration.
-
-    Only such a file may be replaced (the trained-model cache sets it aside, then trains again);
-    a file that merely cannot be read now raises an ``OSError`` instead.
-    """
+class SaveInterrupted(KeyboardInterrupt):
+    """A second Ctrl-C came while a checkpoint was being saved: the save stopped, the file on disk is intact."""
 
 
 @dataclass
@@ -103,8 +98,18 @@ def _payload(model: VAE, history=(), **entries: Any) -> dict:
 
 
 def _save_payload(payload: dict, path: Path) -> None:
-    """``torch.save`` to ``path`` atomically (see :func:`vae_lib._atomic_files.atomic_write`)."""
-    atomic_write(path, lambda stream: torch.save(payload, stream))
+    """``torch.save`` to ``path`` atomically (see :func:`vae_lib._atomic_files.atomic_write`).
+
+    Serialised in memory first: a failing write (a full disk) is then a plain ``OSError`` of our own
+    write, which torch's zip writer would otherwise hide behind a ``RuntimeError`` of its own.
+    """
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    content = buffer.getbuffer()
+    if len(content) > MAX_CHECKPOINT_BYTES:
+        raise CheckpointError(f"The checkpoint {path} would take {human_size(len(content))}, more than the "
+                              f"{human_size(MAX_CHECKPOINT_BYTES)} a vae_lib checkpoint may (MAX_CHECKPOINT_BYTES).")
+    atomic_write(path, lambda stream: stream.write(content))
 
 
 def save_checkpoint(path: str | os.PathLike, model: VAE, *, optimizer: torch.optim.Optimizer | None = None,
@@ -138,8 +143,9 @@ def save_checkpoint(path: str | os.PathLike, model: VAE, *, optimizer: torch.opt
                         f"got {type(model).__name__}.")
     path = Path(path).expanduser()
     optimizer_state = None if optimizer is None else optimizer.state_dict()
-    _save_payload(_payload(model, history or (), optimizer_state=optimizer_state, metadata=dict(metadata or {})),
-                  path)
+    with holding(path):  # not while a training writes the same file
+        _save_payload(_payload(model, history or (), optimizer_state=optimizer_state, metadata=dict(metadata or {})),
+                      path)
     return path
 
 
@@ -157,7 +163,21 @@ def save_run(run) -> None:
            "noise": pos.noise_state.clone()}
     payload = _payload(run.model, run.history, optimizer_state=run.optimizer.state_dict(), epoch=pos.epoch,
                        position=position, rng=rng, **run.extra)
-    _save_payload(payload, run.checkpoint)
+    try:
+        _save_payload(payload, run.checkpoint)
+    except KeyboardInterrupt:  # a second Ctrl-C: the temporary file is gone, the file on disk untouched
+        raise SaveInterrupted(f"Interrupted during the save; {_what_is_on_disk(run)}.") from None
+
+
+def _what_is_on_disk(run) -> str:
+    """After a failed save: what the checkpoint file holds (the last good save of this run, or older)."""
+    if not run.checkpoint.exists():
+        return f"nothing was written to {run.checkpoint}"
+    if run.on_disk is None:
+        return f"the checkpoint {run.checkpoint} is intact"
+    epochs, batches = run.on_disk
+    mid_epoch = f" and {batches} batches of epoch {epochs + 1}" if batches else ""
+    return f"the last checkpoint, {run.checkpoint} ({epochs} epoch{'s' if epochs != 1 else ''}{mid_epoch}), is intact"
 
 
 def data_signature(images: Tensor) -> dict:
@@ -174,17 +194,20 @@ def data_signature(images: Tensor) -> dict:
 
 
 def _read_checkpoint(path: Path) -> dict:
-    """Load and sanity-check a checkpoint file; every failure names the file and what to do."""
-    if not path.exists():
-        raise FileNotFoundError(f"No checkpoint at {path}: check the path (train one with fit(..., checkpoint=...)).")
-    if path.is_dir():
-        raise CheckpointError(f"{path} is a folder, not a checkpoint file.")
+    """Load and check a whole checkpoint file; every failure names the file (and the field) and what to do."""
     try:
-        content = path.read_bytes()
+        content = read_regular_file(path, MAX_CHECKPOINT_BYTES)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"No checkpoint at {path}: check the path (train one with fit(..., checkpoint=...)).")
+    except RefusedFile as refused:
+        if refused.too_large:  # content: larger than anything vae_lib writes
+            raise CheckpointContentError(f"{path} is not a checkpoint vae_lib wrote: {refused.reason}. Pass "
+                                         "another file.") from None
+        raise CheckpointError(f"{path} is not a checkpoint file: {refused.reason}.") from None
     except OSError as err:  # a permission or disk problem now says nothing about the content
         raise reworded(err, f"Cannot read the checkpoint {path} ({err.strerror or err}); the file was left "
                              "as it is. Check its permissions (or the disk) and try again.") from None
-    payload = _unpickled(content, path)
+    payload = unpickled(content, path)
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointContentError(
             f"{path} is not a vae_lib checkpoint (it lacks format={CHECKPOINT_FORMAT!r}). If it is a "
@@ -196,57 +219,8 @@ def _read_checkpoint(path: Path) -> dict:
             f"{path} has checkpoint format version {version!r}, newer than this vae_lib understands "
             f"({CHECKPOINT_VERSION}); upgrade vae_lib to read it."
         )
-    missing = [key for key in ("config", "model_state", "history") if not isinstance(payload.get(key), (dict, list))]
-    if missing:
-        raise CheckpointContentError(f"The checkpoint {path} is incomplete (no valid {', '.join(missing)}); "
-                                     "train again.")
+    check_payload(payload, path)  # every field, before any is used
     return payload
-
-
-def _unpickled(content: bytes, path: Path) -> Any:
-    """``torch.load(..., weights_only=True)`` of the bytes of ``path``, with errors that say what the file is."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # torch's remarks on odd pickles: the error below says it all
-            return torch.load(io.BytesIO(content), map_location="cpu", weights_only=True)
-    except MemoryError:
-        raise
-    except pickle.UnpicklingError as err:
-        if "weights only" in str(err).lower():  # torch refused what a vae_lib checkpoint never holds
-            raise CheckpointContentError(_refused_pickle_message(path, str(err))) from None
-        reason = _first_sentence(err)
-    except Exception as err:  # noqa: BLE001 - whatever torch raises on bytes it cannot parse
-        reason = _first_sentence(err)
-    raise CheckpointContentError(
-        f"Cannot read the checkpoint {path}: it is truncated, corrupted or not a PyTorch file "
-        f"({reason}). Delete it and train again, or pass another file."
-    )
-
-
-def _refused_pickle_message(path: Path, torch_message: str) -> str:
-    """Why bytes that ``weights_only`` refused were not loaded (never: how to load them anyway).
-
-    A pickle asking for a Python object (``GLOBAL os.system``, a ``torch.nn.Module``) is named as
-    such; other refusals (an unknown instruction) also come from junk bytes, so they say both.
-    """
-    wanted = re.search(r"GLOBAL ([\w.]+)", torch_message)
-    if wanted:
-        return (f"{path} is not a checkpoint this library wrote: it is a pickle that asks for the Python object "
-                f"{wanted.group(1)}, which a vae_lib checkpoint never holds, so it was not loaded (loading it "
-                "could run code). Use a file written by vae_lib (python -m vae_lib train, fit or save_checkpoint).")
-    after = torch_message.split("WeightsUnpickler error:", 1)[1] if "WeightsUnpickler error:" in torch_message else ""
-    detail = next((line.strip() for line in after.splitlines() if line.strip()), "an unknown instruction")
-    return (f"Cannot read the checkpoint {path}: it is not a checkpoint this library wrote (truncated, corrupted, or "
-            f"a pickle with instructions a vae_lib checkpoint never holds: {detail[:80]}), so it was not loaded. "
-            "Delete it and train again, or pass another file.")
-
-
-def _first_sentence(err: BaseException, limit: int = 120) -> str:
-    text = " ".join(str(err).split())
-    if not text:
-        return type(err).__name__
-    sentence = text.split(". ")[0]
-    return sentence if len(sentence) <= limit else sentence[:limit - 3] + "..."
 
 
 def _model_from_payload(payload: dict, path: Path) -> VAE:
@@ -255,7 +229,7 @@ def _model_from_payload(payload: dict, path: Path) -> VAE:
             model = build_vae(payload["config"])
     except (ValueError, TypeError, KeyError) as err:
         raise CheckpointContentError(f"The checkpoint {path} holds an unusable model configuration "
-                                     f"({_first_sentence(err, 300)}).") from None
+                                     f"({first_sentence(err, 300)}).") from None
     differences = _weight_differences(model.state_dict(), payload["model_state"])
     if differences:
         raise CheckpointContentError(
@@ -266,7 +240,7 @@ def _model_from_payload(payload: dict, path: Path) -> VAE:
         model.load_state_dict(payload["model_state"])
     except (ValueError, TypeError, RuntimeError, KeyError) as err:
         raise CheckpointContentError(f"The checkpoint {path} does not hold a usable model "
-                                     f"({_first_sentence(err, 300)}).") from None
+                                     f"({first_sentence(err, 300)}).") from None
     return model
 
 
@@ -320,8 +294,8 @@ def load_checkpoint(path: str | os.PathLike, device: str | torch.device | None =
     payload = _read_checkpoint(path)
     model = _model_from_payload(payload, path).to(pick_device(device)).eval()
     state = {key: value for key, value in payload.items() if key != "model_state"}
-    state["history"] = History(payload["history"])
-    state.setdefault("metadata", {})
+    state["metadata"] = payload.get("metadata") or {}
+    state["history"] = History(payload["history"], test_name=name_of_test_split(state["metadata"]))
     return model, state
 
 
@@ -405,8 +379,8 @@ def _restore_optimizer(optimizer: torch.optim.Optimizer, state: dict | None, pat
     chosen = {key: optimizer.param_groups[0].get(key) for key in ("fused", "foreach")}
     try:
         optimizer.load_state_dict(state)
-    except (ValueError, KeyError, RuntimeError) as err:
-        raise CheckpointError(f"The optimizer state in {path} does not fit this model ({err}).") from None
+    except (ValueError, KeyError, RuntimeError, TypeError, IndexError) as err:
+        raise CheckpointError(f"The optimizer state in {path} does not fit this model ({first_sentence(err)}).") from None
     for group in optimizer.param_groups:  # keep the implementation chosen for this device
         group.update(chosen)
 

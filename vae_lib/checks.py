@@ -5,8 +5,9 @@ A :class:`Check` knows the expected value (computed from the problem data, never
 and a table of :class:`Mistake` values: the numbers that typical wrong computations produce,
 each with a message explaining the slip. Calling the check on a student's answer prints one
 friendly line (✓ or ✗) and returns a :class:`CheckResult` with ``.correct`` and ``.message``.
-Neither the printed line, the result, its ``repr`` nor any exception contains the expected
-value.
+Neither the printed line, the result, nor its ``repr`` contains the expected value, and a check
+never raises: an answer of any type (a string, bytes, a dict, an array, a tensor on the meta
+device, an object whose ``__float__`` raises, 10**400 ...) gets a one-line message.
 
 A wrong answer that matches no known mistake always gets the same message, however close it
 is. Saying "close" or "rounded to 2 decimals" would confirm the leading digits of a guess,
@@ -49,9 +50,13 @@ import inspect
 import math
 import numbers
 import re
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from types import ModuleType
+
+import numpy as np
 
 from vae_lib.i18n import N_, tr
 
@@ -112,7 +117,8 @@ class Check:
         name: what is being checked, used in the repr (e.g. ``"P(clogged | silence)"``).
         expected: the right answer, computed from the problem data.
         mistakes: values that typical wrong computations give, each with a message.
-            Mistakes indistinguishable from the right answer are ignored.
+            Mistakes indistinguishable from the right answer are ignored, and so are, for a whole
+            number, mistakes one away from it: naming them would point at the answer.
         kind: ``"probability"`` (must lie in [0, 1]), ``"number"`` or ``"integer"``
             (a whole number, compared exactly).
         rel_tol, abs_tol: how close counts as correct (as in :func:`math.isclose`).
@@ -153,8 +159,10 @@ class Check:
         self.hint = hint or tr("Write down the formula you need, then compute each term from the problem data.")
         self.correct_message = correct_message
         self._expected = float(expected)
-        # A mistake that gives (nearly) the right answer cannot be diagnosed: drop it.
-        self._mistakes = [m for m in mistakes if not self._near(float(m.value), self._expected, loose=True)]
+        # A mistake that gives (nearly) the right answer cannot be diagnosed: drop it. So is a
+        # whole-number mistake one away from the answer: naming it would point at the answer.
+        self._mistakes = [m for m in mistakes if not self._near(float(m.value), self._expected, loose=True)
+                          and not (kind == "integer" and abs(float(m.value) - self._expected) <= 1)]
 
     def __repr__(self) -> str:  # never show the expected value
         return f"Check({self.name!r}, kind={self.kind!r}, {len(self._mistakes)} known mistakes)"
@@ -184,9 +192,7 @@ class Check:
         if math.isinf(value):
             return False, f"{WRONG_MARK} " + tr("Your answer is infinite: look for a division by zero.")
         if self.kind == "probability" and not 0.0 <= value <= 1.0:
-            return False, f"{WRONG_MARK} " + tr(
-                "Out of range: a probability lies in [0, 1]. "
-                "A value above 1 often means a missing division by the evidence; a negative one, a sign slip.")
+            return False, f"{WRONG_MARK} {_out_of_range_advice(value)}"
         if self.kind == "integer" and value != round(value):
             return False, f"{WRONG_MARK} " + tr("The answer is a whole number: yours has a fractional part.")
         if self._near(value, self._expected):
@@ -206,28 +212,114 @@ class Check:
         return CheckResult(correct=correct, message=message, _printed=not quiet)
 
 
-def _as_number(answer: object) -> tuple[float, str | None]:
-    """Turn a student's answer into a float, or explain why it is not a single number."""
-    if isinstance(answer, bool):
+def _out_of_range_advice(value: float) -> str:
+    """What to say of a "probability" outside [0, 1]; the same words for every such value of a range.
+
+    >>> _out_of_range_advice(75.0)
+    'Out of range: a probability lies in [0, 1]. If that is a percentage, give a probability between 0 and 1 instead (divide by 100).'
+    """
+    if 1 < value <= 100:
+        advice = tr("If that is a percentage, give a probability between 0 and 1 instead (divide by 100).")
+    elif value > 100:
+        advice = tr("A value above 1 often means a sum or product that was never normalized (divided by its total).")
+    else:
+        advice = tr("A negative value often means a sign slip.")
+    return f"{tr('Out of range: a probability lies in [0, 1].')} {advice}"
+
+
+#: How deep an answer is unwrapped (a 0-d array holding an array holding ...) before giving up.
+_MAX_UNWRAP = 4
+
+
+def _as_number(answer: object, depth: int = 0) -> tuple[float, str | None]:
+    """Turn a student's answer into a float, or explain why it is not a single number. Never raises.
+
+    A huge whole number (10**400) becomes the largest float of its sign: wrong, but a number.
+
+    >>> _as_number(np.float32(0.5)), _as_number(10**400)[0] > 1e308
+    ((0.5, None), True)
+    >>> _as_number(b"0.5")[1]
+    'Expected a number, got bytes: pass the number itself, not its text.'
+    """
+    try:
+        return _read_number(answer, depth)
+    except Exception as err:  # noqa: BLE001 - the answer's own methods (__float__, .shape, .item) raised
+        return math.nan, tr("Expected a number, but your answer, of type {kind}, could not be read as one: "
+                            "reading it raised {error}.", kind=_type_name(answer), error=type(err).__name__)
+
+
+def _read_number(answer: object, depth: int) -> tuple[float, str | None]:
+    if isinstance(answer, (bool, np.bool_)):
         return math.nan, tr("Expected a number, got True/False.")
     if isinstance(answer, str):
         return math.nan, tr("Expected a number, got a string: remove the quotes.")
+    if isinstance(answer, (bytes, bytearray, memoryview)):
+        return math.nan, tr("Expected a number, got bytes: pass the number itself, not its text.")
     if isinstance(answer, Mapping):
-        return math.nan, tr("Expected a single number, got a dict: pick the entry for the hypothesis asked about.")
-    if hasattr(answer, "item") and hasattr(answer, "shape"):  # numpy / torch scalars and arrays
-        count = math.prod(answer.shape)
-        if count != 1:
-            return math.nan, tr("Expected a single number, got an array with {count} entries: pick the one asked about.",
-                                 count=count)
-        answer = answer.item()
-    elif isinstance(answer, (list, tuple, set)):
-        kind, count = type(answer).__name__, len(answer)
-        return math.nan, tr("Expected a single number, got a {kind} of {count} items: pick the one asked about.",
-                                 kind=kind, count=count)
+        return math.nan, _dict_message(answer)
+    if isinstance(answer, numbers.Complex) and not isinstance(answer, numbers.Real):
+        return math.nan, tr("Expected a real number, got a complex number.")
+    if isinstance(answer, (numbers.Real, Decimal)):
+        return _real(answer), None
+    if hasattr(answer, "shape") and hasattr(answer, "item"):  # numpy / torch scalars and arrays
+        return _array_item(answer, depth)
+    if isinstance(answer, (list, tuple, set, frozenset)):
+        kind, count = _type_name(answer), len(answer)
+        if count == 1:
+            return math.nan, tr("Expected a single number, got a {kind} of 1 item: pass the value itself, "
+                                "not a {kind} holding it.", kind=kind)
+        return math.nan, tr("Expected a single number, got a {kind} of {count} items: "
+                            "pass the one value the exercise asks for.", kind=kind, count=count)
     try:
-        return float(answer), None
+        return _real(answer), None
     except (TypeError, ValueError):
-        return math.nan, tr("Expected a number, got a {kind}.", kind=type(answer).__name__)
+        return math.nan, tr("Expected a number, got an answer of type {kind}.", kind=_type_name(answer))
+
+
+def _array_item(array: object, depth: int) -> tuple[float, str | None]:
+    """The number in a one-entry array or tensor (then checked like any answer), or why there is none."""
+    if getattr(array, "is_meta", False) is True:
+        return math.nan, tr("Expected a number, got a tensor on the meta device, which holds no values: "
+                            "compute it on a real device (e.g. the CPU).")
+    count = math.prod(int(size) for size in array.shape)
+    if count != 1:
+        return math.nan, tr("Expected a single number, got an array with {count} entries: "
+                            "pick the one the exercise asks for.", count=count)
+    if depth >= _MAX_UNWRAP:
+        return math.nan, tr("Expected a number, got an array nested in itself.")
+    return _as_number(array.item(), depth + 1)
+
+
+def _real(answer: object) -> float:
+    """``float(answer)``, with a finite number too large for a float as the largest float of its sign."""
+    try:
+        return float(answer)
+    except OverflowError:
+        return sys.float_info.max if answer > 0 else -sys.float_info.max
+
+
+def _dict_message(mapping: Mapping) -> str:
+    """Why a dict is not an answer, naming its keys (at most four, each shortened); never raises.
+
+    >>> _dict_message({"mu": 1.0})
+    "Expected a single number, got a dict with the key 'mu': pass the one value the exercise asks for, not the whole dict."
+    """
+    try:
+        keys = [repr(key)[:24] for _, key in zip(range(5), mapping)]
+    except Exception:  # noqa: BLE001 - a mapping whose keys cannot be listed or shown
+        return tr("Expected a single number, got a dict: pass the one value the exercise asks for, not the whole dict.")
+    if not keys:
+        return tr("Expected a single number, got a dict with no keys: pass the one value the exercise asks for.")
+    shown = ", ".join(keys[:4]) + (", ..." if len(keys) > 4 else "")
+    if len(keys) == 1:
+        return tr("Expected a single number, got a dict with the key {keys}: "
+                  "pass the one value the exercise asks for, not the whole dict.", keys=shown)
+    return tr("Expected a single number, got a dict with the keys {keys}: "
+              "pass the one value the exercise asks for, not the whole dict.", keys=shown)
+
+
+def _type_name(answer: object) -> str:
+    return getattr(type(answer), "__name__", "object")
 
 
 def checks_by_exercise(module: ModuleType) -> dict[str, Callable[[object], CheckResult]]:

@@ -21,8 +21,9 @@ checksums before it is trusted, and every problem is reported with the file's na
 to do about it. :func:`mnist_report` says where each split would come from, changing nothing.
 The machinery lives in private modules a reader need not open: ``_mnist_sources`` (the search
 order and the report), ``_mnist_files`` (finding, checking, downloading with ``pooch`` and
-parsing the official files), ``_bundled_mnist`` (the offline subset) and ``_synthetic_digits``
-(the toy shapes).
+parsing the official files), ``_idx_files`` (IDX files read no further than their header
+announces, so a damaged or malicious file cannot exhaust memory), ``_bundled_mnist`` (the
+offline subset) and ``_synthetic_digits`` (the toy shapes).
 
 >>> (train_x, train_y), (test_x, test_y) = load_mnist_splits()  # doctest: +SKIP
 MNIST train: 60,000 images from /home/you/.cache/vae_lib/mnist (cache)

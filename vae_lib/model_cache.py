@@ -6,10 +6,12 @@ the book does not train again. A file lock per model lets one process train it w
 others wait and then load it.
 
 Nothing is deleted behind the user's back: a cached file is replaced only when its content
-proves it unusable (:class:`~vae_lib.checkpoints.CheckpointContentError`), and even then it is
-first set aside (renamed ``.NAME.set-aside``) and removed only once the new model is finished.
-A file that cannot be read now (a permission error) is left as it is; so is a cache folder
-that cannot be written: the model is then trained without being cached, and the output says so.
+proves it unusable (:class:`~vae_lib.checkpoints.CheckpointContentError`: damaged, foreign, larger
+than any checkpoint), and even then it is set aside as ``NAME.corrupt-<date-time>`` and kept, as
+damaged data files are. A file that cannot be read now (a permission error, or something that is
+no file) is left as it is; so is a cache folder that cannot be written: the model is then trained
+without being cached, and the output says so. Only ``retrain=True`` replaces a sound cached model,
+keeping it aside (``.NAME.set-aside``) until the new one is finished.
 """
 
 from __future__ import annotations
@@ -23,9 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from filelock import FileLock, Timeout
 from torch import Tensor
 
+from vae_lib._atomic_files import set_aside
+from vae_lib._output_lock import holding
 from vae_lib._sampling import derived_seed
 from vae_lib.checkpoints import (CHECKPOINT_VERSION, CheckpointContentError, CheckpointError, check_writable,
                                  load_checkpoint)
@@ -105,19 +108,21 @@ def trained_vae(
             return _loaded(cached, path, choice)
         if cached == "unreadable":
             return _train(model_config, settings, choice, key, None, False, progress)
-        if retrain and path.exists():
-            aside = _set_aside(path)
-            print(f"Retraining: the cached model is kept aside as {aside.name} until the new one is finished.")
+        replaced = retrain and path.exists()
+        if replaced:
+            os.replace(path, _aside_path(path))
+            print(f"Retraining: the cached model is kept aside as {_aside_path(path).name} until the new one is "
+                  "finished.")
         result = _train(model_config, settings, choice, key, path, cached == "partial", progress)
-        if not result.interrupted:
-            _aside_path(path).unlink(missing_ok=True)  # the new model is written: the old one may go
+        if not result.interrupted and (replaced or _aside_path(path).exists()):
+            _aside_path(path).unlink(missing_ok=True)  # retrained as asked: the sound old model may go
         return result
 
 
 def _loaded(cached: FitResult, path: Path, choice: _DataChoice) -> FitResult:
     print(choice.description)
     last = cached.history[-1] if cached.history else {}
-    score = f", test ELBO {last['test_elbo']:.1f}" if last.get("test_elbo") is not None else ""
+    score = f", {cached.history.test_name} ELBO {last['test_elbo']:.1f}" if last.get("test_elbo") is not None else ""
     print(f"Loaded the trained VAE from the cache: {path} ({len(cached.history)} epochs{score})")
     return cached
 
@@ -215,42 +220,16 @@ def _cache_path(key: dict, config: VAEConfig) -> Path:
 
 @contextlib.contextmanager
 def _exclusive(path: Path) -> Iterator[None]:
-    """Hold a lock on the cached model at ``path`` while it is checked, trained and saved.
-
-    The lock file lives in ``cache_dir("locks")``, so the models folder holds models only.
-    The operating system releases the lock when its process ends, however it ends, so a
-    crashed or killed training never blocks the next one.
-    """
-    lock = FileLock(_lock_file(path))
-    try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        print(f"Another process is training or saving {path.name}; waiting for it to finish...", flush=True)
-        lock.acquire()
-    try:
+    """Hold the lock of the cached model at ``path`` while it is checked, trained and saved; when another
+    process (or thread) holds it, wait for it to finish, then load its model (see :mod:`vae_lib._output_lock`)."""
+    with holding(path, wait=True,
+                 waiting_note=f"Another process is training or saving {path.name}; waiting for it to finish..."):
         yield
-    finally:
-        lock.release()
-
-
-def _lock_file(path: Path) -> Path:
-    """The lock of the cached model ``path``: in ``cache_dir("locks")``, else beside the model (its
-    folder was checked writable) when the locks folder cannot be written."""
-    try:
-        return check_writable(cache_dir("locks") / f"{path.name}.lock")
-    except OSError:
-        return path.with_name(f".{path.name}.lock")
 
 
 def _aside_path(path: Path) -> Path:
+    """Where ``retrain=True`` keeps the sound cached model until the new one is finished."""
     return path.with_name(f".{path.name}.set-aside")
-
-
-def _set_aside(path: Path) -> Path:
-    """Rename the cached model ``path`` out of the way (not deleted: see the module docstring); return its new path."""
-    aside = _aside_path(path)
-    os.replace(path, aside)
-    return aside
 
 
 def _cached_run(path: Path, key: dict, device: torch.device) -> FitResult | str:
@@ -273,7 +252,7 @@ def _cached_run(path: Path, key: dict, device: torch.device) -> FitResult | str:
 def _replaceable(path: Path, problem: Exception) -> str:
     """Set the unusable cached model aside, to be trained again: ``"replace"`` (or ``"unreadable"``)."""
     try:
-        aside = _set_aside(path)
+        aside = set_aside(path)  # NAME.corrupt-<date-time>, kept: never deleted
     except OSError as err:
         return _left_alone(path, err)
     print(f"Setting aside the unusable cached model as {aside.name} ({problem}); training it again.")

@@ -31,20 +31,25 @@ PROGRESS_CHOICES = ("auto", "bar", "lines", "none")
 BAR_REFRESH_SECONDS = 0.5
 
 
-def format_epoch(record: Mapping[str, Any], total_epochs: int) -> str:
+def format_epoch(record: Mapping[str, Any], total_epochs: int, test_name: str = "test") -> str:
     """One line for an epoch, e.g. ``epoch  3/10  train ELBO -104.2  test ELBO -105.1  (recon -80.1, KL 25.0)  4.1 s``.
 
-    The reconstruction and KL shown are the test ones when there are test data.
+    The reconstruction and KL shown are the test ones when there are test data. ``test_name``
+    names the test split as its source does: ``"held-out"`` for the bundled subset's held-out
+    images, which are not the official test set.
 
     >>> format_epoch({"epoch": 3, "train_elbo": -104.2, "train_reconstruction": -79.0,
     ...               "train_kl": 25.2, "seconds": 4.1}, 10)
     'epoch  3/10  train ELBO -104.2  (recon -79.0, KL 25.2)  4.1 s'
+    >>> format_epoch({"epoch": 1, "train_elbo": -550.1, "test_elbo": -549.5, "test_reconstruction": -540.0,
+    ...               "test_kl": 9.5, "seconds": 0.4}, 1, test_name="held-out")
+    'epoch 1/1  train ELBO -550.1  held-out ELBO -549.5  (recon -540.0, KL 9.5)  0.4 s'
     """
     width = len(str(total_epochs))
     parts = [f"epoch {record['epoch']:>{width}}/{total_epochs}", f"train ELBO {record['train_elbo']:.1f}"]
     split = "train"
     if record.get("test_elbo") is not None:
-        parts.append(f"test ELBO {record['test_elbo']:.1f}")
+        parts.append(f"{test_name} ELBO {record['test_elbo']:.1f}")
         split = "test"
     parts.append(f"(recon {record[f'{split}_reconstruction']:.1f}, KL {record[f'{split}_kl']:.1f})")
     parts.append(f"{record['seconds']:.1f} s")
@@ -102,13 +107,15 @@ class ProgressDisplay:
         mode: ``"bar"``, ``"lines"`` or ``"none"`` (see :func:`progress_mode`).
         total_epochs: the epochs of the whole run (shown as ``epoch 3/10``).
         n_batches: batches per epoch (the bar counts batches).
+        test_name: what the test split is called (see :func:`format_epoch`).
 
     >>> ProgressDisplay("none", total_epochs=2, n_batches=5).note("Resuming from run.pt")
     Resuming from run.pt
     """
 
-    def __init__(self, mode: str, total_epochs: int, n_batches: int):
+    def __init__(self, mode: str, total_epochs: int, n_batches: int, test_name: str = "test"):
         self.mode = mode
+        self.test_name = test_name
         self.total_epochs = total_epochs
         self.n_batches = n_batches
         self.bar = None
@@ -140,7 +147,7 @@ class ProgressDisplay:
 
     def epoch_end(self, record: Mapping[str, Any], batches_done_total: int) -> None:
         """Show the line of a finished epoch (above the bar, or printed in lines mode)."""
-        line = format_epoch(record, self.total_epochs)
+        line = format_epoch(record, self.total_epochs, self.test_name)
         if self.bar is not None:
             self.refresh(record["epoch"] - 1, batches_done_total, record["train_elbo"])
             self.bar.write(line, file=sys.stdout)

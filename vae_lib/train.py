@@ -17,6 +17,7 @@ models in :mod:`vae_lib.model_cache`.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import os
@@ -27,17 +28,22 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from vae_lib._fit_checks import (check_model, checked_seed, divergence_message, elbo_bound, images_of, implausible,
                                  is_finite_number, positive_int)
+from vae_lib._adam import FLUSH_EVERY, TINY_MOMENT  # noqa: F401 (read here: tests set train.FLUSH_EVERY)
+from vae_lib._adam import flush_tiny_moments as _flush_tiny_moments
+from vae_lib._adam import fused_adam as _adam
+from vae_lib._checkpoint_format import check_metadata
 from vae_lib._interrupt import DeferredInterrupt
+from vae_lib._output_lock import holding
 from vae_lib._sampling import derived_seed
-from vae_lib.checkpoints import Position, check_writable, data_signature, resume_run, save_run
+from vae_lib.checkpoints import Position, SaveInterrupted, check_writable, data_signature, resume_run, save_run
 from vae_lib.data import bernoulli_sample, binarization, binarize
 from vae_lib.device import pick_device
 from vae_lib.evaluate import TEST_BATCH_SIZE, NonFiniteScore, test_elbo
-from vae_lib.history import History
+from vae_lib.history import History, name_of_test_split
 from vae_lib.models import VAE, ELBOTerms
 from vae_lib.progress import ProgressDisplay, progress_mode
 
@@ -141,54 +147,6 @@ def _generator(device: torch.device, seed: int, stream: str) -> torch.Generator:
     return torch.Generator(device=device).manual_seed(derived_seed(seed, stream))
 
 
-# --------------------------------------------------------------------------- Adam
-
-
-def _adam(model: nn.Module, lr: float) -> torch.optim.Adam:
-    """Adam with the fastest implementation for the device.
-
-    The fused kernel (one call for all parameters) exists on CUDA, the CPU and MPS in recent
-    PyTorch; on the CPU it measured ~4× faster per step than ``foreach`` (see bench/README.md).
-    """
-    try:
-        return torch.optim.Adam(model.parameters(), lr=lr, fused=True)
-    except (RuntimeError, ValueError, TypeError):  # a device without the fused kernel
-        return torch.optim.Adam(model.parameters(), lr=lr)
-
-
-TINY_MOMENT = 1e-30  # Adam moments below this are set to zero on the CPU (see _flush_tiny_moments)
-FLUSH_EVERY = 50  # optimizer steps between two such flushes
-
-
-def _flush_tiny_moments(optimizer: torch.optim.Optimizer) -> int:
-    """Set Adam moments smaller than :data:`TINY_MOMENT` to exactly zero; return how many.
-
-    Why: moments of weights that rarely get a gradient decay into subnormal floats, which
-    x86 CPUs process many times more slowly; zeroing them changes no update measurably
-    (the measurements and the bound: bench/README.md, "Subnormal Adam moments").
-
-    >>> import torch
-    >>> w = torch.nn.Parameter(torch.ones(4))
-    >>> opt = torch.optim.Adam([w])
-    >>> w.grad = torch.tensor([1.0, 1e-20, 1e-32, 0.0]); opt.step()  # m = 0.1·g, v = 0.001·g²
-    >>> _flush_tiny_moments(opt)  # m = 1e-33 and v = 1e-43 (a subnormal) are tiny
-    2
-    >>> (opt.state[w]["exp_avg"] == 0).tolist(), (opt.state[w]["exp_avg_sq"] == 0).tolist()
-    ([False, False, True, True], [False, True, True, True])
-    """
-    flushed = 0
-    with torch.no_grad():
-        for state in optimizer.state.values():
-            for key in ("exp_avg", "exp_avg_sq"):
-                moment = state.get(key)
-                if moment is None:
-                    continue
-                tiny = (moment.abs() < TINY_MOMENT) & (moment != 0)
-                flushed += int(tiny.sum())
-                moment.masked_fill_(tiny, 0.0)
-    return flushed
-
-
 # --------------------------------------------------------------------------- fit
 
 
@@ -223,25 +181,30 @@ def fit(model: VAE, data: Tensor | tuple, *,
         device: ``"auto"`` (CUDA, then MPS, then CPU), ``"cpu"``, ``"cuda"``, ``"mps"``...
         test_data: optional images to report the test ELBO on after every epoch.
         checkpoint: a file to save the run to after every good epoch and on interruption; its
-            folder is checked for writing before training starts.
+            folder is checked for writing before training starts, and the run holds its lock
+            until it ends (a second run writing the same file at the same time is refused).
         resume: continue the run saved in ``checkpoint`` (it must come from the same model
             configuration, settings and data); without that file, start from scratch.
         progress: ``"auto"`` (a bar in a terminal or live notebook, else one line per epoch),
             ``"bar"``, ``"lines"`` or ``"none"``. The environment variable
             ``VAE_LIB_PROGRESS=lines`` (set by the book build) forces lines.
         test_batch_size: images per forward pass when evaluating ``test_data``.
-        metadata: extra JSON-like facts to store in the checkpoint (e.g. which data set).
+        metadata: extra JSON-like facts to store in the checkpoint (e.g. which data set). When it
+            records the data's sources (``data_source``, as the command line and the model cache
+            do), a held-out split that is not a test set is named so in every epoch's line.
         on_epoch: called with each epoch's record (a dict) after it is saved, e.g. to plot.
         settings: a :class:`Settings` built beforehand, instead of ``epochs`` to ``device``.
 
     Returns:
         A :class:`FitResult` that unpacks as ``model, history``. Ctrl-C (or "interrupt
         kernel") stops at the next batch, saves the checkpoint and returns what there is,
-        with ``interrupted=True``; the history lists complete epochs only.
+        with ``interrupted=True``; the history lists complete epochs only. A second Ctrl-C during
+        that save raises :class:`~vae_lib.checkpoints.SaveInterrupted` (the file on disk is intact).
 
     Raises:
         ValueError: bad arguments or data (the message says what to change).
-        OSError: ``checkpoint`` cannot be written (checked before training).
+        OSError: ``checkpoint`` cannot be written (checked before training), another run is writing
+            it (``OutputInUse``), or the disk is full ("Disk full", the last checkpoint intact).
         CheckpointError: ``resume=True`` with a checkpoint from another model or run.
         TrainingDiverged: a training or test metric became NaN, infinite or implausible (beyond ±100
             nats per pixel, see ``_fit_checks.elbo_bound``): raised at the first such epoch, never saved.
@@ -257,24 +220,33 @@ def fit(model: VAE, data: Tensor | tuple, *,
                                                binarize=binarize, seed=seed, device=device))
     mode = progress_mode(progress)
     check_model(model)
+    check_metadata(metadata)  # what the checkpoint will hold must load again
     test_batch_size = positive_int("test_batch_size", test_batch_size, f"test_batch_size={TEST_BATCH_SIZE}")
     if resume and checkpoint is None:
         raise ValueError("resume=True needs checkpoint=PATH: the file to continue the run from.")
     checkpoint = None if checkpoint is None else check_writable(checkpoint)  # before any work, not at the first save
-    train_images = images_of(data, "data")
-    test_images = None if test_data is None else images_of(test_data, "test_data")
-    model.to(settings.device)
-    x, test_x = _training_tensors(model, train_images, test_images, settings)
-    extra = {"training": {**settings.training_dict(), "epochs": settings.epochs},
-             "data": data_signature(train_images), "metadata": dict(metadata or {})}
-    run = _Run(model, settings, len(x), mode, checkpoint, extra)
-    if resume:
-        resume_run(run)
-        run.on_disk = (run.position.epoch, run.position.batch) if checkpoint.exists() else None
-    first_epoch = run.position.epoch
+    with contextlib.nullcontext() if checkpoint is None else holding(checkpoint):  # one run per file, all along
+        train_images = images_of(data, "data")
+        test_images = None if test_data is None else images_of(test_data, "test_data")
+        model.to(settings.device)
+        x, test_x = _training_tensors(model, train_images, test_images, settings)
+        extra = {"training": {**settings.training_dict(), "epochs": settings.epochs},
+                 "data": data_signature(train_images), "metadata": dict(metadata or {})}
+        run = _Run(model, settings, len(x), mode, checkpoint, extra, name_of_test_split(metadata))
+        if resume:
+            resume_run(run)
+            run.on_disk = (run.position.epoch, run.position.batch) if checkpoint.exists() else None
+        first_epoch = run.position.epoch
+        interrupted = _train_epochs(run, x, test_x, test_batch_size, on_epoch)
+    model.eval()
+    written = run.checkpoint if run.checkpoint is not None and run.checkpoint.exists() else None
+    return FitResult(model, run.history, interrupted, written, len(run.history) - first_epoch)
 
-    pos, optimizer, b_size = run.position, run.optimizer, settings.batch_size
-    interrupted = False
+
+def _train_epochs(run: _Run, x: Tensor, test_x: Tensor | None, test_batch_size: int,
+                  on_epoch: Callable[[dict], None] | None) -> bool:
+    """The loop of :func:`fit`: the epochs still to run; True when Ctrl-C stopped it (and the run was saved)."""
+    model, settings, pos, optimizer, b_size = run.model, run.settings, run.position, run.optimizer, run.settings.batch_size
     with DeferredInterrupt() as interrupt:
         run.display.start(pos.epoch, pos.batch)
         try:
@@ -298,16 +270,17 @@ def fit(model: VAE, data: Tensor | tuple, *,
                 record = run.finish_epoch(test_x, test_batch_size)  # checks, evaluates, records
                 if run.checkpoint is not None:
                     run.save()
+                run.show_epoch(record)  # after the save: an output that fails (a closed pipe) loses no epoch
                 if on_epoch is not None:
                     on_epoch(dict(record))
+        except SaveInterrupted:  # a second Ctrl-C while saving: stop now, the file on disk is intact
+            raise
         except KeyboardInterrupt:
-            interrupted = True
             run.stop_cleanly()
+            return True
         finally:
             run.display.close()
-    model.eval()
-    written = run.checkpoint if run.checkpoint is not None and run.checkpoint.exists() else None
-    return FitResult(model, run.history, interrupted, written, len(run.history) - first_epoch)
+    return False
 
 
 def _training_tensors(model: VAE, train_images: Tensor, test_images: Tensor | None,
@@ -339,21 +312,22 @@ def _test_metrics(model: VAE, test_x: Tensor, batch_size: int, settings: Setting
 class _Run:
     """One training run: all that the loop in :func:`fit` changes, so Ctrl-C can report and save it.
 
-    ``checkpoint`` is the file to save it to (or ``None``), ``extra`` the facts saved with it.
+    ``checkpoint`` is the file to save it to (or ``None``), ``extra`` the facts saved with it,
+    ``test_name`` what its test split is called in its lines (``"held-out"`` for the bundled subset's).
     """
 
     def __init__(self, model: VAE, settings: Settings, n_images: int, mode: str,
-                 checkpoint: Path | None, extra: dict):
+                 checkpoint: Path | None, extra: dict, test_name: str = "test"):
         self.model, self.settings, self.n_images = model, settings, n_images
         self.checkpoint, self.extra = checkpoint, extra
         self.n_batches = math.ceil(n_images / settings.batch_size)
-        self.display = ProgressDisplay(mode, settings.epochs, self.n_batches)
+        self.display = ProgressDisplay(mode, settings.epochs, self.n_batches, test_name)
         self.perm_gen = _generator(settings.device, settings.seed, "permutation")
         self.noise_gen = _generator(settings.device, settings.seed, "noise")
         self.position = Position(epoch=0, batch=0, sums=torch.zeros(2, device=settings.device), seconds=0.0,
                                  perm_state=self.perm_gen.get_state(), noise_state=self.noise_gen.get_state())
         self.optimizer = _adam(model, settings.lr)
-        self.history = History()
+        self.history = History(test_name=test_name)
         self.updating_batch: int | None = None  # set while a weight update runs: it may be half done
         self.clock: float | None = None  # when the timing of the current epoch (re)started
         self.bound = elbo_bound(model.config)  # |metric| per image beyond this: diverged
@@ -411,15 +385,18 @@ class _Run:
             try:
                 record.update(_test_metrics(self.model, test_x, test_batch_size, self.settings))
             except NonFiniteScore:
-                raise self._diverged("", "the test ELBO is not a number") from None
+                raise self._diverged("", f"the {self.display.test_name} ELBO is not a number") from None
             self._check_good(record)
         self.history.append(record)
         pos.epoch, pos.batch, pos.seconds = pos.epoch + 1, 0, 0.0
         pos.sums.zero_()
         pos.perm_state, pos.noise_state = self.perm_gen.get_state(), self.noise_gen.get_state()
-        self.display.epoch_end(record, pos.epoch * self.n_batches)
         self.model.train()
         return record
+
+    def show_epoch(self, record: dict) -> None:
+        """Show a finished epoch's line (after it was saved)."""
+        self.display.epoch_end(record, record["epoch"] * self.n_batches)
 
     def _check_good(self, record: dict) -> None:
         """Raise :class:`TrainingDiverged` unless the epoch's metrics are finite and plausible."""

@@ -242,9 +242,8 @@ def _grid_dimension_check() -> Check:
         "largest latent dimension for a one-day grid sum",
         largest,
         [
-            Mistake(largest + 1,
-                    tr("Too big: that grid has more terms than fit in the time allowed. Check whether you "
-                       "found the first d that does not fit instead of the last one that does.")),
+            Mistake(_largest_dimension(points, GRID_TERMS_PER_SECOND * 24),
+                    tr("That is what fits in 24 seconds: a day has 24 hours of 60 minutes of 60 seconds.")),
             Mistake(_largest_dimension(points, GRID_TERMS_PER_SECOND),
                     tr("That is what fits in one second; you have a whole day.")),
             Mistake(CHAPTER_LATENT_DIM,
