@@ -53,7 +53,8 @@ def tokens(latex: str) -> list[str]:
     latex = re.sub(r"\\\\\s*\[[0-9.]+(pt|em|ex|mm)\]", " ", latex)          # a line break's extra space
     latex = re.sub(r"\\frac\{d\}", r"\\frac{\\mathrm{d}}", latex)              # d/dp: a differential
     latex = re.sub(DIFFERENTIAL, r"\\mathrm{d}", latex)                         # dz, d\rho, ...: differentials
-    latex = re.sub(r"\\(" + "|".join(WORD_COMMANDS) + r")\s*\{([^{}]*)\}", lambda m: f" \\{m.group(1)}{{{m.group(2).strip()}}}\0 ", latex)
+    word = r"\\(" + "|".join(WORD_COMMANDS) + r")\s*\{([^{}]*)\}"                    # \text{...}: one token
+    latex = re.sub(word, lambda m: f" \\{m.group(1)}{{{m.group(2).strip()}}}\0 ", latex)
     out: list[str] = []
     for piece in re.split(r"(\\(?:" + "|".join(WORD_COMMANDS) + r")\{[^{}]*\}\0)", latex):
         if piece.endswith("\0"):

@@ -69,7 +69,8 @@ def _problems(text: str) -> list[str]:
         for match in re.finditer(r"\{cite:t\}<", paragraph):
             before = paragraph[:match.start()]
             if before.count("(") > before.count(")"):
-                found.append(f"{{cite:t}} inside parentheses: {paragraph[max(0, match.start() - 60):match.end() + 30]!r}")
+                context = paragraph[max(0, match.start() - 60):match.end() + 30]
+                found.append(f"{{cite:t}} inside parentheses: {context!r}")
         for match in re.finditer(r"\{cite:p\}<([\w, -]+)>", paragraph):
             sentence = re.split(r"[.!?:;]\s", paragraph[:match.start()])[-1]
             named = {name for key in match.group(1).split(",") for name in SURNAMES.get(key.strip(), ())
