@@ -40,7 +40,7 @@ RESERVED = {
     "y": {2}, "c": {2, 11}, r"\psi": {2}, "Z": {2}, "F": {2}, r"\kappa": {2},
     "r": {3}, r"\ell": {3}, "M": {3, 4}, "W": {3, 8, 10},
     "A": {4}, "a": {1, 4, 5, 6}, "m": {4, 5}, "s": {4, 5}, r"\mu'": {4, 11}, r"\sigma'": {4, 11},
-    "Y": {4, 5}, "V": {4, 6, 7}, "w": {4, 5, 8, 9},
+    "Y": {4, 5}, "V": {4, 6, 7}, "w": {4, 5},
     r"\xi": {6},
     "f": {7}, "g": {7}, "b": {7}, "S": {7}, r"\nu": {7}, r"\zeta": {7}, "u": {7, 10}, r"\Phi": {7, 10},
     r"\lambda": {8}, r"\tilde x": {8}, r"\bar x": {8, 11},
@@ -83,7 +83,7 @@ RETIRED = {
     r"\hat g": "a gradient estimate is ∇̂",
 }
 #: Retired spellings in the exercise modules' messages (plain text, not LaTeX).
-RETIRED_TEXT = ("a z + b", "aμ − b", "L(ρ)", "f_b", "q = N(m, s²)", "s_k²")
+RETIRED_TEXT = ("a z + b", "aμ − b", "L(ρ)", "f_b", "q = N(m, s²)", "s_k²", "(z − t)", "s(z)", "from m to n", "; p_j)")
 EXERCISE_MODULES = {1: "bayes", 2: "latent_variables", 3: "mixture", 4: "importance_sampling", 5: "elbo",
                     6: "kl_divergence", 7: "gradients", 8: "amortized_inference", 9: "training_mnist",
                     10: "latent_space", 11: "beyond"}
