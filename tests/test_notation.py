@@ -115,7 +115,7 @@ def _entries() -> list[Entry]:
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")] if line.startswith("| ") else []
         if len(cells) != 3 or cells[0] in ("symbol", "---"):
             continue
-        where = re.fullmatch(r"Chapter (\d+), \{ref\}`([\w-]+)`(?: \(.*\))?", cells[2])
+        where = re.fullmatch(r"Chapter (\d+), \{ref\}`(?:[^`<]*<)?([\w-]+)>?`(?: \(.*\))?", cells[2])
         assert where, f"notation.md:{number}: the third column must read 'Chapter N, {{ref}}`label`'"
         pieces = re.findall(r"\$(.+?)\$", cells[0])
         assert pieces, f"notation.md:{number}: the symbol column must be math"
