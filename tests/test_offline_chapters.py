@@ -9,6 +9,7 @@ book runs them (chapter 10 loads chapter 9's model).
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import jupytext
@@ -70,8 +71,10 @@ def test_the_mnist_chapters_run_offline_on_the_bundled_subset(tmp_path, monkeypa
     monkeypatch.setenv("VAE_LIB_PROGRESS", "lines")
     for name in MNIST_CHAPTERS:
         notebook = jupytext.read(CHAPTERS_DIR / f"{name}.md")
+        started = time.perf_counter()
         NotebookClient(notebook, timeout=900, kernel_name="python3",
                        resources={"metadata": {"path": str(CHAPTERS_DIR)}}).execute()
+        print(f"{name} executed offline in {time.perf_counter() - started:.0f} s")  # for a report, not a check
         printed = _printed(notebook)
         assert "bundled subset" in printed, f"{name} does not say that it used the bundled subset"
         assert "OUTSIDE the tolerance" not in printed, name
