@@ -16,8 +16,18 @@ def test_lines_mode_prints_one_line_per_epoch_to_stdout_only(images, test_images
     captured = capsys.readouterr()
     lines = captured.out.splitlines()
     assert len(lines) == 3 and captured.err == ""
-    assert lines[0].startswith("epoch 1/3  train ELBO -") and "test ELBO" in lines[0] and "KL" in lines[0]
+    assert lines[0].startswith("epoch 1/3  train ELBO -") and "  test -" in lines[0] and "KL" in lines[0]
     assert lines[0].endswith(" s")
+
+
+def test_an_epoch_line_fits_a_book_page():
+    """Chapters print these lines; a page's output box holds about 76 characters (tests/test_site_overflow.py)."""
+    from vae_lib.progress import format_epoch
+    record = {"epoch": 375, "train_elbo": -196.04, "train_reconstruction": -170.0, "train_kl": 26.0,
+              "seconds": 11.37, "test_elbo": -188.7, "test_reconstruction": -161.1, "test_kl": 27.6}
+    line = format_epoch(record, 375)
+    assert line == "epoch 375/375  train ELBO -196.0  test -188.7 (recon -161.1, KL 27.6) 11.4 s"
+    assert len(line) <= 76
 
 
 def test_environment_forces_lines_over_bar_and_auto(images, monkeypatch, capsys):

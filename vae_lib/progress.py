@@ -9,7 +9,7 @@ executed pages get no widgets or ``\\r`` spam.
 >>> display = ProgressDisplay("lines", total_epochs=10, n_batches=469)
 >>> display.epoch_end({"epoch": 3, "train_elbo": -104.2, "train_reconstruction": -79.0,
 ...                    "train_kl": 25.2, "seconds": 4.1}, batches_done_total=3 * 469)
-epoch  3/10  train ELBO -104.2  (recon -79.0, KL 25.2)  4.1 s
+epoch  3/10  train ELBO -104.2 (recon -79.0, KL 25.2) 4.1 s
 """
 
 from __future__ import annotations
@@ -32,23 +32,24 @@ BAR_REFRESH_SECONDS = 0.5
 
 
 def format_epoch(record: Mapping[str, Any], total_epochs: int) -> str:
-    """One line for an epoch, e.g. ``epoch  3/10  train ELBO -104.2  test ELBO -105.1  (recon -80.1, KL 25.0)  4.1 s``.
+    """One line for an epoch, e.g. ``epoch  3/10  train ELBO -104.2  test -105.1 (recon -80.1, KL 25.0) 4.1 s``.
 
-    The reconstruction and KL shown are the test ones when there are test data.
+    The reconstruction and KL shown are the test ones (in the parentheses after the test ELBO)
+    when there are test data. The line is short enough for a book page's output box (about 76
+    characters) even for hundreds of epochs.
 
     >>> format_epoch({"epoch": 3, "train_elbo": -104.2, "train_reconstruction": -79.0,
     ...               "train_kl": 25.2, "seconds": 4.1}, 10)
-    'epoch  3/10  train ELBO -104.2  (recon -79.0, KL 25.2)  4.1 s'
+    'epoch  3/10  train ELBO -104.2 (recon -79.0, KL 25.2) 4.1 s'
     """
     width = len(str(total_epochs))
-    parts = [f"epoch {record['epoch']:>{width}}/{total_epochs}", f"train ELBO {record['train_elbo']:.1f}"]
+    line = f"epoch {record['epoch']:>{width}}/{total_epochs}  train ELBO {record['train_elbo']:.1f}"
     split = "train"
     if record.get("test_elbo") is not None:
-        parts.append(f"test ELBO {record['test_elbo']:.1f}")
+        line += f"  test {record['test_elbo']:.1f}"
         split = "test"
-    parts.append(f"(recon {record[f'{split}_reconstruction']:.1f}, KL {record[f'{split}_kl']:.1f})")
-    parts.append(f"{record['seconds']:.1f} s")
-    return "  ".join(parts)
+    line += f" (recon {record[f'{split}_reconstruction']:.1f}, KL {record[f'{split}_kl']:.1f})"
+    return f"{line} {record['seconds']:.1f} s"
 
 
 def progress_mode(progress: str | bool | None) -> str:
