@@ -18,6 +18,7 @@ import contextlib
 import hashlib
 import json
 import os
+import textwrap
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -142,8 +143,11 @@ def _train(config: VAEConfig, settings: Settings, choice: _DataChoice, key: dict
            resume: bool, progress: str | bool) -> FitResult:
     """Train the model of ``key`` (continuing the run in ``path`` if ``resume``), cached at ``path`` (or not)."""
     action = "Continuing the interrupted training of" if resume else "Training"
-    where = f"it will be cached as\n{_in_the_cache(path)}" if path is not None else "it will not be cached"
-    print(f"{action} the VAE ({settings.epochs} epochs on {settings.device.type}); {where}")
+    where = "it will be cached as" if path is not None else "it will not be cached"
+    print(textwrap.fill(f"{action} the VAE ({settings.epochs} epochs on {settings.device.type}); {where}",
+                        MESSAGE_WIDTH))
+    if path is not None:
+        print(_in_the_cache(path))
     print(choice.description)
     train_images, test_images = choice.load()
     with torch.random.fork_rng(devices=[]):
