@@ -9,7 +9,7 @@ executed pages get no widgets or ``\\r`` spam.
 >>> display = ProgressDisplay("lines", total_epochs=10, n_batches=469)
 >>> display.epoch_end({"epoch": 3, "train_elbo": -104.2, "train_reconstruction": -79.0,
 ...                    "train_kl": 25.2, "seconds": 4.1}, batches_done_total=3 * 469)
-epoch  3/10  train ELBO -104.2 (recon -79.0, KL 25.2) 4.1 s
+epoch  3/10  train ELBO -104.2  KL 25.2  4.1 s
 """
 
 from __future__ import annotations
