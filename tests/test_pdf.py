@@ -125,6 +125,32 @@ def _document_titles() -> list[str]:
     return titles
 
 
+def test_bookmarks_nest_by_level_and_keep_the_documents_title(tmp_path):
+    """add_bookmarks on a small PDF with named destinations, as Chromium writes them (no browser needed)."""
+    pypdf = pytest.importorskip("pypdf")
+    writer = pypdf.PdfWriter()
+    for _ in range(3):
+        writer.add_blank_page(595, 842)
+    for name, page in (("chapter-1", 0), ("section-1-1", 1), ("chapter-2", 2)):
+        writer.add_named_destination(name, page)
+    writer.add_metadata({"/Title": "A book"})
+    pdf = tmp_path / "book.pdf"
+    writer.write(pdf)
+    _printing.add_bookmarks(pdf, [(1, "1. One", "chapter-1"), (2, "1.1. Inside", "section-1-1"), (1, "2. Two", "chapter-2")])
+    reader = pypdf.PdfReader(pdf)
+    assert [(level, title, page) for level, title, page, _ in _bookmarks(reader, reader.outline)] == [
+        (1, "1. One", 1), (2, "1.1. Inside", 2), (1, "2. Two", 3)]
+    # The title survives the incremental update, named in its trailer (the one readers read first).
+    data = pdf.read_bytes()
+    last_trailer = int(data.rsplit(b"startxref", 1)[1].split()[0])
+    assert reader.metadata.title == "A book" and b"/Info" in data[last_trailer:last_trailer + 1000]
+    assert reader.trailer["/Root"]["/PageMode"] == "/UseOutlines"
+    with pytest.raises(KeyError, match="no destination named nowhere"):
+        _printing.add_bookmarks(pdf, [(1, "Lost", "nowhere")])
+    with pytest.raises(ValueError, match="level 2 follows one of level 0"):
+        _printing.add_bookmarks(pdf, [(2, "An orphan", "chapter-1")])
+
+
 @pytest.mark.slow
 def test_every_page_carries_its_number_in_the_footer(printed):
     total = len(printed.pages)

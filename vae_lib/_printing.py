@@ -18,6 +18,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -175,7 +176,7 @@ def add_bookmarks(pdf: Path, entries: Sequence[tuple[int, str, str]]) -> None:
         KeyError: an entry's destination is not in the PDF.
     """
     import pypdf
-    from pypdf.generic import Fit
+    from pypdf.generic import Fit, NameObject
 
     destinations = destination_pages(pdf)
     missing = [target for _, _, target in entries if target not in destinations]
@@ -191,4 +192,9 @@ def add_bookmarks(pdf: Path, entries: Sequence[tuple[int, str, str]]) -> None:
         parents.append(writer.add_outline_item(title=title, page_number=page - 1, parent=parents[-1],
                                                fit=Fit.xyz(top=top), is_open=False))
     writer.page_mode = "/UseOutlines"
+    # An incremental update is written with a cross-reference stream, a PDF 1.5 feature (the
+    # catalog's /Version raises the header's 1.4), and its trailer names /Info only if it
+    # changed: stamp the modification, so readers that follow the last trailer keep the title.
+    writer.root_object[NameObject("/Version")] = NameObject("/1.5")
+    writer.add_metadata({"/ModDate": time.strftime("D:%Y%m%d%H%M%SZ", time.gmtime())})
     atomic_write(Path(pdf), writer.write)
