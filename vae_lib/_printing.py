@@ -174,6 +174,7 @@ def add_bookmarks(pdf: Path, entries: Sequence[tuple[int, str, str]]) -> None:
             outline; ``destination`` is a named destination of the PDF (see :func:`destination_pages`).
     Raises:
         KeyError: an entry's destination is not in the PDF.
+        ValueError: an entry is more than one level below the one before it.
     """
     import pypdf
     from pypdf.generic import Fit, NameObject

@@ -8,9 +8,10 @@
  *   vaePrintContents.build()            -> [{level, title, target}], the contents in order
  *   vaePrintContents.setPages({target: page})   writes the page numbers into the entries
  *
- * Every entry links to its heading through a fresh id (print-heading-N): the same section id
- * ("summary", "exercises") occurs once per chapter on the single page, and Chromium writes a
- * named destination into the PDF for every link target, which the printer reads back.
+ * Every entry links to its heading through a fresh id (print-heading-N; the introduction, whose
+ * heading is not printed, through its section): the same section id ("summary", "exercises")
+ * occurs once per chapter on the single page. Chromium writes a named destination into the PDF
+ * for every link target, named by its id, which the printer reads back.
  */
 window.vaePrintContents = (function () {
   "use strict";
