@@ -104,7 +104,7 @@ student: $(INSTALLED) assets
 	$(PY) book/student_edition.py
 
 # The whole book as one PDF, offline: a single-page build printed by headless Chromium, with
-# page numbers, a contents list that gives them, bookmarks and tags. EDITION=student builds the
+# page numbers, a contents list that gives them, bookmarks and tags. EDITION=student writes the
 # student edition first (as `make student`) and prints it beside the lecturer's copy.
 pdf: $(INSTALLED) assets
 	$(PY) book/print_book.py --edition $(EDITION)

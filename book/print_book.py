@@ -22,9 +22,10 @@ What makes the PDF navigable:
 - bookmarks (the PDF outline) for the same chapters and sections, added with pypdf;
 - the PDF is tagged (a structure tree, for screen readers) and declares the book's language.
 
-The student edition (``--edition student``) is built by ``book/student_edition.py`` (as
-``make student``, reusing this build's execution cache), printed the same way, and searched
-for solution text; a PDF with a leak is deleted.
+The student edition (``--edition student``) is written by ``book/student_edition.py`` (its
+site rebuilt too if ``make student`` had built one), built as one page reusing this build's
+execution cache, printed the same way, and searched for solution text; a PDF with a leak is
+deleted.
 """
 
 from __future__ import annotations
@@ -104,14 +105,22 @@ def _entry_pages(entries: list[dict], destinations: dict[str, tuple[int, float]]
 
 
 def student_single_page(cache_from: Path) -> tuple[Path, set[str]]:
-    """Build the student edition (``book/student_edition.py``, as ``make student``, reusing the
-    execution cache ``cache_from``) and its single page; return the page and the solution
-    fragments that must not appear in it."""
+    """Write the student edition's sources (``book/student_edition.py``) and build them as one
+    page, reusing the execution cache ``cache_from``; return the page and the solution fragments
+    that must not appear in it.
+
+    The student site is built too when there was one (``make student``): the edition is written
+    into an emptied ``student/``, and the site must not be lost or left behind the sources.
+    """
     import student_edition  # book/, beside this file
 
-    student_edition.build(cache_from=cache_from)
-    page = build_single_page(student_edition.STUDENT / "book", source=student_edition.STUDENT)
-    return page, student_edition.book_fragments()
+    output = student_edition.STUDENT / "book"
+    had_site = (output / "_build" / "html").is_dir()
+    student_edition.build(build_site=had_site, cache_from=cache_from)
+    cache = output / "_build" / ".jupyter_cache"
+    if not cache.exists() and Path(cache_from).is_dir():
+        shutil.copytree(cache_from, cache)
+    return build_single_page(output, source=student_edition.STUDENT), student_edition.book_fragments()
 
 
 def has_chinese_font() -> bool | None:

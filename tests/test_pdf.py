@@ -8,6 +8,7 @@ chapter runs again; skipped with a message where Chromium is missing.
 
 from __future__ import annotations
 
+import functools
 import re
 import subprocess
 import sys
@@ -161,6 +162,7 @@ def test_every_page_carries_its_number_in_the_footer(printed):
     assert all(title in _plain(text) for text in printed.pages), f"a footer lacks the book's title {title!r}"
 
 
+@functools.cache
 def _titles_with_math() -> set[str]:
     """The numbers ("7.5.") of the sections whose heading holds math. Typeset math prints as
     glyphs that pypdf cannot read back as text, so their text is not looked for in the PDF."""
