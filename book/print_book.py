@@ -134,8 +134,8 @@ def has_chinese_font() -> bool | None:
 def _missing_tools() -> list[str]:
     missing = []
     if _printing.find_chromium() is None:
-        missing.append("Chromium to print the book: install it (Debian/Ubuntu: apt-get install chromium)\n"
-                       "  or set VAE_BOOK_CHROMIUM=/path/to/chrome")
+        missing.append("Chromium to print the book: install it (Debian/Ubuntu: apt-get install chromium) "
+                       "or set VAE_BOOK_CHROMIUM=/path/to/chrome")
     for module in ("playwright", "pypdf"):
         if importlib.util.find_spec(module) is None:
             missing.append(f"{module} (the dev extra): pip install -c constraints.txt -e '.[dev]'")
@@ -155,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     missing = _missing_tools()
     if missing:
-        print("make pdf needs " + "\nand ".join(missing) + ".", file=sys.stderr)
+        print("\n".join(f"make pdf needs {tool}." for tool in missing), file=sys.stderr)
         return 1
     if has_chinese_font() is False:
         print("note: no font for Chinese is installed, so the glossary's Chinese terms will print as boxes.\n"

@@ -152,6 +152,16 @@ def test_bookmarks_nest_by_level_and_keep_the_documents_title(tmp_path):
         _printing.add_bookmarks(pdf, [(2, "An orphan", "chapter-1")])
 
 
+def test_make_pdf_says_what_is_missing_before_building_anything(monkeypatch, capsys):
+    monkeypatch.setattr(_printing, "find_chromium", lambda: None)
+    monkeypatch.setattr(print_book, "build_single_page", lambda *args, **kwargs: pytest.fail("built without Chromium"))
+    assert print_book.main([]) == 1
+    assert "make pdf needs Chromium to print the book: install it" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        print_book.main(["--edition", "teacher"])
+    assert "argument --edition: invalid choice: 'teacher'" in capsys.readouterr().err
+
+
 @pytest.mark.slow
 def test_every_page_carries_its_number_in_the_footer(printed):
     total = len(printed.pages)
