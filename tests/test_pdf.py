@@ -79,6 +79,9 @@ def _print(built_book: Path, edition: str) -> PrintedBook:
                             cwd=REPO, env=book_build_env(), capture_output=True, text=True)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "WARNING:" not in result.stdout + result.stderr, "a build of the single page warned"
+    assert "Executing notebook" not in result.stdout + result.stderr, (
+        "a chapter was executed again: the single-page build did not reuse the execution cache of the "
+        "session's build (with VAE_BOOK_SITE, rebuild that site after changing a chapter's code)")
     return _read(pdf, edition)
 
 
