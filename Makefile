@@ -11,6 +11,8 @@ PYTHON ?= python3
 LAB_ARGS ?=
 # The npm client that installs the site's JavaScript (NPM=none builds a CDN-backed site).
 NPM ?= npm
+# `make pdf EDITION=student`: print the student edition (no solutions) instead of the lecturer's copy.
+EDITION ?= lecturer
 # `make assignment EXERCISES=ex-a,ex-b OUT=folder`: the exercises (labels) and where to write.
 EXERCISES ?=
 OUT ?= assignment
@@ -49,6 +51,7 @@ help:
 	@echo "make student   build the student edition (no solutions) into student/"
 	@echo "make publish-student   commit student/notebooks to the branch 'student-notebooks' (student site buttons)"
 	@echo "make pdf       print the whole book to book/_build/pdf/vae-book.pdf (needs chromium)"
+	@echo "make pdf EDITION=student   print the student edition (no solutions) to book/_build/pdf/vae-book-student.pdf"
 	@echo "make assignment EXERCISES=ex-a,ex-b OUT=folder [FORCE=1]   an assignment notebook and printable sheet"
 	@echo "make notebooks write portable .ipynb copies of the chapters into notebooks/ (Colab, VS Code)"
 	@echo "make publish-notebooks   commit those notebooks to the branch 'notebooks' (Colab buttons)"
@@ -129,9 +132,11 @@ student: $(INSTALLED) assets
 publish-student: $(INSTALLED)
 	$(PY) book/student_edition.py --publish
 
-# The whole book as one PDF, offline: a single-page build printed by headless Chromium.
+# The whole book as one PDF, offline: a single-page build printed by headless Chromium, with
+# page numbers, a contents list that gives them, bookmarks and tags. EDITION=student writes the
+# student edition first (as `make student`) and prints it beside the lecturer's copy.
 pdf: $(INSTALLED) assets
-	$(PY) book/print_book.py
+	$(PY) book/print_book.py --edition $(EDITION)
 
 assignment: $(INSTALLED) assets
 	@if [ -z "$(EXERCISES)" ]; then \

