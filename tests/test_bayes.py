@@ -197,8 +197,8 @@ def test_chapter_plots_draw_what_they_say():
     fig = plots.plot_probability_vs_likelihood(table, rho, k, fixed_param=0.5, fixed_data=2, data_symbol="k")
     titles = [ax.get_title() for ax in fig.axes]
     assert "ρ = 0.50 fixed:\nsums to 1.000" in titles
-    assert "k = 2 fixed: the likelihood, area = 0.167" in titles  # 1/(n+1) with n = 5
-    assert fig.axes[2].get_xlabel() == "parameter $ρ$" and fig.axes[2].get_ylabel() == "$L(ρ)$"
+    assert "$k$ = 2 fixed: the likelihood, area = 0.167" in titles  # 1/(n+1) with n = 5
+    assert fig.axes[2].get_xlabel() == "parameter $ρ$" and fig.axes[2].get_ylabel() == "likelihood"
     # θ is the book's symbol for a decoder's parameters: the die's parameter never shows it.
     texts = [t.get_text() for axis in fig.axes for t in axis.texts] + titles
     texts += [label for axis in fig.axes for label in (axis.get_xlabel(), axis.get_ylabel())]

@@ -161,7 +161,7 @@ def test_chapter_1_exercise_texts_state_the_data_the_checks_use():
     die = text[text.index(":label: ex-bayes-loaded-die"):text.index("````{solution} ex-bayes-loaded-die")]
     sixes, rolls = data.FRIEND_DIE_SIXES, data.FRIEND_DIE_ROLLS
     assert f"{sixes} sixes in {rolls} rolls" in die
-    assert f"p(k = {sixes} \\mid \\rho)$ for\n$n = {rolls}$" in die
+    assert f"p(n_6 = {sixes} \\mid \\rho)$ for $n = {rolls}$" in die
     assert f"stats.binom.pmf({sixes}, {rolls}, " in text[text.index("````{solution} ex-bayes-loaded-die"):]
     grid = text[text.index(":label: ex-bayes-grid"):text.index("````{solution} ex-bayes-grid")]
     power = round(math.log10(data.GRID_TERMS_PER_SECOND))

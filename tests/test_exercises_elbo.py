@@ -9,7 +9,7 @@ import math
 
 import pytest
 import torch
-from chapter_exercises import REPO, blocks, run_solution
+from chapter_exercises import REPO, blocks, code_cells, run_solution
 from test_chapters import _literal_assignments
 
 from vae_lib.exercises import elbo as exercises
@@ -30,15 +30,16 @@ def exercise_text(label: str) -> str:
 
 def test_the_chapter_keeps_chapter_4s_model():
     typed = _literal_assignments(CHAPTER)
-    assert typed["a"] == [exercises.SLOPE] and typed["b"] == [exercises.OFFSET]
-    assert typed["sigma"] == [exercises.NOISE_STD] and typed["x_observed"] == [exercises.OBSERVED_X]
+    assert typed["a"] == [exercises.SLOPE] and typed["sigma_x"] == [exercises.NOISE_STD]
+    assert typed["x_observed"] == [exercises.OBSERVED_X]
+    assert exercises.OFFSET == 0.0 and "LinearGaussian(A=[[a]], b=[0.0], sigma=sigma_x)" in code_cells(CHAPTER)
     assert exercises.SLOPE == importance_sampling.SLOPE and exercises.OBSERVED_X == importance_sampling.OBSERVED_X
 
 
 def test_exercise_texts_state_the_modules_data():
-    model_text = (f"$a = {exercises.SLOPE:g}$, $b = {exercises.OFFSET:g}$, $\\sigma = {exercises.NOISE_STD:g}$, "
+    model_text = (f"$a = {exercises.SLOPE:g}$, $\\sigma_x = {exercises.NOISE_STD:g}$, "
                   f"observation $x = {exercises.OBSERVED_X:g}$")
-    code = f"a, b, sigma, x, mu, t = {exercises.SLOPE}, {exercises.OFFSET}, {exercises.NOISE_STD}, {exercises.OBSERVED_X}"
+    code = f"a, sigma_x, x, mu, sigma = {exercises.SLOPE}, {exercises.NOISE_STD}, {exercises.OBSERVED_X}"
     elbo = exercise_text("ex-elbo-gaussian")
     assert model_text in elbo and f"$q = \\N({exercises.ELBO_Q_MEAN:.1f},\\ {exercises.ELBO_Q_STD:g}^2)$" in elbo
     assert f"{code}, {exercises.ELBO_Q_MEAN}, {exercises.ELBO_Q_STD}" in elbo
@@ -48,7 +49,7 @@ def test_exercise_texts_state_the_modules_data():
     entropy = exercise_text("ex-elbo-entropy")
     first, second = exercises.ENTROPY_STDS
     assert f"standard deviations ${first:g}$ and ${second:.1f}$" in entropy
-    assert f"for t in {exercises.ENTROPY_STDS}" in entropy
+    assert f"for sd in {exercises.ENTROPY_STDS}" in entropy
 
 
 def test_the_elbo_answer_is_the_librarys_closed_form():

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 from scipy import integrate, stats
-from chapter_exercises import REPO, blocks, run_solution
+from chapter_exercises import REPO, blocks, code_cells, run_solution
 from test_chapters import _literal_assignments
 
 from vae_lib.checks import ROUNDING_ADVICE
@@ -35,19 +35,21 @@ def exercise_text(label: str) -> str:
 
 def test_the_chapter_computes_with_the_modules_model():
     typed = _literal_assignments(CHAPTER)
-    assert typed["a"] == [exercises.SLOPE] and typed["b"] == [exercises.OFFSET]
-    assert typed["sigma"] == [exercises.NOISE_STD] and typed["x_observed"] == [exercises.OBSERVED_X]
+    assert typed["a"] == [exercises.SLOPE] and typed["sigma_x"] == [exercises.NOISE_STD]
+    assert typed["x_observed"] == [exercises.OBSERVED_X]
+    # The chapter's model has no offset: the library's argument b is the module's OFFSET, zero.
+    assert exercises.OFFSET == 0.0 and "LinearGaussian(A=[[a]], b=[0.0], sigma=sigma_x)" in code_cells(CHAPTER)
     model = exercises.chapter_model()
     assert model.A.item() == exercises.SLOPE and model.sigma == exercises.NOISE_STD
 
 
 def test_exercise_texts_state_the_modules_data():
-    model_text = f"$a = {exercises.SLOPE:g}$, $b = {exercises.OFFSET:g}$, $\\sigma = {exercises.NOISE_STD:g}$"
+    model_text = f"$a = {exercises.SLOPE:g}$, $\\sigma_x = {exercises.NOISE_STD:g}$"
     weight = exercise_text("ex-importance-weight")
     assert model_text in weight and f"observation $x = {exercises.OBSERVED_X:g}$" in weight
     assert f"$q = \\N({exercises.WEIGHT_PROPOSAL_MEAN:g},\\ {exercises.WEIGHT_PROPOSAL_STD:g}^2)$" in weight
     assert f"the draw $z = {exercises.WEIGHT_Z:g}$" in weight
-    assert (f"a, b, sigma, x, z = {exercises.SLOPE}, {exercises.OFFSET}, {exercises.NOISE_STD}, "
+    assert (f"a, sigma_x, x, z = {exercises.SLOPE}, {exercises.NOISE_STD}, "
             f"{exercises.OBSERVED_X}, {exercises.WEIGHT_Z}") in weight
     assert f"stats.norm.pdf(z, {exercises.WEIGHT_PROPOSAL_MEAN}, {exercises.WEIGHT_PROPOSAL_STD})" in weight
 
@@ -60,7 +62,7 @@ def test_exercise_texts_state_the_modules_data():
     assert f"$q = \\N({exercises.BIAS_PROPOSAL_MEAN:g},\\ {exercises.BIAS_PROPOSAL_STD:g}^2)$" in bias
     assert f"smaller than ${exercises.BIAS_THRESHOLD:g}$ nats" in bias
     assert f"q_mean, q_sd = {exercises.BIAS_PROPOSAL_MEAN}, {exercises.BIAS_PROPOSAL_STD}" in bias
-    assert (f"a, b, sigma, x = {exercises.SLOPE}, {exercises.OFFSET}, {exercises.NOISE_STD}, "
+    assert (f"a, sigma_x, x = {exercises.SLOPE}, {exercises.NOISE_STD}, "
             f"{exercises.OBSERVED_X}") in bias
     assert f"variance / (2 * k) >= {exercises.BIAS_THRESHOLD}" in bias
 

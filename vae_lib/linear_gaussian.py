@@ -2,19 +2,21 @@
 
 The model draws a latent code and maps it linearly, with Gaussian noise:
 
-    z ~ N(0, I_d),        x | z ~ N(A z + b, σ² I_D).
+    z ~ N(0, I_d),        x | z ~ N(A z + b, σ_x² I_D),
 
-Everything a VAE can only estimate is exact here:
+with an offset ``b`` (zero in the book's chapters, which write x | z ~ N(A z, σ_x² I); the
+argument ``sigma`` is σ_x, the book's notation page has the letters). Everything a VAE can only
+estimate is exact here:
 
-- the evidence      p(x) = N(x; b, A Aᵀ + σ² I_D)          (x is a linear map of Gaussians plus noise);
-- the posterior     p(z|x) = N(m, S),  S = (I_d + AᵀA / σ²)⁻¹,  m = S Aᵀ (x − b) / σ²;
-- the ELBO of any Gaussian q = N(μ, diag s²), with no sampling at all:
+- the evidence      p(x) = N(x; b, A Aᵀ + σ_x² I_D)        (x is a linear map of Gaussians plus noise);
+- the posterior     p(z|x) = N(m, S),  S = (I_d + AᵀA / σ_x²)⁻¹,  m = S Aᵀ (x − b) / σ_x²;
+- the ELBO of any Gaussian q = N(μ, diag σ²), with no sampling at all:
 
-      E_q[log p(x|z)] = −(D/2) log(2πσ²) − (‖x − A μ − b‖² + Σ_j s_j² ‖A_j‖²) / (2σ²),
-      KL(q ‖ p(z))   = ½ Σ_j (μ_j² + s_j² − log s_j² − 1),
+      E_q[log p(x|z)] = −(D/2) log(2πσ_x²) − (‖x − A μ − b‖² + Σ_j σ_j² ‖A_j‖²) / (2σ_x²),
+      KL(q ‖ p(z))   = ½ Σ_j (μ_j² + σ_j² − log σ_j² − 1),
 
   where A_j is the j-th column of A (E_q‖x − A z − b‖² is the squared error at the mean plus
-  the variance that z's spread adds, trace(A diag(s²) Aᵀ)).
+  the variance that z's spread adds, trace(A diag(σ²) Aᵀ)).
 
 So estimators can be compared with the truth: the chapter on the marginal likelihood and
 importance sampling (:class:`LinearGaussian` with one latent dimension) and the chapter on the
@@ -76,12 +78,12 @@ def diagonal_gaussian(mean: Tensor | Sequence, std: Tensor | Sequence) -> Multiv
 
 
 class LinearGaussian:
-    """z ~ N(0, I_d), x | z ~ N(A z + b, σ² I_D): a latent variable model with an exact p(x) and p(z|x).
+    """z ~ N(0, I_d), x | z ~ N(A z + b, σ_x² I_D): a latent variable model with an exact p(x) and p(z|x).
 
     Args:
         A: the ``[D, d]`` matrix that maps a latent code to the mean of x.
         b: the offset, length D.
-        sigma: the observation noise σ > 0 (a standard deviation).
+        sigma: the observation noise σ_x > 0 (a standard deviation).
 
     All tensors are float64. Observations ``x`` have shape ``[..., D]`` and codes ``z`` shape
     ``[..., d]``; leading dimensions broadcast.
@@ -136,7 +138,7 @@ class LinearGaussian:
         return MultivariateNormal(torch.zeros(self.latent_dim, dtype=DTYPE), torch.eye(self.latent_dim, dtype=DTYPE))
 
     def likelihood(self, z: Tensor) -> Independent:
-        """p(x|z) = N(A z + b, σ² I_D) for codes ``z`` of shape ``[..., d]`` (batch shape ``[...]``).
+        """p(x|z) = N(A z + b, σ_x² I_D) for codes ``z`` of shape ``[..., d]`` (batch shape ``[...]``).
 
         >>> LinearGaussian(A=[[2.0]], b=[0.5], sigma=1.0).likelihood(torch.tensor([1.0])).mean
         tensor([2.5000], dtype=torch.float64)
@@ -168,7 +170,7 @@ class LinearGaussian:
     # ----------------------------------------------------------------- what is exact here
 
     def marginal(self) -> MultivariateNormal:
-        """p(x) = N(b, A Aᵀ + σ² I_D) as a distribution over x.
+        """p(x) = N(b, A Aᵀ + σ_x² I_D) as a distribution over x.
 
         >>> round(LinearGaussian(A=[[2.0]], b=[0.0], sigma=1.0).marginal().variance.item(), 9)   # 2² + 1²
         5.0
@@ -185,7 +187,7 @@ class LinearGaussian:
         return self.marginal().log_prob(self._as_data(x))
 
     def posterior_covariance(self) -> Tensor:
-        """S = (I_d + AᵀA / σ²)⁻¹: the same for every x.
+        """S = (I_d + AᵀA / σ_x²)⁻¹: the same for every x.
 
         >>> LinearGaussian(A=[[2.0]], b=[0.0], sigma=1.0).posterior_covariance()
         tensor([[0.2000]], dtype=torch.float64)
@@ -194,7 +196,7 @@ class LinearGaussian:
         return torch.linalg.inv(precision)
 
     def posterior(self, x: Tensor) -> MultivariateNormal:
-        """p(z|x) = N(S Aᵀ (x − b) / σ², S), with batch shape ``[...]`` for x ``[..., D]``.
+        """p(z|x) = N(S Aᵀ (x − b) / σ_x², S), with batch shape ``[...]`` for x ``[..., D]``.
 
         >>> LinearGaussian(A=[[2.0]], b=[0.0], sigma=1.0).posterior(torch.tensor([[3.0], [0.0]])).mean
         tensor([[1.2000],
@@ -215,7 +217,7 @@ class LinearGaussian:
         """
         x, q_mean, q_std = self._as_data(x), self._as_codes(q_mean), self._as_std(q_std)
         squared_error = (x - q_mean @ self.A.T - self.b).pow(2).sum(-1)
-        spread = (q_std.pow(2) * self.A.pow(2).sum(0)).sum(-1)  # Σ_j s_j² ‖A_j‖² = trace(A diag(s²) Aᵀ)
+        spread = (q_std.pow(2) * self.A.pow(2).sum(0)).sum(-1)  # Σ_j σ_j² ‖A_j‖² = trace(A diag(σ²) Aᵀ)
         log_normaliser = 0.5 * self.data_dim * math.log(2 * math.pi * self.sigma**2)
         return -log_normaliser - (squared_error + spread) / (2 * self.sigma**2)
 

@@ -102,7 +102,8 @@ def plot_probability_vs_likelihood(
         fixed_data: the observed x whose likelihood is shown.
         param_label, data_label: axis labels (matplotlib mathtext allowed); by default the
             parameter's label is "parameter" and its symbol.
-        data_symbol: the symbol for the data in formulas, e.g. ``"k"`` for a count.
+        data_symbol: the symbol for the data in formulas (matplotlib mathtext, without the dollar
+            signs), e.g. ``"n_6"`` for a count of sixes.
         param_symbol: the symbol for the parameter (one character, e.g. ``"ρ"``).
 
     >>> import matplotlib; matplotlib.use("Agg")
@@ -111,7 +112,7 @@ def plot_probability_vs_likelihood(
     >>> fig = plot_probability_vs_likelihood(binom.pmf(k[None, :], 3, rho[:, None]), rho, k,
     ...                                      fixed_param=0.5, fixed_data=1)
     >>> fig.axes[2].get_title()
-    'x = 1 fixed: the likelihood, area = 0.247'
+    '$x$ = 1 fixed: the likelihood, area = 0.247'
     """
     table = np.asarray(table, dtype=float)
     params = np.asarray(params, dtype=float)
@@ -154,16 +155,16 @@ def plot_probability_vs_likelihood(
     ax_like.plot(params, curve, color=likelihood_colour, lw=2)
     ax_like.fill_between(params, curve, color=likelihood_colour, alpha=0.2)
     ax_like.set_xlabel(param_label)
-    ax_like.set_ylabel(f"$L({param_symbol})$")
-    ax_like.set_title(f"{data_symbol} = {fixed_data} fixed: the likelihood, area = {area:.3f}",
+    ax_like.set_ylabel("likelihood")
+    ax_like.set_title(f"${data_symbol}$ = {fixed_data} fixed: the likelihood, area = {area:.3f}",
                       color=likelihood_colour)
 
     colorbar = fig.colorbar(image, ax=ax_note, location="bottom", fraction=0.2, label=p_of)
     colorbar.set_ticks([float(f"{f * table.max():.2g}") for f in (0, 0.1, 0.3, 0.6, 1)])
     ax_note.axis("off")
-    ax_note.text(0.0, 0.95, f"orange: fix {param_symbol}, vary {data_symbol}\n"
+    ax_note.text(0.0, 0.95, f"orange: fix {param_symbol}, vary ${data_symbol}$\n"
                             "→ a probability distribution\n\n"
-                            f"purple: fix {data_symbol}, vary {param_symbol}\n→ a likelihood",
+                            f"purple: fix ${data_symbol}$, vary {param_symbol}\n→ a likelihood",
                  transform=ax_note.transAxes, va="top", fontsize=9)
 
     for ax in (ax_prob, ax_like):

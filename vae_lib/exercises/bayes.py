@@ -183,8 +183,8 @@ def _grid_search(sixes: int, rolls: int, points: int) -> float:
 
 @lru_cache(maxsize=None)
 def _loaded_die_check() -> Check:
-    n, k = FRIEND_DIE_ROLLS, FRIEND_DIE_SIXES
-    best = _maximum_likelihood(k, n)
+    n, n_6 = FRIEND_DIE_ROLLS, FRIEND_DIE_SIXES  # n rolls with n_6 sixes, as in the chapter
+    best = _maximum_likelihood(n_6, n)
     coarse_grid = (tr("Your ρ grid is too coarse: its step is larger than the tolerance of this check. "
                       "Use a finer grid, or solve it exactly."))
     return Check(
@@ -198,18 +198,18 @@ def _loaded_die_check() -> Check:
                     tr("That is the chapter's die, {sixes} sixes in {rolls} rolls, "
                        "not your friend's: use your friend's rolls.",
                        sixes=CHAPTER_DIE_SIXES, rolls=CHAPTER_DIE_ROLLS)),
-            Mistake((k + 1) / (n + 2),
+            Mistake((n_6 + 1) / (n + 2),
                     tr("That is the mean of the posterior under a uniform prior (Laplace's rule of succession), "
                        "not the maximum of the likelihood.")),
-            Mistake(k / (n - k), tr("That is the odds of a six (sixes per non-six), not a probability.")),
-            Mistake((n - k) / n, tr("That is the fraction of rolls that were NOT sixes.")),
-            Mistake(float(binom.pmf(k, n, best)),
+            Mistake(n_6 / (n - n_6), tr("That is the odds of a six (sixes per non-six), not a probability.")),
+            Mistake((n - n_6) / n, tr("That is the fraction of rolls that were NOT sixes.")),
+            Mistake(float(binom.pmf(n_6, n, best)),
                     tr("That is the height of the likelihood at its peak; the question asks where the peak is.")),
-            *(Mistake(_grid_search(k, n, points), coarse_grid) for points in COARSE_GRID_POINTS),
+            *(Mistake(_grid_search(n_6, n, points), coarse_grid) for points in COARSE_GRID_POINTS),
         ],
         rel_tol=2e-3,
-        hint=tr("Write the likelihood L(ρ) of the rolls as a function of ρ = P(six), then find the ρ where "
-                "it is largest (a fine grid and np.argmax will do)."),
+        hint=tr("Write the likelihood of the rolls, p(n_6 | ρ) with n_6 sixes in n rolls, as a function of "
+                "ρ = P(six), then find the ρ where it is largest (a fine grid and np.argmax will do)."),
         correct_message=tr("The best-fitting ρ is simply the observed fraction of sixes."),
     )
 

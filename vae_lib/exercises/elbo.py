@@ -1,6 +1,6 @@
 """Chapter 5 (the ELBO, two ways): its problem data and exercise self-checks.
 
-The chapter keeps the previous chapter's model, z ~ N(0, 1), x | z ~ N(a z + b, σ²), observed
+The chapter keeps the previous chapter's model, z ~ N(0, 1), x | z ~ N(a z, σ_x²), observed
 at x = 4 (the constants come from :mod:`vae_lib.exercises.importance_sampling`), whose
 evidence, posterior and ELBO are exact (:class:`vae_lib.linear_gaussian.LinearGaussian`). Every
 expected value and every known mistake below is computed from the problem data, by the right
@@ -85,7 +85,7 @@ def _elbo_of_gaussian_check() -> Check:
     terms = _exact_terms(ELBO_Q_MEAN, ELBO_Q_STD)
     elbo = terms["reconstruction"] - terms["kl_prior"]
     at_the_mean = model.likelihood(_as_codes(ELBO_Q_MEAN)).log_prob(x).item()  # log p(x | z = μ): no spread
-    wrong_stds = (math.sqrt(ELBO_Q_STD), ELBO_Q_STD**2)  # s read as a variance, or s² used as the std
+    wrong_stds = (math.sqrt(ELBO_Q_STD), ELBO_Q_STD**2)  # σ read as a variance, or σ² used as the std
     confused = [model.elbo(x, _as_codes(ELBO_Q_MEAN), _as_codes(std)).item() for std in wrong_stds]
     return Check(
         "ELBO of q",
@@ -93,18 +93,18 @@ def _elbo_of_gaussian_check() -> Check:
         [
             Mistake(at_the_mean - terms["kl_prior"],
                     "You evaluated log p(x|z) at z = μ only. Under q, z spreads around μ, which adds "
-                    "a² s² to the expected squared error (and your 'ELBO' is above log p(x), which no ELBO can be)."),
+                    "a² σ² to the expected squared error (and your 'ELBO' is above log p(x), which no ELBO can be)."),
             Mistake(terms["reconstruction"] + terms["kl_prior"],
                     "You added KL(q ‖ p(z)); the ELBO subtracts it."),
             Mistake(terms["reconstruction"], "That is the reconstruction term alone: subtract KL(q ‖ p(z))."),
             Mistake(terms["log_evidence"], "That is log p(x), the quantity the ELBO bounds from below."),
             Mistake(terms["kl_posterior"], "That is the gap KL(q ‖ p(z|x)), not the ELBO."),
-            *(Mistake(value, "You used s where s² belongs (or the other way round): q = N(m, s²) has variance s².")
+            *(Mistake(value, "You used σ where σ² belongs (or the other way round): q = N(μ, σ²) has variance σ².")
               for value in confused),
         ],
         kind="number",
         rel_tol=1e-3,
-        hint="ELBO = E_q[log p(x|z)] − KL(q ‖ p(z)); the first term is −½ log(2πσ²) − ((x − aμ − b)² + a²s²) / (2σ²).",
+        hint="ELBO = E_q[log p(x|z)] − KL(q ‖ p(z)); the first term is −½ log(2πσ_x²) − ((x − aμ)² + a²σ²) / (2σ_x²).",
         correct_message="It sits below log p(x), as every ELBO does.",
     )
 
@@ -166,15 +166,15 @@ def _entropy(stds: tuple[float, ...]) -> float:
 def _gaussian_entropy_check() -> Check:
     entropy = _entropy(ENTROPY_STDS)
     dims = len(ENTROPY_STDS)
-    without_e = entropy - dims / 2  # ½ log(2π s²) per coordinate: the ½ from E[(z − μ)²] / (2s²) forgotten
+    without_e = entropy - dims / 2  # ½ log(2π σ²) per coordinate: the ½ from E[(z − μ)²] / (2σ²) forgotten
     std_for_variance = _entropy(tuple(math.sqrt(s) for s in ENTROPY_STDS))
     return Check(
         "entropy of the diagonal Gaussian",
         entropy,
         [
             Mistake(without_e,
-                    "You left out the e inside the log (the ½ that E[(z − μ)²] / (2s²) contributes per coordinate)."),
-            Mistake(std_for_variance, "You used s where s² belongs: the entropy is ½ log(2π e s²) per coordinate."),
+                    "You left out the e inside the log (the ½ that E[(z − μ)²] / (2σ²) contributes per coordinate)."),
+            Mistake(std_for_variance, "You used σ where σ² belongs: the entropy is ½ log(2π e σ²) per coordinate."),
             Mistake(entropy / math.log(2), "That is the entropy in bits; the book measures it in nats (natural log)."),
             Mistake(-entropy, "Wrong sign: H(q) = −E_q[log q(z)], with the minus sign."),
             *(Mistake(_entropy((s,)), "That is the entropy of one coordinate only: the entropies of independent "
@@ -182,7 +182,7 @@ def _gaussian_entropy_check() -> Check:
         ],
         kind="number",
         rel_tol=1e-3,
-        hint="The entropy of N(μ, s²) is ½ log(2π e s²) nats, and the entropies of independent coordinates add.",
+        hint="The entropy of N(μ, σ²) is ½ log(2π e σ²) nats, and the entropies of independent coordinates add.",
         correct_message="The mean plays no part: entropy measures spread only.",
     )
 

@@ -1,7 +1,7 @@
 """Chapter 4 (the marginal likelihood and importance sampling): its problem data and exercise self-checks.
 
 The chapter's running example is a linear-Gaussian model with one latent and one observed
-number, z ~ N(0, 1) and x | z ~ N(a z + b, σ²), observed at x = 4, whose evidence and
+number, z ~ N(0, 1) and x | z ~ N(a z, σ_x²), observed at x = 4, whose evidence and
 posterior are known exactly (:class:`vae_lib.linear_gaussian.LinearGaussian`). The chapter and
 its exercises state their numbers from the constants below, and a test checks that they do;
 every expected value and every known mistake is computed from them, by the right method and
@@ -48,11 +48,11 @@ __all__ = [
 
 # ----------------------------------------------------------------------------- problem data
 
-#: The chapter's model x | z ~ N(a z + b, σ²) with z ~ N(0, 1): the slope a ...
+#: The chapter's model x | z ~ N(a z, σ_x²) with z ~ N(0, 1): the slope a ...
 SLOPE = 3.0
-#: ... the offset b ...
+#: ... no offset (the library's ``LinearGaussian`` adds an offset ``b``, zero here) ...
 OFFSET = 0.0
-#: ... the noise's standard deviation σ ...
+#: ... the noise's standard deviation σ_x ...
 NOISE_STD = 1.0
 #: ... and the observation x whose evidence p(x) the chapter estimates.
 OBSERVED_X = 4.0
@@ -62,7 +62,7 @@ WEIGHT_Z = 1.0
 WEIGHT_PROPOSAL_MEAN = 0.8
 WEIGHT_PROPOSAL_STD = 0.5
 
-#: Exercise ex-importance-ess: the log-weights log w_i of k = 6 draws.
+#: Exercise ex-importance-ess: the log-weights log w_l of k = 6 draws.
 LOG_WEIGHTS = (-3.2, -1.1, -0.4, -2.5, -6.0, -0.9)
 
 #: Exercise ex-importance-bias: the proposal q = N(mean, std²) and the largest bias allowed (nats).
@@ -72,7 +72,7 @@ BIAS_THRESHOLD = 0.01
 
 
 def chapter_model() -> LinearGaussian:
-    """The chapter's model, z ~ N(0, 1), x | z ~ N(a z + b, σ²), with the constants above.
+    """The chapter's model, z ~ N(0, 1), x | z ~ N(a z, σ_x²), with the constants above.
 
     >>> chapter_model()
     LinearGaussian(d=1, D=1, sigma=1)
@@ -83,8 +83,8 @@ def chapter_model() -> LinearGaussian:
 def relative_second_moment(proposal_mean: float, proposal_std: float) -> float:
     """E_q[(w / p(x))²] = ∫ p(z|x)² / q(z) dz for the chapter's model and x, in closed form.
 
-    With p(z|x) = N(m, s²) and q = N(μ, t²), completing the square gives
-    t² / (s √(2t² − s²)) · exp((m − μ)² / (2t² − s²)), infinite when 2t² ≤ s². Its excess
+    With p(z|x) = N(m, s²) and q = N(μ, σ²), completing the square gives
+    σ² / (s √(2σ² − s²)) · exp((m − μ)² / (2σ² − s²)), infinite when 2σ² ≤ s². Its excess
     over 1 is Var_q[w] / p(x)², the relative variance of one importance weight.
 
     >>> posterior = chapter_model().posterior(torch.tensor([OBSERVED_X]))
@@ -133,7 +133,7 @@ def _importance_weight_check() -> Check:
             Mistake(math.exp(log["likelihood"]),
                     "That is p(x|z), the weight when the proposal is the prior; here the draw came from q."),
             Mistake(math.exp(log_joint - variance_as_std),
-                    "q = N(m, s²) has standard deviation s, not s²: scipy's scale= takes the standard deviation."),
+                    "q = N(μ, σ²) has standard deviation σ, not σ²: scipy's scale= takes the standard deviation."),
             Mistake(evidence,
                     "That is p(x) itself, the average of the weights over many draws; the question asks "
                     "for the weight of this one draw."),

@@ -126,10 +126,11 @@ def check_umbrella_posterior(answer: object) -> CheckResult:
 
 
 def chain_parameters(sizes: list[int]) -> int:
-    """Free parameters of a chain x1 → x2 → ... : (k1 − 1) + Σ k_{i−1} (k_i − 1).
+    """Free parameters of a chain of variables, each drawn given the one before it.
 
-    Each conditional table P(x_i | x_{i−1}) has one distribution per value of the parent, and a
-    distribution over k values has k − 1 free numbers (the last is 1 minus the others).
+    ``sizes[i]`` is the number of values of the i-th variable. Each conditional table has one
+    distribution per value of the parent, and a distribution has one free number fewer than it
+    has values (the last is 1 minus the others): (sizes[0] − 1) + Σ sizes[i−1] · (sizes[i] − 1).
 
     >>> chain_parameters([3, 2, 2])      # the chapter's weather → rain → umbrella
     7

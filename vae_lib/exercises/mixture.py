@@ -66,7 +66,7 @@ def exercise_mixture() -> MixtureOfGaussians:
 
 
 def _component_densities(sds) -> np.ndarray:
-    """N(x; μ_k, s_k²) at the exercises' point, for each component, with scales ``sds``."""
+    """N(x; μ_k, σ_k²) at the exercises' point, for each component k, with standard deviations ``sds``."""
     return stats.norm.pdf(EXERCISE_POINT, np.array(EXERCISE_MEANS), np.array(sds))
 
 
@@ -171,7 +171,8 @@ def _em_mean_check() -> Check:
                     "Your responsibilities left out the weights π_k of the E-step."),
         ],
         kind="number",
-        hint="E-step: r_i = p(z = 1 | x_i) for each point. M-step: μ_1 = Σ_i r_i x_i / Σ_i r_i.",
+        hint="E-step: r_i1 = p(z = 1 | x_i) for each point x_i. M-step: μ_1 = Σ_i r_i1 x_i / N_1, "
+             "with N_1 = Σ_i r_i1.",
         correct_message="The new mean is a responsibility-weighted average of the points.",
     )
 
