@@ -276,6 +276,8 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("update", help="extract the book's and the library's messages; update every catalogue")
     commands.add_parser("stat", help="per page: how many messages are translated, fuzzy, untranslated")
+    extract = commands.add_parser("extract", help="only write the book's message templates (.pot) into a folder")
+    extract.add_argument("folder", type=Path, help="where to write them (under FOLDER/gettext)")
     build = commands.add_parser("build", help="build a translated edition from the English build's results")
     build.add_argument("language", choices=TRANSLATED_LANGUAGES)
     build.add_argument("--path-output", type=Path, default=REPO / "book",
@@ -284,6 +286,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "update":
         update_catalogues()
+        return 0
+    if args.command == "extract":
+        print(extract_book_messages(args.folder))
         return 0
     if args.command == "stat":
         for language in TRANSLATED_LANGUAGES:
