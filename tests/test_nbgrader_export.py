@@ -18,6 +18,9 @@ import pytest
 from vae_lib import _nbgrader_export, assign
 from vae_lib._book_sources import read_book
 from vae_lib._nbgrader_export import Points
+from vae_lib._solutions import find_leaks, solution_fragments
+
+REPO = Path(__file__).resolve().parents[1]
 
 # One exercise asking for an explanation (★★), two without (★): chapters 1-3, nothing trained.
 EXERCISES = ["ex-bayes-loaded-die", "ex-latent-parameters", "ex-mixture-responsibility"]
@@ -101,7 +104,8 @@ def test_the_source_notebook_has_solutions_hidden_tests_points_and_locked_setup(
     others = [cell for grade_id, cell in cells.items()
               if not grade_id.endswith(("-answer", "-check", "-test", "-written"))]
     assert {cell.metadata.nbgrader["locked"] for cell in others} == {True}
-    assert {"install-vae-lib", "introduction", "setup-1-1", *EXERCISES} <= {c.metadata.nbgrader["grade_id"] for c in others}
+    locked_ids = {cell.metadata.nbgrader["grade_id"] for cell in others}
+    assert {"install-vae-lib", "introduction", "setup-1-1", *EXERCISES} <= locked_ids
     assert "| **total** | **5** |" in cells["introduction"].source
 
 
@@ -137,6 +141,89 @@ def test_the_command_line_refuses_bad_points_and_keeps_an_assignment_it_would_ov
     assert (course / "source" / "ps2" / "ps2.ipynb").is_file()
     assert assign.main([*args, "--force"]) == 0
     assert "BEGIN SOLUTION" in (course / "source" / "ps1" / "ps1.ipynb").read_text()
+
+
+SMALL_CHAPTER = """\
+---
+jupytext:
+  text_representation:
+    extension: .md
+    format_name: myst
+kernelspec:
+  display_name: Python 3
+  language: python
+  name: python3
+---
+
+(chap-small)=
+# A small chapter
+
+```{code-cell} ipython3
+from vae_lib.checks import Check
+scale = 3
+check_ten = Check("ten", expected=scale * 10, kind="number")
+```
+
+```{exercise} Ten times the scale (★★★, 5 min)
+:label: ex-small-ten
+
+Multiply `scale` by ten.
+```
+
+```{code-cell} ipython3
+answer_here = None  # replace None with your computation
+check_ten(answer_here)
+```
+
+````{solution} ex-small-ten
+:class: dropdown
+
+```python
+answer_here = scale * 10
+check_ten(answer_here)
+```
+````
+
+```{exercise} Why ten? (★★, 5 min)
+:label: ex-small-why
+
+Explain in words why the scale is multiplied.
+```
+
+````{solution} ex-small-why
+:class: dropdown
+
+Because the chapter asks for ten of them.
+````
+"""
+
+
+def test_a_check_the_chapter_defines_and_an_exercise_without_a_check_are_exported(tmp_path):
+    (tmp_path / "book").mkdir()
+    (tmp_path / "chapters").mkdir()
+    (tmp_path / "book" / "_config.yml").write_text((REPO / "book" / "_config.yml").read_text())
+    (tmp_path / "book" / "_toc.yml").write_text(
+        "format: jb-book\nroot: book/intro\nparts:\n  - numbered: true\n    chapters:\n"
+        "      - file: chapters/01_small\n")
+    (tmp_path / "chapters" / "01_small.md").write_text(SMALL_CHAPTER)
+    assignment = assign.select(["ex-small-ten", "ex-small-why"], title="Small one", repo=tmp_path)
+    [path] = assign.write_nbgrader_source(assignment, tmp_path / "course", points="written=4")
+    assert path == tmp_path / "course" / "source" / "small-one" / "small-one.ipynb"
+    cells = _cells(nbformat.read(path, as_version=4))
+    # The answer variable is the one the self-check is called on; the check is called as the chapter does.
+    assert cells["ex-small-ten-answer"].source.startswith("answer_here = None")
+    assert "answer_here = scale * 10" in _solution_region(cells["ex-small-ten-answer"].source)
+    assert "_check = check_ten\n_verdict = _check(answer_here)" in cells["ex-small-ten-test"].source
+    assert cells["ex-small-ten-test"].metadata.nbgrader["points"] == 3
+    assert "ex-small-ten-written" not in cells
+    # Without a self-check, the exercise is one written answer, worth its difficulty's points.
+    written = cells["ex-small-why-written"]
+    assert written.cell_type == "markdown" and written.metadata.nbgrader["points"] == 2
+    assert "Because the chapter asks for ten of them." in written.source
+    assert "**Points:** 2 points, graded by hand." in cells["ex-small-why"].source
+    assert "**Points:** 3 points, autograded." in cells["ex-small-ten"].source
+    assert not any(grade_id.startswith("ex-small-why-") and grade_id != "ex-small-why-written" for grade_id in cells)
+    assert "| **total** | **5** |" in cells["introduction"].source
 
 
 def test_nbgrader_accepts_the_metadata():
@@ -199,6 +286,10 @@ def test_nbgrader_generates_autogrades_and_exports_the_expected_grades(tmp_path)
     assert "n_6/n" not in released and "YOUR ANSWER HERE" in released
     assert all(_cells(release)[f"{label}-answer"].source.endswith("# YOUR CODE HERE\nraise NotImplementedError()")
                for label in EXERCISES)
+    # The book's leak search finds the solutions in the source, and none in the students' copy.
+    fragments = {fragment for chapter in sorted((REPO / "chapters").glob("0[123]_*.md"))
+                 for fragment in solution_fragments(chapter.read_text(encoding="utf-8"))}
+    assert find_leaks(fragments, course / "source") and find_leaks(fragments, course / "release") == []
 
     # Three students: all right, one wrong answer (a known mistake: the full joint table), nothing done.
     right = {f"{label}-answer": f"my_answer = None\n{solution}" for label, solution in solutions.items()}

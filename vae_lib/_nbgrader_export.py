@@ -39,6 +39,9 @@ no difficulty given            1
 each written explanation       1
 =============================  ======
 
+An exercise without a self-check becomes one written answer, graded by hand, worth its
+difficulty's points.
+
 nbgrader itself is not needed to write the notebook (it is the optional extra ``grading``);
 ``tests/test_nbgrader_export.py`` runs nbgrader's own commands on what this writes.
 
@@ -266,6 +269,21 @@ def _points(value: float) -> str:
     return f"{_number(value)} point{'' if value == 1 else 's'}"
 
 
+def _check_binding(chapter: Chapter, exercise: Exercise, self_check: str) -> str:
+    """The hidden test's first lines: bind ``_check`` to the exercise's check, imported afresh.
+
+    A check function of a module is imported from it by name (a student's reassignment of
+    ``exercises`` does not reach it); a check the chapter defines itself is bound as the
+    self-check cell calls it.
+    """
+    checker = check_function(chapter, exercise)
+    module, name = getattr(checker, "__module__", None), getattr(checker, "__qualname__", None)
+    if module and name and name.isidentifier():
+        return f"from {module} import {name} as _check"
+    imports = [line for line in self_check.splitlines() if not line.lstrip().startswith(exercise.check_function or "")]
+    return "\n".join([*imports, f"_check = {exercise.check_function}"])
+
+
 def _exercise_cells(exercise: Exercise, chapter: Chapter, check_cell, points: Points, links: Links) -> list:
     """The cells that replace one exercise's self-check cell: answer, self-check, test, written answer."""
     function = exercise.check_function or ""
@@ -276,9 +294,6 @@ def _exercise_cells(exercise: Exercise, chapter: Chapter, check_cell, points: Po
     if not solution.strip():
         raise ValueError(f"{exercise.label} has no solution code: nbgrader's source notebook needs the answer. "
                          "Give the exercise a solution with a code block, or leave it out.")
-    checker = check_function(chapter, exercise)
-    if checker is None:
-        raise ValueError(f"{exercise.label}: its self-check {function} cannot be imported.")
     auto = points.autograded_points(exercise.difficulty, exercise.label)
     label = exercise.label
     # `my_answer = None` first: a blank answer (nbgrader's stub raises) is None, never the previous exercise's.
@@ -298,7 +313,7 @@ def _exercise_cells(exercise: Exercise, chapter: Chapter, check_cell, points: Po
         nbformat.v4.new_code_cell(
             f"# Autograded, {_points(auto)}: a hidden test runs this exercise's check on {variable}.\n"
             f"{_BEGIN_HIDDEN}\n"
-            f"from {checker.__module__} import {checker.__name__} as _check\n"
+            f"{_check_binding(chapter, exercise, self_check)}\n"
             f"_verdict = _check({variable})\n"
             f"assert _verdict.correct is True, {f'Exercise {exercise.number}: {variable} does not pass the check.'!r}\n"
             f"del _check, _verdict\n"
@@ -383,8 +398,10 @@ def nbgrader_notebook(notebook: nbformat.NotebookNode, exercises: list[tuple[Exe
             exercise, _ = by_label[label]
             auto = points.autograded_points(exercise.difficulty, label)
             written = points.written if exercise.check_source and asks_for_explanation(exercise) else None
+            line = (_points_line(auto, written) if exercise.check_source
+                    else f"**Points:** {_points(auto)}, graded by hand.")
             statement = _locked(cell)
-            statement.source = _no_delimiters(f"{cell.source}\n\n{_points_line(auto, written)}", f"{label}'s text")
+            statement.source = _no_delimiters(f"{cell.source}\n\n{line}", f"{label}'s text")
             cells.append(statement)
         elif role == "self-check":
             exercise, chapter = by_label[label]
