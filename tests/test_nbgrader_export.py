@@ -135,6 +135,9 @@ def test_the_command_line_refuses_bad_points_and_keeps_an_assignment_it_would_ov
     assert assign.main(args) == 0
     (course / "source" / "ps1" / "ps1.ipynb").write_text("{}")  # the lecturer's edits
     assert assign.main(args) == 2 and "--force" in capsys.readouterr().err
+    (tmp_path / "a-file").write_text("")
+    assert assign.main([*args[:-1], str(tmp_path / "a-file")]) == 2
+    assert "is a file" in capsys.readouterr().err
     assert (course / "source" / "ps1" / "ps1.ipynb").read_text() == "{}"
     # A second assignment goes into the same course folder without --force.
     assert assign.main([*args[:4], "--title", "ps2", "--out", str(course)]) == 0

@@ -65,7 +65,8 @@ from vae_lib._myst_markdown import Links
 from vae_lib._notebook_export import META, export_markdown
 
 __all__ = ["Points", "POINTS_BY_DIFFICULTY", "WRITTEN_POINTS", "UNRATED_POINTS", "asks_for_explanation",
-           "assignment_name", "nbgrader_notebook", "write_source_notebook", "source_path", "SCHEMA_VERSION"]
+           "assignment_name", "nbgrader_notebook", "prepare_source_folder", "write_source_notebook", "source_path",
+           "SCHEMA_VERSION"]
 
 #: Points of an exercise's autograded answer, by its difficulty (stars).
 POINTS_BY_DIFFICULTY = {1: 1.0, 2: 2.0, 3: 3.0}
@@ -421,8 +422,34 @@ def nbgrader_notebook(notebook: nbformat.NotebookNode, exercises: list[tuple[Exe
     return result
 
 
+def prepare_source_folder(path: Path, *, force: bool = False) -> Path:
+    """Check (and create) the folder of the source notebook ``path``, before anything is written.
+
+    A new or empty ``source/<name>/`` is used as it is; one that holds files (the same assignment,
+    perhaps edited) is refused unless ``force``, which replaces the notebook and keeps the rest.
+    The rest of the course folder is never looked at.
+
+    Raises:
+        ValueError: with a one-line message that says what to do.
+    """
+    folder = Path(path).expanduser().parent
+    blocking = next((parent for parent in (folder, *folder.parents) if parent.exists() and not parent.is_dir()), None)
+    if blocking is not None:
+        raise ValueError(f"{blocking} is a file, not a folder; name a course folder elsewhere with --out.")
+    present = sorted(child.name for child in folder.iterdir()) if folder.is_dir() else []
+    if present and not force:
+        shown = ", ".join(present[:4]) + (", ..." if len(present) > 4 else "")
+        raise ValueError(f"{folder} already holds an assignment ({shown}); choose another --title, or pass --force "
+                         f"to replace {Path(path).name} there.")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ValueError(f"{folder} cannot be created ({error.strerror or error}); "
+                         "name a course folder you can write to.") from None
+    return folder
+
+
 def write_source_notebook(notebook: nbformat.NotebookNode, path: Path) -> Path:
     """Write the source notebook to ``path`` (atomically); return the path."""
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
     atomic_write(Path(path), lambda stream: stream.write(nbformat.writes(notebook).encode("utf-8")))
     return Path(path)

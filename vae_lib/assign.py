@@ -320,13 +320,13 @@ def write_nbgrader_source(assignment: Assignment, course: Path, *, points: str |
     """Write the assignment as an nbgrader source notebook into the course folder ``course``.
 
     The notebook goes to ``course/source/<name>/<name>.ipynb`` (:mod:`vae_lib._nbgrader_export`);
-    that folder is checked as :func:`prepare_output_folder` checks ``--out``, and the rest of the
+    a folder ``source/<name>/`` that holds files is refused unless ``force``, and the rest of the
     course folder (other assignments, nbgrader's database and configuration) is left alone.
     """
     name = _nbgrader_export.assignment_name(assignment.title)
     points_table = _nbgrader_export.Points.parse(points)
     path = _nbgrader_export.source_path(course, name)
-    prepare_output_folder(path.parent, force=force)
+    _nbgrader_export.prepare_source_folder(path, force=force)
     notebook = _nbgrader_export.nbgrader_notebook(
         assignment_notebook(assignment), [(exercise, assignment.chapter_of(exercise)) for exercise in assignment.exercises],
         title=assignment.title, links=book_links(assignment.repo), points=points_table)
