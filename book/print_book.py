@@ -18,7 +18,9 @@ What makes the PDF navigable:
 - the contents list names every chapter and section with its page number. The page is printed
   twice: first with a placeholder in every entry (``book/_ext/print_static/vae-print-contents.js``),
   to read back from the PDF on which page each heading landed, then with the real numbers,
-  which take the same room. The numbers are read back once more and must not have moved;
+  which take the same room. The numbers are read back once more and must not have moved. Each
+  print starts from the page freshly loaded (a second print of one loaded page was laid out
+  differently by Chromium);
 - bookmarks (the PDF outline) for the same chapters and sections, added with pypdf;
 - the PDF is tagged (a structure tree, for screen readers) and declares the book's language.
 
@@ -78,15 +80,25 @@ def print_book(page_html: Path, pdf: Path) -> list[dict]:
     draft = pdf.with_name(f".{pdf.stem}.draft.pdf")
     try:
         with _printing.open_in_browser(page_html) as page:
-            entries = page.evaluate("() => vaePrintContents.build()")
             printed = None  # the page numbers written in the contents list (None: placeholders)
             for count in range(1, MAX_PRINTS + 1):
+                if count > 1:
+                    # Every print starts from a freshly loaded page: Chromium laid out a second
+                    # print of the same page differently from the first (chapter 9's first
+                    # section moved by a page on every other print, with nothing else changed).
+                    _printing.reload_page(page)
+                entries = page.evaluate("() => vaePrintContents.build()")
+                if printed is not None:
+                    page.evaluate("(pages) => vaePrintContents.setPages(pages)", printed)
                 print(f"printing {page_html.name} to PDF ({count})", flush=True)
                 _printing.save_pdf(page, draft)
                 landed = _entry_pages(entries, _printing.destination_pages(draft))
                 if landed == printed:
                     break
-                page.evaluate("(pages) => vaePrintContents.setPages(pages)", landed)
+                if printed is not None:
+                    moved = [f"{target}: {printed[target]} -> {landed[target]}"
+                             for target in landed if landed[target] != printed[target]]
+                    print(f"  {len(moved)} contents entries moved: {', '.join(moved[:8])}", flush=True)
                 printed = landed
             else:
                 raise RuntimeError(f"The contents' page numbers still moved after {MAX_PRINTS} prints.")

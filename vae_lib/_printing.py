@@ -26,7 +26,7 @@ from pathlib import Path
 from vae_lib._atomic_files import atomic_write
 
 __all__ = ["find_chromium", "print_to_pdf", "typeset_html", "NoChromiumError", "open_in_browser", "save_pdf",
-           "destination_pages", "add_bookmarks", "PAGE_FOOTER"]
+           "destination_pages", "add_bookmarks", "PAGE_FOOTER", "reload_page"]
 
 #: Milliseconds of page time Chromium grants the page's scripts (MathJax) before it prints.
 SCRIPT_BUDGET_MS = 20_000
@@ -128,6 +128,13 @@ def open_in_browser(html: Path, *, timeout: float = 600) -> Iterator:
             yield page
         finally:
             browser.close()
+
+
+def reload_page(page) -> None:
+    """Load the Playwright ``page`` afresh and wait, as :func:`open_in_browser` does, until its
+    math is typeset: a print of the page as it was first loaded."""
+    page.reload(wait_until="load")
+    _typeset_math(page)
 
 
 def _typeset_math(page) -> bool:
