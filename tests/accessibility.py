@@ -49,7 +49,7 @@ async ([options, excluded]) => {
   // Pictures: <img>, and the <svg> and <canvas> pictures widgets draw (named by aria-label).
   const images = [...main.querySelectorAll('img, svg[role="img"], canvas[role="img"]')]
       .filter((img) => !!(img.offsetWidth || img.offsetHeight || img.getClientRects().length))
-      .filter((img) => !img.closest('mjx-container'))
+      .filter((img) => !img.closest('mjx-container, [aria-hidden="true"]'))
       .map((img) => ({src: img.tagName === 'IMG' ? (img.getAttribute('src') || '').slice(0, 80) : img.tagName,
                       alt: img.tagName === 'IMG' ? img.getAttribute('alt') : img.getAttribute('aria-label'),
                       role: img.tagName === 'IMG' ? img.getAttribute('role') : null}));
