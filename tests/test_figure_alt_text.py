@@ -8,7 +8,7 @@ from pathlib import Path
 import jupytext
 import pytest
 
-from accessibility import bad_alt_text
+from page_audit import bad_alt_text
 
 REPO = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted((REPO / "chapters").glob("*.md"))

@@ -1,4 +1,6 @@
-"""Accessibility audits of built pages: axe-core, figure alt text (used by tests/test_accessibility.py).
+"""Accessibility audits of built pages: axe-core and figure alt text.
+
+Used by tests/test_accessibility.py and tests/test_figure_alt_text.py.
 
 axe-core is pinned in ``book/assets/package.json`` and injected from ``node_modules`` (never a
 CDN) into each page once it has settled. A page's audit lists axe's violations, with the
@@ -6,7 +8,7 @@ selectors of the elements at fault, and the alt text of every image in its main 
 
 Run it by hand over a built site while fixing pages (prints the counts per rule)::
 
-    .venv/bin/python tests/accessibility.py book/_build/html [page.html ...]
+    .venv/bin/python tests/page_audit.py book/_build/html [page.html ...]
 """
 
 from __future__ import annotations
