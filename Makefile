@@ -18,6 +18,11 @@ EXERCISES ?=
 OUT ?= assignment
 # FORCE=1 lets `make assignment` replace the assignment's own files in an OUT that holds files.
 FORCE ?=
+# FORMAT=nbgrader: OUT is an nbgrader course folder, and the assignment its source notebook
+# OUT/source/NAME/NAME.ipynb (NAME from TITLE); POINTS overrides the points table (2=3,written=2).
+FORMAT ?=
+TITLE ?=
+POINTS ?=
 
 # Use the active virtual environment or conda environment if there is one; otherwise
 # create .venv here. Everything below runs through $(PY).
@@ -53,6 +58,7 @@ help:
 	@echo "make pdf       print the whole book to book/_build/pdf/vae-book.pdf (needs chromium)"
 	@echo "make pdf EDITION=student   print the student edition (no solutions) to book/_build/pdf/vae-book-student.pdf"
 	@echo "make assignment EXERCISES=ex-a,ex-b OUT=folder [FORCE=1]   an assignment notebook and printable sheet"
+	@echo "make assignment EXERCISES=ex-a,ex-b OUT=course FORMAT=nbgrader TITLE=ps1   an nbgrader source notebook"
 	@echo "make notebooks write portable .ipynb copies of the chapters into notebooks/ (Colab, VS Code)"
 	@echo "make publish-notebooks   commit those notebooks to the branch 'notebooks' (Colab buttons)"
 	@echo "make translations  after an English change: update the catalogues in book/locales and vae_lib/locales"
@@ -143,7 +149,8 @@ assignment: $(INSTALLED) assets
 	  echo "Name the exercises: make assignment EXERCISES=ex-a,ex-b [OUT=folder]. The book's exercises:"; \
 	  $(PY) -m vae_lib.assign --list; exit 2; \
 	fi
-	$(PY) -m vae_lib.assign --exercises "$(EXERCISES)" --out "$(OUT)" $(if $(FORCE),--force)
+	$(PY) -m vae_lib.assign --exercises "$(EXERCISES)" --out "$(OUT)" $(if $(FORCE),--force) \
+	  $(if $(FORMAT),--format "$(FORMAT)") $(if $(TITLE),--title "$(TITLE)") $(if $(POINTS),--points "$(POINTS)")
 
 bench: $(INSTALLED)
 	$(PY) bench/train_speed.py

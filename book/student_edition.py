@@ -38,7 +38,7 @@ import yaml
 
 from vae_lib._atomic_files import atomic_write
 from vae_lib._notebook_export import book_links, export_chapter, install_requirement
-from vae_lib._solutions import find_leaks, solution_fragments, strip_solutions
+from vae_lib._solutions import find_leaks, solution_fragments, strip_solutions, words
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "book" / "_ext"))
@@ -63,9 +63,14 @@ where it is missing. Do not edit them here.
 
 
 def book_fragments(chapters_folder: Path = REPO / "chapters") -> set[str]:
-    """The recognizable solution lines of every chapter (what must not appear in student output)."""
-    return {fragment for chapter in sorted(Path(chapters_folder).glob("*.md"))
-            for fragment in solution_fragments(chapter.read_text(encoding="utf-8"))}
+    """The recognizable solution lines of every chapter (what must not appear in student output).
+
+    A line that some chapter shows outside its solutions (chapter 5's solution and chapter 8's
+    code share a comment, say) is not solution text: the student edition shows it too.
+    """
+    texts = [chapter.read_text(encoding="utf-8") for chapter in sorted(Path(chapters_folder).glob("*.md"))]
+    shown = " ".join(f" {words(strip_solutions(text))} " for text in texts)
+    return {fragment for text in texts for fragment in solution_fragments(text) if f" {fragment} " not in shown}
 
 
 def _run(command: list[str]) -> None:
@@ -78,6 +83,9 @@ def _student_config(text: str) -> str:
     config = yaml.safe_load(text)
     config["title"] = f"{config.get('title', 'The book')} (student edition)"
     config["launch_buttons"] = {**(config.get("launch_buttons") or {}), "edition": "student"}
+    # English only: there is no Chinese student site to switch to (and its catalogues, which
+    # translate the solutions too, are left out of the student tree).
+    config.setdefault("sphinx", {}).setdefault("config", {})["vae_language_switch"] = False
     return yaml.safe_dump(config, sort_keys=False, allow_unicode=True)
 
 
@@ -122,7 +130,7 @@ def build(build_site: bool = True, cache_from: Path | None = None) -> Path:
     shutil.rmtree(STUDENT, ignore_errors=True)
     shutil.copytree(
         REPO / "book", STUDENT / "book",
-        ignore=shutil.ignore_patterns("_build", "node_modules", "student_edition.py",
+        ignore=shutil.ignore_patterns("_build", "node_modules", "student_edition.py", "locales",
                                       *(f"{Path(page).name}.md" for page in LECTURER_PAGES)),
     )
     config = STUDENT / "book" / "_config.yml"

@@ -170,23 +170,30 @@ def has_words(message: str) -> bool:
     return re.search(r"[^\W\d_]{2,}", prose) is not None
 
 
-def fill_untranslatable(path: Path) -> int:
-    """Give every message without words (math, numbers) itself as its translation; return how many."""
+def tidy_page_catalogue(path: Path) -> int:
+    """Give every message without words (math, numbers) itself as its translation, and drop the
+    ``python-format`` flags babel guesses from prose ("90 % certainty" reads as ``% c``: msgfmt
+    would then demand a ``% c`` in the Chinese); return how many messages changed."""
     from babel.messages.pofile import read_po, write_po
 
     with path.open("rb") as file:
         catalogue = read_po(file)
-    filled = 0
+    changed = 0
     for message in catalogue:
-        if message.id and isinstance(message.id, str) and not has_words(message.id) and (
+        if not message.id:
+            continue
+        if "python-format" in message.flags:  # page prose is never %-formatted
+            message.flags.discard("python-format")
+            changed += 1
+        if isinstance(message.id, str) and not has_words(message.id) and (
                 message.string != message.id or message.fuzzy):
             message.string = message.id
             message.flags.discard("fuzzy")
-            filled += 1
-    if filled:
+            changed += 1
+    if changed:
         with path.open("wb") as file:
             write_po(file, catalogue, width=LINE_WIDTH, ignore_obsolete=True, include_lineno=False)
-    return filled
+    return changed
 
 
 def update_catalogues(languages: list[str] = TRANSLATED_LANGUAGES) -> None:
@@ -197,7 +204,7 @@ def update_catalogues(languages: list[str] = TRANSLATED_LANGUAGES) -> None:
                         "--locale-dir", str(LOCALES), "--language", language, "--line-width", str(LINE_WIDTH),
                         "--no-obsolete", "--jobs", "1"], check=True)
         for path in page_catalogues(language).values():
-            fill_untranslatable(path)  # math and numbers: nothing to translate
+            tidy_page_catalogue(path)
         print("Updated:", update_library_catalogue(language).relative_to(REPO))
 
 
@@ -276,6 +283,8 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("update", help="extract the book's and the library's messages; update every catalogue")
     commands.add_parser("stat", help="per page: how many messages are translated, fuzzy, untranslated")
+    extract = commands.add_parser("extract", help="only write the book's message templates (.pot) into a folder")
+    extract.add_argument("folder", type=Path, help="where to write them (under FOLDER/gettext)")
     build = commands.add_parser("build", help="build a translated edition from the English build's results")
     build.add_argument("language", choices=TRANSLATED_LANGUAGES)
     build.add_argument("--path-output", type=Path, default=REPO / "book",
@@ -284,6 +293,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "update":
         update_catalogues()
+        return 0
+    if args.command == "extract":
+        print(extract_book_messages(args.folder))
         return 0
     if args.command == "stat":
         for language in TRANSLATED_LANGUAGES:

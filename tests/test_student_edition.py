@@ -106,6 +106,14 @@ def test_the_leak_search_sees_solution_text_through_markup_and_json(tmp_path):
     assert sorted(Path(leak.split(": ")[0]).name for leak in leaks) == ["notebook.ipynb", "page.html"]
 
 
+def test_a_line_another_chapter_shows_is_not_solution_text(tmp_path):
+    """Chapter 5's solution and chapter 8's code share a comment: the student edition shows it in chapter 8."""
+    (tmp_path / "05.md").write_text("```{solution} ex-5\nThe squared error over two sigma squared, kept.\n"
+                                    "The posterior's variance is one over the precision sum.\n```\n")
+    (tmp_path / "08.md").write_text("The squared error over two sigma squared, kept.\n")
+    assert student_edition.book_fragments(tmp_path) == {"the posterior s variance is one over the precision sum"}
+
+
 def test_student_config_keeps_the_url_and_makes_the_launch_buttons_open_student_notebooks():
     import yaml
 
@@ -136,6 +144,7 @@ def test_the_student_edition_ships_no_instructor_guide_and_no_promise_of_solutio
     notebook = json.loads((student / "notebooks" / "01_bayes.ipynb").read_text())
     assert notebook["cells"][0]["id"] == "install-vae-lib", "student notebooks install vae_lib where it is missing"
     assert "<details>" not in json.dumps(notebook)
+    assert not (student / "book" / "locales").exists(), "the catalogues translate the solutions too"
     assert find_leaks(student_edition.book_fragments(), student) == []
 
 
@@ -170,3 +179,4 @@ def test_make_student_builds_a_site_without_solutions(student_site):
     assert not (html / "book" / "instructor_guide.html").exists(), "the student site has no instructor guide"
     shown = " ".join(page.read_text(encoding="utf-8") for page in pages)
     assert "full chapter" not in shown, "no button of the student site opens the full chapters"
+    assert "vae-language-switch" not in shown, "no switch to a Chinese student site that does not exist"

@@ -16,6 +16,12 @@ writes in a folder that has some, and keeps every other file)
 - ``sheet.html`` and ``sheet.pdf``: a printable sheet of the same exercises, math typeset
   (the PDF needs Chromium; without it only the HTML is written, and the command says so).
 
+With ``--format nbgrader`` the output folder is an nbgrader course folder instead, and the command
+writes the assignment's source notebook, ``source/<name>/<name>.ipynb`` (``<name>`` from
+``--title``), with the book's solutions, hidden tests and points for nbgrader's
+``generate_assignment``, ``autograde`` and ``export`` (:mod:`vae_lib._nbgrader_export`;
+``--points`` overrides the points table).
+
 Which cells an exercise needs is found by reading the chapter's code (see :func:`context_cells`),
 so an assignment stays right as chapters change. The exercise labels are listed in the book's
 exercise index and by ``python -m vae_lib.assign --list``.
@@ -33,13 +39,13 @@ from pathlib import Path
 
 import nbformat
 
-from vae_lib import _assignment_sheet
+from vae_lib import _assignment_sheet, _nbgrader_export
 from vae_lib._atomic_files import atomic_write
 from vae_lib._book_sources import REPO, Chapter, Exercise, import_statement, python_source, read_book
 from vae_lib._notebook_export import META, book_links, export_markdown, install_requirement, new_notebook
 
 __all__ = ["Assignment", "select", "context_cells", "assignment_notebook", "write_assignment",
-           "prepare_output_folder", "OutputFolderError", "WRITTEN_FILES", "main"]
+           "write_nbgrader_source", "prepare_output_folder", "OutputFolderError", "WRITTEN_FILES", "main"]
 
 #: The files an assignment folder gets (``--force`` replaces these, and only these).
 WRITTEN_FILES = ("assignment.ipynb", "sheet.html", "sheet.pdf", "sheet.source.html")
@@ -309,6 +315,24 @@ def write_assignment(assignment: Assignment, out: Path, *, pdf: bool = True, for
     return written
 
 
+def write_nbgrader_source(assignment: Assignment, course: Path, *, points: str | None = None,
+                          force: bool = False) -> list[Path]:
+    """Write the assignment as an nbgrader source notebook into the course folder ``course``.
+
+    The notebook goes to ``course/source/<name>/<name>.ipynb`` (:mod:`vae_lib._nbgrader_export`);
+    a folder ``source/<name>/`` that holds files is refused unless ``force``, and the rest of the
+    course folder (other assignments, nbgrader's database and configuration) is left alone.
+    """
+    name = _nbgrader_export.assignment_name(assignment.title)
+    points_table = _nbgrader_export.Points.parse(points)
+    path = _nbgrader_export.source_path(course, name)
+    _nbgrader_export.prepare_source_folder(path, force=force)
+    notebook = _nbgrader_export.nbgrader_notebook(
+        assignment_notebook(assignment), [(exercise, assignment.chapter_of(exercise)) for exercise in assignment.exercises],
+        title=assignment.title, links=book_links(assignment.repo), points=points_table)
+    return [_nbgrader_export.write_source_notebook(notebook, path)]
+
+
 def _list_exercises(repo: Path) -> str:
     lines = []
     for chapter in read_book(repo):
@@ -328,6 +352,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--title", default="Assignment", help="the title of the notebook and the sheet")
     parser.add_argument("--no-pdf", action="store_true", help="write the HTML sheet only")
     parser.add_argument("--list", action="store_true", help="list every exercise of the book and exit")
+    parser.add_argument("--format", choices=("notebook", "nbgrader"), default="notebook",
+                        help="notebook: a notebook and a sheet; nbgrader: the source notebook of an nbgrader course "
+                             "folder, OUT/source/NAME/NAME.ipynb (NAME from --title)")
+    parser.add_argument("--points", help="nbgrader points, overriding the table: e.g. 3=5,written=2,ex-bayes-grid=4")
     parser.add_argument("--repo", type=Path, default=REPO, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.list:
@@ -335,11 +363,16 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if not args.exercises or not args.out:
         parser.error("give --exercises ex-a,ex-b and --out DIR (or --list to see the labels)")
+    if args.points and args.format != "nbgrader":
+        parser.error("--points sets nbgrader points: add --format nbgrader")
     try:
         assignment = select([label.strip() for label in args.exercises.split(",") if label.strip()],
                             title=args.title, repo=args.repo)
-        prepare_output_folder(args.out, force=args.force)  # before the (slow) notebook and sheet
-        written = write_assignment(assignment, args.out, pdf=not args.no_pdf, force=True)
+        if args.format == "nbgrader":
+            written = write_nbgrader_source(assignment, args.out, points=args.points, force=args.force)
+        else:
+            prepare_output_folder(args.out, force=args.force)  # before the (slow) notebook and sheet
+            written = write_assignment(assignment, args.out, pdf=not args.no_pdf, force=True)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
