@@ -91,3 +91,17 @@ def built_book(tmp_path_factory) -> Path:
             + "\n".join(warnings[:30] or log.splitlines()[-30:])
         )
     return out
+
+
+@pytest.fixture(scope="session")
+def student_site(built_book) -> tuple[subprocess.CompletedProcess, Path]:
+    """One build of the student edition (``book/student_edition.py`` into ``student/``), from the
+    session's execution cache, shared by the tests that check it (no solutions left, the axe-core
+    scan): ``(the finished build process, the site's HTML folder)``. A test that needs the site
+    asserts the process succeeded."""
+    result = subprocess.run(
+        [sys.executable, str(REPO / "book" / "student_edition.py"),
+         "--cache-from", str(built_book / "_build" / ".jupyter_cache")],
+        cwd=REPO, env=book_build_env(), capture_output=True, text=True,
+    )
+    return result, REPO / "student" / "book" / "_build" / "html"

@@ -229,6 +229,7 @@ _WIDGET_STATE = """
     grey: Array.from(pixels).filter((_, i) => i % 4 === 0), alpha: Math.min(...Array.from(pixels).filter((_, i) => i % 4 === 3)),
     sliders: [...root.querySelectorAll('input[type="range"]')].map((input) => input.value),
     note: !!root.querySelector('.vae-ls-activate'), picture: !!root.querySelector('img.vae-ls-picture'),
+    role: canvas.getAttribute('role'), label: canvas.getAttribute('aria-label'),
   };
 }
 """
@@ -306,6 +307,8 @@ def test_sliders_decode_any_setting_in_chromium_like_the_python_decoder(tmp_path
         expected_z = widget.z(values)
         errors.append(_check_widget(state, widget.weights, expected_z, _torch_probabilities(model, expected_z)))
         assert state["grey"] != start["grey"], "moving the sliders did not change the picture"
+        # A screen reader hears what the picture now shows (the label follows the sliders).
+        assert state["role"] == "img" and state["label"] == widget.picture_alt(values), state["label"]
     # The second copy of the first widget did not move when the first one did (no shared ids).
     assert roots[1].evaluate(_WIDGET_STATE)["sliders"][0] == f"{sliders.values[0]:g}"
     page.close()

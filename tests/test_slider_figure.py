@@ -109,3 +109,25 @@ def test_bad_sliders_are_refused(sliders, match):
 def test_pictures_too_heavy_for_a_page_are_refused():
     with pytest.raises(ValueError, match="more than a page should carry"):
         slider_figure(lambda a: "x" * 200_000, {"a": Slider("a", list(range(20)))})
+
+
+def test_every_picture_says_what_it_shows_at_its_own_setting():
+    """Alt text (<img alt>, <svg aria-label>) = the description, the slider settings and a
+    matplotlib figure's titles, so what a screen reader reads changes with the sliders."""
+    import re
+
+    def draw(shift):
+        fig, ax = plt.subplots(figsize=(3, 2))
+        ax.plot([0, 1, 2], [shift, 1 + shift, shift])
+        ax.set_title(f"peak at {1 + shift:.1f}")
+        return fig
+
+    figure = slider_figure(draw, {"shift": Slider("shift", [0.0, 0.5, 1.0], 0.5)}, alt="A tent-shaped line")
+    alts = [re.search(r' alt="([^"]*)"', leaf.value).group(1) for leaf in figure.picture.children]
+    assert alts == [f"A tent-shaped line, at shift = {s:g}. Titles: peak at {1 + s:.1f}." for s in (0.0, 0.5, 1.0)]
+
+    svg = slider_figure(lambda a: f'<svg width="10"><text>{a}</text></svg>', {"a": Slider("a", [1, 2])},
+                        alt=lambda a: f"A number, {a}, written")
+    labels = [re.search(r'<svg role="img" aria-label="([^"]*)"', leaf.value).group(1)
+              for leaf in svg.picture.children]
+    assert labels == ["A number, 1, written, at a = 1.", "A number, 2, written, at a = 2."]

@@ -5,13 +5,10 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import book_build_env
 from vae_lib._solutions import find_leaks, solution_fragments
 
 REPO = Path(__file__).resolve().parents[1]
@@ -165,15 +162,10 @@ def test_the_search_finds_the_solutions_in_the_full_books_pages(built_book):
 
 
 @pytest.mark.slow
-def test_make_student_builds_a_site_without_solutions(built_book):
-    result = subprocess.run(
-        [sys.executable, str(REPO / "book" / "student_edition.py"),
-         "--cache-from", str(built_book / "_build" / ".jupyter_cache")],
-        cwd=REPO, env=book_build_env(), capture_output=True, text=True,
-    )
+def test_make_student_builds_a_site_without_solutions(student_site):
+    result, html = student_site  # built once per test run (conftest.student_site)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     student = REPO / "student"
-    html = student / "book" / "_build" / "html"
     pages = list((html / "chapters").glob("*.html"))
     assert pages, "the student site has no chapters"
     for page in pages:

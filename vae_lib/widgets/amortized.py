@@ -166,4 +166,5 @@ def posterior_explorer(fits: PosteriorFits) -> SliderFigure:
     return slider_figure(draw, {
         "image": Slider("test image", list(range(1, len(fits.images) + 1)), 1),
         "step": Slider("optimization step", fits.steps, fits.steps[0]),
-    })
+    }, alt=("Grey contours of one test image's exact posterior over z₁ and z₂, the encoder's q as a dashed "
+            "ellipse and the per-image q, optimized step by step, as a solid ellipse; the digit in a corner"))

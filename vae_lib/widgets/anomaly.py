@@ -98,4 +98,8 @@ def threshold_explorer(normal_scores, anomalous_scores: Mapping[str, Sequence[fl
     start = 0.05 if 0.05 in false_positive_rates else None
     return slider_figure(lambda rate, name: _draw(normal, sets[name], name, rate, bins),
                          {"rate": Slider("false alarms", list(false_positive_rates), start, format="{:.1%}"),
-                          "name": Slider("anomaly", list(sets))})
+                          "name": Slider("anomaly", list(sets))},
+                         alt=("Left: histograms of the anomaly score of normal test digits and of the "
+                              "anomalies, with the threshold that gives the chosen false-alarm rate; right: "
+                              "the ROC curve, true-positive against false-positive rate, with that threshold "
+                              "marked as a dot"))

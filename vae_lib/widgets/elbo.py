@@ -129,7 +129,15 @@ def elbo_explorer(model: LinearGaussian, x: Tensor, means: Sequence[float], widt
     def draw(mean: float, width: float) -> str:
         return draw_elbo(model, x, mean, width)
 
+    def describe(mean: float, width: float) -> str:
+        ledger = elbo_ledger(model, x, mean, width)
+        return (f"Left: the exact posterior p(z|x) and q(z); right: the ELBO's ledger, reconstruction "
+                f"{ledger.reconstruction:.2f} minus KL {ledger.kl_prior:.2f} gives the ELBO "
+                f"{ledger.reconstruction - ledger.kl_prior:.2f}, below log p(x) = {ledger.log_evidence:.2f} "
+                f"by the gap {ledger.gap:.2f} nats")
+
     figure = slider_figure(draw, {"mean": Slider("q mean", means, start_mean, "{:.2f}"),
-                                  "width": Slider("q width (sd)", widths, start_width, "{:.2f}")})
+                                  "width": Slider("q width (sd)", widths, start_width, "{:.2f}")},
+                           alt=describe)
     figure.fallback_png = figure_png(elbo_sketch(model, x, *[s.value for s in figure.sliders]).figure())
     return figure

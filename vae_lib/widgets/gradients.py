@@ -129,4 +129,6 @@ def gradient_explorer(f: Callable[[Tensor], Tensor], mus: Sequence[float], sigma
         "mu": Slider("mean mu", list(mus), mu0),
         "sigma": Slider("std sigma", list(sigmas), sigma0),
         "samples": Slider("samples L", list(sample_counts), count0),
-    })
+    }, alt=("Histograms of REINFORCE and reparameterized estimates of the gradient with respect to μ "
+            "(left) and σ (right), each with the exact gradient as a vertical line; the titles give "
+            "each estimator's standard deviation"))

@@ -153,8 +153,15 @@ def importance_explorer(model: LinearGaussian, x: Tensor, means: Sequence[float]
     def draw(mean: float, width: float) -> str:
         return draw_importance_runs(model, x, mean, width, k, repeats, seed)
 
+    def describe(mean: float, width: float) -> str:
+        runs = importance_runs(model, x, mean, width, k, repeats, seed)
+        return (f"Left: the exact posterior and the proposal q; right: a histogram of p̂(x)/p(x) over "
+                f"{repeats} runs of k = {k} draws, which spread {runs.relative_spread:.2f} around 1 "
+                f"(mean ESS {float(runs.mean_ess):.1f} of {k})")
+
     figure = slider_figure(draw, {"mean": Slider("proposal mean", means, start_mean, "{:.2f}"),
-                                  "width": Slider("proposal width (sd)", widths, start_width, "{:.2f}")})
+                                  "width": Slider("proposal width (sd)", widths, start_width, "{:.2f}")},
+                           alt=describe)
     shown = [slider.value for slider in figure.sliders]
     figure.fallback_png = figure_png(importance_sketch(model, x, *shown, k, repeats, seed).figure())
     return figure

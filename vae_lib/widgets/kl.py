@@ -128,4 +128,5 @@ def kl_fit_explorer(separations: Sequence[float] = SEPARATIONS, weights: Sequenc
         "separation": Slider("mode separation", separations, first),
         "divergence": Slider("fit by", [FORWARD, REVERSE], REVERSE),
         "start": Slider("reverse fit starts", list(STARTS), "left"),
-    }, static=static)
+    }, static=static, alt=("The two-mode target density p and the Gaussian q fitted to it by the chosen "
+                           "divergence, with both KL(p||q) and KL(q||p) written in the corner"))

@@ -206,6 +206,7 @@ SCRIPT = r"""
   const picture = root.querySelector('.vae-ls-picture'), canvas = document.createElement('canvas');
   canvas.width = net.s.width; canvas.height = net.s.height; canvas.className = 'vae-ls-canvas';
   canvas.style.cssText = picture.style.cssText;
+  canvas.setAttribute('role', 'img');  // read out by its label, which follows the sliders
   picture.replaceWith(canvas);
   const context = canvas.getContext('2d'), inputs = [...root.querySelectorAll('input[type="range"]')];
   function redraw() {
@@ -221,6 +222,8 @@ SCRIPT = r"""
       image.data.set([grey, grey, grey, 255], 4 * p);
     });
     context.putImageData(image, 0, 0);
+    canvas.setAttribute('aria-label', 'The digit the decoder draws at ' + inputs.map((input) =>
+        input.getAttribute('aria-label') + ' = ' + parseFloat(input.value).toFixed(2)).join(', ') + '.');
     root.vaeZ = z; root.vaeDecoded = values;  // for tests: the last code and its pixel probabilities
     root.vaeRedrawMs = performance.now() - start; root.vaeRedraws = (root.vaeRedraws || 0) + 1;
   }
@@ -275,6 +278,12 @@ class LatentSliders:
         return (f'<script type="text/plain" data-vae-decoder="{self.weights.key}" data-shapes="{shapes}">'
                 f"{data}</script>")
 
+    def picture_alt(self, values: Sequence[float] | None = None) -> str:
+        """What the picture shows, for a reader who cannot see it (the canvas's label says the same)."""
+        values = self.values if values is None else values
+        settings = ", ".join(f"{label} = {value:.2f}" for label, value in zip(self.labels, values))
+        return f"The digit the decoder draws at {settings}."
+
     def html(self) -> str:
         """The self-contained HTML: weights (optional), starting picture, sliders, script."""
         config = html.escape(json.dumps({"base": list(self.base), "directions": [list(a) for a in self.directions]}))
@@ -293,7 +302,7 @@ class LatentSliders:
                 f'style="margin:0.5em 0">'
                 f'{self.weights_html() if self.include_weights else ""}{caption}'
                 f'<div style="display:flex;flex-wrap:wrap;align-items:center;gap:1.5em">'
-                f'<img class="vae-ls-picture" alt="the decoded digit at the starting values" style="{style}" '
+                f'<img class="vae-ls-picture" alt="{html.escape(self.picture_alt())}" style="{style}" '
                 f'src="data:image/png;base64,{png}"><div>{rows}</div></div>'
                 f'<p class="vae-ls-activate" style="font-size:smaller;color:#666;margin:0.3em 0 0 0">{_ACTIVATE}</p>'
                 f"<script>{SCRIPT}</script></div>")

@@ -162,4 +162,7 @@ def em_explorer(x: np.ndarray, runs: Sequence[EMResult], steps: Sequence[int], *
 
     sliders = {"step": Slider("EM step", list(steps), steps[0]),
                "restart": Slider("restart", numbers, numbers[0])}
-    return slider_figure(draw, sliders, static=static)
+    return slider_figure(draw, sliders, static=static,
+                         alt=("Left: the 2-D data with the mixture's Gaussians drawn as ellipses after "
+                              "this many EM steps; right: the log-likelihood against the EM step, which never "
+                              "goes down"))

@@ -24,7 +24,7 @@ import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 from PIL import Image
 
-__all__ = ["figure_png", "png_img", "as_html"]
+__all__ = ["figure_png", "png_img", "as_html", "with_alt"]
 
 #: Resolution of precomputed pictures: sharp enough on screen, light enough for a page.
 DEFAULT_DPI = 80
@@ -64,3 +64,24 @@ def as_html(picture: str | Figure, alt: str = "") -> str:
     if isinstance(picture, str):
         return picture
     raise TypeError(f"A picture must be a matplotlib Figure or an HTML/SVG string, got {type(picture).__name__}.")
+
+
+def with_alt(picture_html: str, alt: str) -> str:
+    """The picture's HTML with ``alt`` as its text alternative, unless it already has one: an
+    ``<img>`` gets ``alt``, an ``<svg>`` gets ``role="img"`` and ``aria-label`` (screen readers
+    read them instead of the drawing).
+
+    >>> with_alt('<svg width="2"><rect/></svg>', 'A "box"')
+    '<svg role="img" aria-label="A &quot;box&quot;" width="2"><rect/></svg>'
+    >>> with_alt('<img src="x.png" alt="">', "A box")
+    '<img src="x.png" alt="A box">'
+    >>> with_alt('<img src="x.png" alt="kept">', "A box")
+    '<img src="x.png" alt="kept">'
+    """
+    text = html.escape(alt)
+    stripped = picture_html.lstrip()
+    if stripped.startswith("<svg") and "aria-label=" not in stripped[:stripped.find(">")]:
+        return picture_html.replace("<svg", f'<svg role="img" aria-label="{text}"', 1)
+    if stripped.startswith("<img") and 'alt=""' in stripped[:stripped.find(">")]:
+        return picture_html.replace('alt=""', f'alt="{text}"', 1)
+    return picture_html

@@ -10,6 +10,11 @@ switches pictures in the browser, on the static site and live in Jupyter alike.
 The same object also carries a PNG of its initial picture (``image/png`` in its display
 bundle), which builds that cannot show widgets (PDF, LaTeX) use instead.
 
+Every picture says what it shows to a reader who cannot see it: its alt text (``alt`` of an
+``<img>``, ``aria-label`` of an ``<svg role="img">``) is the figure's description followed by
+the slider settings it was drawn for, so the text a screen reader reads changes with the
+sliders as the picture does.
+
 >>> import matplotlib; matplotlib.use("Agg")
 >>> import matplotlib.pyplot as plt
 >>> def draw(mean, width):
@@ -17,9 +22,11 @@ bundle), which builds that cannot show widgets (PDF, LaTeX) use instead.
 ...     ax.plot([mean - width, mean, mean + width], [0, 1, 0])
 ...     return fig
 >>> figure = slider_figure(draw, {"mean": Slider("mean μ", [-1, 0, 1], 0),
-...                               "width": Slider("width σ", [0.5, 1.0])})
+...                               "width": Slider("width σ", [0.5, 1.0])}, alt="A tent")
 >>> figure.n_pictures, len(figure.links), figure.fallback_png is not None
 (6, 4, True)
+>>> import re; re.search(r'alt="([^"]*)"', figure.shown_html()).group(1)
+'A tent, at mean μ = 0, width σ = 1.'
 """
 
 from __future__ import annotations
@@ -36,9 +43,10 @@ import ipywidgets.embed
 from ipywidgets.widgets.widget_string import HTMLStyle
 from matplotlib.figure import Figure
 
-from vae_lib.widgets.pictures import as_html, figure_png, png_img
+from vae_lib.widgets.pictures import as_html, figure_png, png_img, with_alt
 
-__all__ = ["Slider", "SliderFigure", "slider_figure", "nested_stacks", "link_levels", "widget_state_size"]
+__all__ = ["Slider", "SliderFigure", "slider_figure", "settings_text", "nested_stacks", "link_levels",
+           "widget_state_size"]
 
 #: Refuse more precomputed pictures than this: the page would load slowly.
 MAX_PICTURES = 2000
@@ -195,8 +203,45 @@ class SliderFigure(widgets.VBox):
         return bundle
 
 
+def settings_text(sliders: Mapping[str, Slider], values: Mapping[str, Any]) -> str:
+    """The sliders' settings as a reader hears them: ``"mean μ = 0.50, width σ = 1"``.
+
+    >>> settings_text({"m": Slider("mean μ", [0.5], format="{:.2f}")}, {"m": 0.5})
+    'mean μ = 0.50'
+    """
+    return ", ".join(f"{spec.label} = {spec.format.format(values[name]) if _is_number(values[name]) else values[name]}"
+                     for name, spec in sliders.items())
+
+
+def _describe(alt: str | Callable[..., str] | None, sliders: Mapping[str, Slider], values: Mapping[str, Any],
+              picture: str | Figure | None = None) -> str:
+    """A picture's alt text: what the figure shows (``alt``, a text or ``alt(**values)``), its
+    settings and, for a matplotlib figure, the titles it prints (where its numbers are)."""
+    what = alt(**values) if callable(alt) else (alt or "Picture")
+    text = f"{what.rstrip('.:; ')}, at {settings_text(sliders, values)}."
+    titles = figure_titles(picture) if isinstance(picture, Figure) else []
+    return text + (" Titles: " + "; ".join(titles) + "." if titles else "")
+
+
+def figure_titles(fig: Figure) -> list[str]:
+    """The titles a figure prints (its suptitle, then each axes' titles), one line each.
+
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> fig, ax = plt.subplots(); _ = ax.set_title("ROC, AUC = 0.91"); _ = fig.suptitle("Two   spaces")
+    >>> figure_titles(fig)
+    ['Two spaces', 'ROC, AUC = 0.91']
+    >>> plt.close(fig)
+    """
+    texts = [fig._suptitle] if getattr(fig, "_suptitle", None) is not None else []
+    for ax in fig.axes:
+        texts += [ax.title, ax._left_title, ax._right_title]
+    return [" ".join(t.get_text().split()) for t in texts if t.get_text().strip()]
+
+
 def slider_figure(draw: Callable[..., str | Figure], sliders: Mapping[str, Slider], *,
-                  static: bool = True, caption: str | None = None) -> SliderFigure:
+                  static: bool = True, caption: str | None = None,
+                  alt: str | Callable[..., str] | None = None) -> SliderFigure:
     """An interactive figure: ``draw(**values)`` for every combination of the sliders' values.
 
     Args:
@@ -208,6 +253,9 @@ def slider_figure(draw: Callable[..., str | Figure], sliders: Mapping[str, Slide
             the static site and in Jupyter); ``False`` draws on demand from a Python callback
             (live Jupyter only, for grids too large to precompute).
         caption: optional HTML shown above the sliders.
+        alt: what the picture shows, for a reader who cannot see it: a text, or a function
+            called like ``draw`` that describes one setting (the numbers to notice). Each
+            picture's alt text is this followed by its slider settings.
 
     Returns:
         A :class:`SliderFigure`; display it as a cell's last value.
@@ -220,13 +268,21 @@ def slider_figure(draw: Callable[..., str | Figure], sliders: Mapping[str, Slide
     specs = [sliders[name] for name in names]
     slider_widgets = [spec.widget() for spec in specs]
     start = [spec.start_index() for spec in specs]
-    first_picture = draw(**{name: spec.values[i] for name, spec, i in zip(names, specs, start)})
+    first_values = {name: spec.values[i] for name, spec, i in zip(names, specs, start)}
+    first_picture = draw(**first_values)
     fallback = figure_png(first_picture) if isinstance(first_picture, Figure) else None
-    first_html = png_img(fallback) if fallback is not None else as_html(first_picture)
+    first_alt = _describe(alt, sliders, first_values, first_picture)
+    first_html = png_img(fallback, first_alt) if fallback is not None else with_alt(as_html(first_picture), first_alt)
+
+    def described(**values) -> str:
+        picture = draw(**values)
+        text = _describe(alt, sliders, values, picture)
+        return with_alt(as_html(picture, text), text)
+
     if static:
-        links, picture = _static_picture(draw, names, specs, slider_widgets, start, (tuple(start), first_html))
+        links, picture = _static_picture(described, names, specs, slider_widgets, start, (tuple(start), first_html))
     else:
-        links, picture = [], _live_picture(draw, names, slider_widgets, first_html)
+        links, picture = [], _live_picture(described, names, slider_widgets, first_html)
     children = ([widgets.HTML(caption)] if caption else []) + [*slider_widgets, picture]
     return SliderFigure(children, sliders=slider_widgets, links=links, picture=picture, static=static,
                         fallback_png=fallback)
@@ -244,7 +300,7 @@ def _static_picture(draw, names, specs, slider_widgets, start, known):
     for indices in itertools.product(*(range(size) for size in sizes)):
         if indices not in pictures:
             values = {name: spec.values[i] for name, spec, i in zip(names, specs, indices)}
-            pictures[indices] = as_html(draw(**values))
+            pictures[indices] = draw(**values)
     total = sum(len(p) for p in pictures.values())
     if total > MAX_PICTURE_BYTES:
         raise ValueError(f"The {count} pictures weigh {total / 1e6:.1f} MB, more than a page should carry "
@@ -258,7 +314,7 @@ def _live_picture(draw, names, slider_widgets, first_html):
     view = widgets.HTML(first_html)
 
     def redraw(_change=None) -> None:
-        view.value = as_html(draw(**{name: s.value for name, s in zip(names, slider_widgets)}))
+        view.value = draw(**{name: s.value for name, s in zip(names, slider_widgets)})
 
     for slider in slider_widgets:
         slider.observe(redraw, names="value")

@@ -89,4 +89,5 @@ def prior_scale_explorer(model: VAE, scales: Sequence[float] = DEFAULT_SCALES, n
     start = 1.0 if 1.0 in scales else None
     return slider_figure(lambda scale, show: _draw(model, scale, show, n, seed),
                          {"scale": Slider("scale λ of z", list(scales), start),
-                          "show": Slider("show", list(SHOW), SHOW[0])})
+                          "show": Slider("show", list(SHOW), SHOW[0])},
+                         alt=f"A grid of {n} digits decoded from z = λ · ε, ε drawn from the prior N(0, I)")
