@@ -2,7 +2,7 @@
 command; each gets the right rows, and nothing stops the batch.
 
 The assignment is small and needs no training: two exercises of chapter 1 with variants and a
-fixed one of chapter 2. One batch grades every kind once (the kernels are the slow part).
+fixed one of chapter 3. One batch grades every kind once (the kernels are the slow part).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import pytest
 from vae_lib import assign, grade, variants
 from vae_lib._notebook_export import META
 
-LABELS = ["ex-bayes-silence", "ex-bayes-grid", "ex-latent-loglik"]
+LABELS = ["ex-bayes-silence", "ex-bayes-grid", "ex-mixture-density"]
 KINDS = {  # roster id: what the student handed in
     "s01": "right", "s02": "wrong", "s03": "named mistake", "s04": "blank", "s05": "edited outputs",
     "s06": "infinite loop", "s07": "corrupted", "s08": "another student's notebook", "s09": "deleted check cell",
@@ -167,7 +167,7 @@ def test_a_corrupted_file_is_not_a_notebook(graded):
 def test_another_students_notebook_is_graded_against_the_students_own_variant(graded):
     rows, _ = graded
     assert _verdicts(rows, "s08")[:2] == ["wrong", "wrong"], "s01's answers are not s08's"
-    assert rows[("s08", "ex-latent-loglik")]["verdict"] == "correct", "a fixed exercise has one answer"
+    assert rows[("s08", "ex-mixture-density")]["verdict"] == "correct", "a fixed exercise has one answer"
     assert "student s01" in rows[("s08", "ex-bayes-silence")]["detail"]
 
 
