@@ -102,17 +102,15 @@ def test_chapter_1_checks_answer_in_chinese(monkeypatch, capsys, language):
     from vae_lib.exercises import bayes as exercises
 
     monkeypatch.setenv("VAE_LIB_LANG", language)
-    for builder in (exercises._silent_machine_check, exercises._noise_then_silence_check,
-                    exercises._loaded_die_check, exercises._grid_dimension_check):
-        builder.cache_clear()  # the checks are built once, in the language of the moment
+    for variant in exercises.VARIANTS:
+        variant.cache_clear()  # the checks are built once, in the language of the moment
     try:
         replies = [exercises.check_silent_machine(None), exercises.check_silent_machine(0.3),
                    exercises.check_silent_machine(0.5), exercises.check_loaded_die_mle("0.3"),
                    exercises.check_loaded_die_mle([1, 2]), exercises.check_grid_dimension(20)]
     finally:
-        for builder in (exercises._silent_machine_check, exercises._noise_then_silence_check,
-                        exercises._loaded_die_check, exercises._grid_dimension_check):
-            builder.cache_clear()
+        for variant in exercises.VARIANTS:
+            variant.cache_clear()
     printed = capsys.readouterr().out
     for reply in replies:
         assert _CJK.search(reply.message), reply.message

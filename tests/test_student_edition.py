@@ -92,9 +92,10 @@ def test_the_leak_search_sees_solution_text_through_markup_and_json(tmp_path):
         "```python\nmy_answer = joint[\"clogged\"] / evidence  # the posterior\nx = 1\n```\n"
         "```\n")
     fragments = solution_fragments(chapter)
-    # Short lines, and lines also found outside the solution, would match by chance: left out.
+    # Short lines, and lines also found outside the solution, would match by chance: left out;
+    # the answer line counts with and without its comment.
     assert fragments == {"the answer is the joint divided by the evidence as always",
-                         "my answer joint clogged evidence the posterior"}
+                         "my answer joint clogged evidence the posterior", "my answer joint clogged evidence"}
     (tmp_path / "page.html").write_text(
         '<div class="highlight"><pre><span class="n">my_answer</span> <span class="o">=</span> '
         '<span class="n">joint</span>[<span class="s2">&quot;clogged&quot;</span>] / evidence '
@@ -103,7 +104,29 @@ def test_the_leak_search_sees_solution_text_through_markup_and_json(tmp_path):
         "The answer is the joint\n", "divided by the evidence, as always."]}]}))
     (tmp_path / "clean.html").write_text("<p>Divide the joint by the evidence.</p>")
     leaks = find_leaks(fragments, tmp_path)
-    assert sorted(Path(leak.split(": ")[0]).name for leak in leaks) == ["notebook.ipynb", "page.html"]
+    assert sorted({Path(leak.split(": ")[0]).name for leak in leaks}) == ["notebook.ipynb", "page.html"]
+
+
+def test_the_leak_search_sees_a_short_answer_line(tmp_path):
+    """Issue 18.6: the line that gives the answer is often short (``my_answer = best.kl``)."""
+    chapter = ("```{exercise} Fit it\n:label: ex-1\nFit it.\n```\n"
+               "```{code-cell} ipython3\nmy_answer = None  # replace None with your computation\n"
+               "exercises.check_fit(my_answer)\n```\n"
+               "````{solution} ex-1\n```python\nbest = fit()\nmy_answer = best.kl\n"
+               "my_answer = 128 * 784  # pixels\n```\n````\n")
+    fragments = solution_fragments(chapter)
+    assert {"my answer best kl", "my answer 128 784"} <= fragments
+    assert "best fit" not in fragments, "a short line that computes no answer would match by chance"
+    student = tmp_path / "student.ipynb"
+    student.write_text(json.dumps({"cells": [{"cell_type": "code", "source": [
+        "my_answer = None  # replace None with your computation\n", "exercises.check_fit(my_answer)"]}]}))
+    assert find_leaks(fragments, tmp_path) == [], "the blank answer cell is not a leak"
+    student.write_text(json.dumps({"cells": [{"cell_type": "code", "source": [
+        "my_answer = best.kl\n", "exercises.check_fit(my_answer)"]}]}))
+    leaks = find_leaks(fragments, tmp_path)
+    assert [leak.split(": ", 1)[1] for leak in leaks] == ["my answer best kl"]
+    (tmp_path / "page.html").write_text('<span class="n">my_answer</span> = <span class="mi">128</span> * 784')
+    assert len(find_leaks(fragments, tmp_path)) == 2
 
 
 def test_a_line_another_chapter_shows_is_not_solution_text(tmp_path):

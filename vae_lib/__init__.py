@@ -32,6 +32,8 @@ One module per idea, each one a chapter points at (CONTRIBUTING.md maps them to 
 - :mod:`vae_lib.i18n`    the library's messages in the reader's language (``VAE_LIB_LANG``)
 - :mod:`vae_lib.exercises` one module per chapter: its problem data and exercise self-checks
 - :mod:`vae_lib.assign`  for lecturers: chosen exercises as one notebook and a printable sheet
+- :mod:`vae_lib.variants` for lecturers: a roster, and each student's own variant of the exercises
+- :mod:`vae_lib.grade`   for lecturers: re-execute submissions, check each student's variant, a gradebook
 
 Modules are imported on demand (``from vae_lib import data``) so that ``import vae_lib``
 stays cheap.

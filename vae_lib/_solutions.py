@@ -11,7 +11,10 @@ each exercise." (:data:`SOLUTION_MENTIONS`) goes too.
 
 The student edition and assignments are built from sources with these cut out
 (:func:`strip_solutions`). :func:`find_leaks` then checks the files they produced: it takes
-every line that the cut removed (and that appears nowhere else in the chapter), reduces it and
+every line that the cut removed (and that appears nowhere else in the chapter): a line of at
+least :data:`MIN_FRAGMENT_WORDS` words, and **every answer line whatever its length** (an
+assignment to a self-check's answer, ``my_answer = best.kl``, see :data:`ANSWER_LINE`, also
+without its trailing comment). It reduces each line and
 each output file to a plain sequence of lower-case words and numbers (so HTML tags, syntax
 highlighting, JSON escaping and line wrapping do not hide a match), and reports any file that
 contains one.
@@ -33,10 +36,15 @@ import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 
-__all__ = ["strip_solutions", "solution_fragments", "find_leaks", "words", "SOLUTION_MENTIONS"]
+__all__ = ["strip_solutions", "solution_fragments", "find_leaks", "words", "SOLUTION_MENTIONS", "ANSWER_LINE"]
 
-#: A removed line must have at least this many words to count as a recognizable fragment.
+#: A removed line must have at least this many words to count as a recognizable fragment
+#: (short prose or code, ``d = 0``, would match any page by chance) ...
 MIN_FRAGMENT_WORDS = 6
+#: ... unless it computes an answer: an assignment to ``my_answer`` (or another ``my_...`` name a
+#: self-check reads) with anything but ``None``. However short (``my_answer = best.kl``), it is
+#: the line a leak would give away, and ``my answer ...`` does not occur by chance.
+ANSWER_LINE = re.compile(r"^\s*(?P<code>my_\w+\s*=(?!=)\s*(?!None\b)[^#\s][^#]*)")
 #: Files not searched: images, fonts and archives hold no text a solution could leak into.
 BINARY_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".ico", ".woff", ".woff2", ".ttf", ".eot",
                    ".otf", ".zip", ".gz", ".sqlite", ".db"}
@@ -129,15 +137,20 @@ def words(text: str) -> str:
 
 
 def solution_fragments(text: str) -> set[str]:
-    """The recognizable lines of a chapter's solutions (as :func:`words`), found nowhere else in it."""
+    """The recognizable lines of a chapter's solutions (as :func:`words`), found nowhere else in it.
+
+    >>> sorted(solution_fragments("```{solution} ex-1\\nd = 0\\nmy_answer = d  # the largest\\n```\\n"))
+    ['my answer d']
+    """
     original, stripped = text.splitlines(), _strip_blocks(text).splitlines()
     removed = []
     for tag, start, end, _, _ in difflib.SequenceMatcher(None, original, stripped, autojunk=False).get_opcodes():
         if tag in ("delete", "replace"):
             removed += original[start:end]
     elsewhere = f" {words(strip_solutions(text))} "
-    fragments = {words(line) for line in removed}
-    return {f for f in fragments if len(f.split()) >= MIN_FRAGMENT_WORDS and f" {f} " not in elsewhere}
+    fragments = {words(line) for line in removed if len(words(line).split()) >= MIN_FRAGMENT_WORDS}
+    fragments |= {words(answer.group("code")) for answer in map(ANSWER_LINE.match, removed) if answer}
+    return {f for f in fragments if f and f" {f} " not in elsewhere}
 
 
 def _file_words(path: Path) -> str:

@@ -22,6 +22,11 @@ writes the assignment's source notebook, ``source/<name>/<name>.ipynb`` (``<name
 ``generate_assignment``, ``autograde`` and ``export`` (:mod:`vae_lib._nbgrader_export`;
 ``--points`` overrides the points table).
 
+With ``--roster roster.csv`` (columns ``id``, ``name``, optionally ``seed``) it writes one
+folder per student, ``<id>/assignment.ipynb`` and ``<id>/sheet.html``, each with the student's
+own variant of every exercise that has variants (:mod:`vae_lib.variants`), and
+``assignment.json``, the exercises that ``python -m vae_lib.grade`` grades.
+
 Which cells an exercise needs is found by reading the chapter's code (see :func:`context_cells`),
 so an assignment stays right as chapters change. The exercise labels are listed in the book's
 exercise index and by ``python -m vae_lib.assign --list``.
@@ -32,6 +37,8 @@ from __future__ import annotations
 import argparse
 import ast
 import builtins
+import dataclasses
+import json
 import os
 import sys
 from dataclasses import dataclass
@@ -39,13 +46,14 @@ from pathlib import Path
 
 import nbformat
 
-from vae_lib import _assignment_sheet, _nbgrader_export
+from vae_lib import _assignment_sheet, _nbgrader_export, variants
 from vae_lib._atomic_files import atomic_write
 from vae_lib._book_sources import REPO, Chapter, Exercise, import_statement, python_source, read_book
 from vae_lib._notebook_export import META, book_links, export_markdown, install_requirement, new_notebook
 
 __all__ = ["Assignment", "select", "context_cells", "assignment_notebook", "write_assignment",
-           "write_nbgrader_source", "prepare_output_folder", "OutputFolderError", "WRITTEN_FILES", "main"]
+           "write_nbgrader_source", "prepare_output_folder", "OutputFolderError", "WRITTEN_FILES",
+           "write_roster_assignments", "main"]
 
 #: The files an assignment folder gets (``--force`` replaces these, and only these).
 WRITTEN_FILES = ("assignment.ipynb", "sheet.html", "sheet.pdf", "sheet.source.html")
@@ -333,6 +341,28 @@ def write_nbgrader_source(assignment: Assignment, course: Path, *, points: str |
     return [_nbgrader_export.write_source_notebook(notebook, path)]
 
 
+def write_roster_assignments(assignment: Assignment, students: list, out: Path, *, pdf: bool = True,
+                             force: bool = False) -> list[Path]:
+    """One folder per student under ``out``, with the student's variant (:mod:`vae_lib.variants`),
+    and ``out/assignment.json`` naming the exercises; return the files written."""
+    out = prepare_output_folder(out, force=force)
+    manifest = out / "assignment.json"
+    atomic_write(manifest, lambda stream: stream.write(json.dumps(
+        {"title": assignment.title, "exercises": [exercise.label for exercise in assignment.exercises],
+         "students": [student.id for student in students]}, indent=1).encode("utf-8")))
+    written = [manifest]
+    for student in students:
+        own = dataclasses.replace(assignment, exercises=variants.personal_exercises(assignment.exercises, student),
+                                  title=f"{assignment.title}: {student.name or student.id}")
+        folder = prepare_output_folder(out / student.id, force=force)
+        notebook = variants.personalize(assignment_notebook(own), student)
+        atomic_write(folder / "assignment.ipynb", lambda stream: stream.write(nbformat.writes(notebook).encode("utf-8")))
+        exercises = [(exercise, own.chapter_of(exercise)) for exercise in own.exercises]
+        written += [folder / "assignment.ipynb",
+                    *_assignment_sheet.write_sheet(own.title, exercises, book_links(own.repo), folder, pdf=pdf)]
+    return written
+
+
 def _list_exercises(repo: Path) -> str:
     lines = []
     for chapter in read_book(repo):
@@ -351,6 +381,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="write into a folder that holds files: replace the assignment's own files there, keep the rest")
     parser.add_argument("--title", default="Assignment", help="the title of the notebook and the sheet")
     parser.add_argument("--no-pdf", action="store_true", help="write the HTML sheet only")
+    parser.add_argument("--roster", type=Path,
+                        help="a CSV file (id, name, optionally seed): one notebook and sheet per student, "
+                             "each with the student's own variant")
     parser.add_argument("--list", action="store_true", help="list every exercise of the book and exit")
     parser.add_argument("--format", choices=("notebook", "nbgrader"), default="notebook",
                         help="notebook: a notebook and a sheet; nbgrader: the source notebook of an nbgrader course "
@@ -369,10 +402,17 @@ def main(argv: list[str] | None = None) -> int:
         assignment = select([label.strip() for label in args.exercises.split(",") if label.strip()],
                             title=args.title, repo=args.repo)
         if args.format == "nbgrader":
+            if args.roster:
+                raise ValueError("--roster writes one notebook per student; nbgrader's assignments are one source "
+                                 "notebook for the class: leave out --format nbgrader or --roster")
             written = write_nbgrader_source(assignment, args.out, points=args.points, force=args.force)
         else:
+            students = variants.read_roster(args.roster) if args.roster else None
             prepare_output_folder(args.out, force=args.force)  # before the (slow) notebook and sheet
-            written = write_assignment(assignment, args.out, pdf=not args.no_pdf, force=True)
+            if students is not None:
+                written = write_roster_assignments(assignment, students, args.out, pdf=not args.no_pdf, force=True)
+            else:
+                written = write_assignment(assignment, args.out, pdf=not args.no_pdf, force=True)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

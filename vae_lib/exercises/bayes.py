@@ -14,13 +14,13 @@ False
 
 from __future__ import annotations
 
-from functools import lru_cache
 from types import MappingProxyType
 
 import numpy as np
 from scipy.optimize import minimize_scalar
 from scipy.stats import binom
 
+from vae_lib._variant import Variant
 from vae_lib.bayes import combine_likelihoods, evidence, joint, posterior
 from vae_lib.checks import Check, CheckResult, Mistake
 from vae_lib.i18n import tr
@@ -41,6 +41,7 @@ __all__ = [
     "check_noise_then_silence",
     "check_loaded_die_mle",
     "check_grid_dimension",
+    "VARIANTS",
 ]
 
 # ----------------------------------------------------------------------------- problem data
@@ -70,17 +71,40 @@ GRID_POINTS_PER_DIMENSION = 10
 CHAPTER_LATENT_DIM = 20
 
 
-def _p_silence() -> dict[str, float]:
+def _p_silence(p_noise=COFFEE_P_NOISE) -> dict[str, float]:
     """P(silence | h) = 1 - P(noise | h): a failure either makes the noise or it does not."""
-    return {h: 1.0 - p for h, p in COFFEE_P_NOISE.items()}
+    return {h: 1.0 - p for h, p in p_noise.items()}
+
+
+def _coffee_variant(rng: np.random.Generator) -> dict:
+    """Another coffee machine: a prior of a clog in [0.1, 0.6], a clog noisy in [0.6, 0.95] of
+    failures, low water in [0.05, 0.4] (a noise still favors a clog), two decimals each."""
+    clogged = round(float(rng.uniform(0.1, 0.6)), 2)
+    return {"prior": {"clogged": clogged, "low water": round(1 - clogged, 2)},
+            "p_noise": {"clogged": round(float(rng.uniform(0.6, 0.95)), 2),
+                        "low water": round(float(rng.uniform(0.05, 0.4)), 2)}}
+
+
+_COFFEE_BOOK = {"prior": dict(COFFEE_PRIOR), "p_noise": dict(COFFEE_P_NOISE)}
+
+
+def _coffee_names(data) -> dict:
+    return {"prior": data["prior"], "p_noise": data["p_noise"]}
+
+
+def _coffee_numbers(data) -> str:
+    """The variant's machine in words, for its statements."""
+    prior, noise = data["prior"], data["p_noise"]
+    return (f"a prior P(clogged) = {prior['clogged']}, P(low water) = {prior['low water']} and "
+            f"P(noise | clogged) = {noise['clogged']}, P(noise | low water) = {noise['low water']}")
 
 
 # ----------------------------------------------------------------------------- ex-bayes-silence
 
 
-@lru_cache(maxsize=None)
-def _silent_machine_check() -> Check:
-    prior, noise, silence = COFFEE_PRIOR, COFFEE_P_NOISE, _p_silence()
+def _silent_machine_check(data=_COFFEE_BOOK) -> Check:
+    prior, noise = data["prior"], data["p_noise"]
+    silence = _p_silence(noise)
     after_noise = posterior(prior, noise)
     after_silence = posterior(prior, silence)
     flat_prior = {h: 1 / len(prior) for h in prior}
@@ -110,25 +134,33 @@ def _silent_machine_check() -> Check:
                     tr("You mixed the two observations: the numerator uses P(noise | clogged) "
                        "but the denominator P(silence).")),
         ],
-        correct_message=tr("A silent machine makes 'clogged' much less likely than before."),
+        # A claim about the book's numbers; a variant's may not bear it out.
+        correct_message=tr("A silent machine makes 'clogged' much less likely than before.") if data == _COFFEE_BOOK else "",
     )
 
 
-def check_silent_machine(answer: object) -> CheckResult:
+SILENCE = Variant("ex-bayes-silence", _COFFEE_BOOK, _coffee_variant, _silent_machine_check, names=_coffee_names,
+                  text=lambda data: [("Compute it from `prior` and `p_noise`.",
+                                      f"Your machine has {_coffee_numbers(data)}: your data cell binds them to "
+                                      "`prior` and `p_noise`. Compute it from these.")])
+
+
+def check_silent_machine(answer: object, variant: str | None = None) -> CheckResult:
     """Exercise ex-bayes-silence: P(clogged | silence) for the chapter's coffee machine.
 
     Args:
         answer: the student's number (``None`` while not answered yet).
+        variant: a student's variant key (an assignment's data cell says which); ``None``: the book's.
     """
-    return _silent_machine_check()(answer)
+    return SILENCE.check(variant)(answer)
 
 
 # ----------------------------------------------------------------------------- ex-bayes-two-mornings
 
 
-@lru_cache(maxsize=None)
-def _noise_then_silence_check() -> Check:
-    prior, noise, silence = COFFEE_PRIOR, COFFEE_P_NOISE, _p_silence()
+def _noise_then_silence_check(data=_COFFEE_BOOK) -> Check:
+    prior, noise = data["prior"], data["p_noise"]
+    silence = _p_silence(noise)
     both = combine_likelihoods(noise, silence)
     right = posterior(prior, both)
     after_noise = posterior(prior, noise)["clogged"]
@@ -153,17 +185,26 @@ def _noise_then_silence_check() -> Check:
                     tr("You averaged two one-morning posteriors. Beliefs are updated by multiplying "
                        "likelihoods, not by averaging posteriors.")),
         ],
-        correct_message=tr("The noise and the silence pull in opposite directions; the silence wins."),
+        # A claim about the book's numbers; a variant's may not bear it out.
+        correct_message=tr("The noise and the silence pull in opposite directions; the silence wins.") if data == _COFFEE_BOOK else "",
     )
 
 
-def check_noise_then_silence(answer: object) -> CheckResult:
+TWO_MORNINGS = Variant("ex-bayes-two-mornings", _COFFEE_BOOK, _coffee_variant, _noise_then_silence_check,
+                       names=_coffee_names,
+                       text=lambda data: [("starting from the\nchapter's prior",
+                                           f"for a machine with {_coffee_numbers(data)} (your data cell binds them "
+                                           "to `prior` and `p_noise`), starting from that prior")])
+
+
+def check_noise_then_silence(answer: object, variant: str | None = None) -> CheckResult:
     """Exercise ex-bayes-two-mornings: P(clogged | noise on day 1, silence on day 2).
 
     Args:
         answer: the student's number (``None`` while not answered yet).
+        variant: a student's variant key; ``None``: the book's.
     """
-    return _noise_then_silence_check()(answer)
+    return TWO_MORNINGS.check(variant)(answer)
 
 
 # ----------------------------------------------------------------------------- ex-bayes-loaded-die
@@ -181,9 +222,17 @@ def _grid_search(sixes: int, rolls: int, points: int) -> float:
     return float(grid[np.argmax(binom.pmf(sixes, rolls, grid))])
 
 
-@lru_cache(maxsize=None)
-def _loaded_die_check() -> Check:
-    n, n_6 = FRIEND_DIE_ROLLS, FRIEND_DIE_SIXES  # n rolls with n_6 sixes, as in the chapter
+_DIE_BOOK = {"rolls": FRIEND_DIE_ROLLS, "sixes": FRIEND_DIE_SIXES}
+
+
+def _die_variant(rng: np.random.Generator) -> dict:
+    """Another friend's die: 8 to 30 rolls, at least one six and at least two non-sixes."""
+    rolls = int(rng.integers(8, 31))
+    return {"rolls": rolls, "sixes": int(rng.integers(1, rolls - 1))}
+
+
+def _loaded_die_check(data=_DIE_BOOK) -> Check:
+    n, n_6 = data["rolls"], data["sixes"]  # n rolls with n_6 sixes, as in the chapter
     best = _maximum_likelihood(n_6, n)
     coarse_grid = (tr("Your ρ grid is too coarse: its step is larger than the tolerance of this check. "
                       "Use a finer grid, or solve it exactly."))
@@ -214,13 +263,21 @@ def _loaded_die_check() -> Check:
     )
 
 
-def check_loaded_die_mle(answer: object) -> CheckResult:
+LOADED_DIE = Variant(
+    "ex-bayes-loaded-die", _DIE_BOOK, _die_variant, _loaded_die_check,
+    text=lambda d: [("shows 4 sixes in 12 rolls", f"shows {d['sixes']} sixes in {d['rolls']} rolls"),
+                    ("$p(n_6 = 4 \\mid \\rho)$ for $n = 12$", f"$p(n_6 = {d['sixes']} \\mid \\rho)$ for $n = {d['rolls']}$")],
+    code=lambda d: [("binom.pmf(4, 12,", f"binom.pmf({d['sixes']}, {d['rolls']},")])
+
+
+def check_loaded_die_mle(answer: object, variant: str | None = None) -> CheckResult:
     """Exercise ex-bayes-loaded-die: the ρ = P(six) that maximizes the likelihood of the friend's rolls.
 
     Args:
         answer: the student's number (``None`` while not answered yet).
+        variant: a student's variant key; ``None``: the book's.
     """
-    return _loaded_die_check()(answer)
+    return LOADED_DIE.check(variant)(answer)
 
 
 # ----------------------------------------------------------------------------- ex-bayes-grid
@@ -234,17 +291,25 @@ def _largest_dimension(points: int, budget: float) -> int:
     return d
 
 
-@lru_cache(maxsize=None)
-def _grid_dimension_check() -> Check:
-    points = GRID_POINTS_PER_DIMENSION
-    largest = _largest_dimension(points, GRID_TERMS_PER_SECOND * GRID_SECONDS_ALLOWED)
+_GRID_BOOK = {"rate_exponent": 9, "points": GRID_POINTS_PER_DIMENSION}
+assert 10 ** _GRID_BOOK["rate_exponent"] == GRID_TERMS_PER_SECOND
+
+
+def _grid_variant(rng: np.random.Generator) -> dict:
+    """Another computer and grid: 10^6 to 10^12 terms per second, 3 to 12 points per dimension."""
+    return {"rate_exponent": int(rng.integers(6, 13)), "points": int(rng.integers(3, 13))}
+
+
+def _grid_dimension_check(data=_GRID_BOOK) -> Check:
+    points, rate = data["points"], 10 ** data["rate_exponent"]
+    largest = _largest_dimension(points, rate * GRID_SECONDS_ALLOWED)
     return Check(
         "largest latent dimension for a one-day grid sum",
         largest,
         [
-            Mistake(_largest_dimension(points, GRID_TERMS_PER_SECOND * 24),
+            Mistake(_largest_dimension(points, rate * 24),
                     tr("That is what fits in 24 seconds: a day has 24 hours of 60 minutes of 60 seconds.")),
-            Mistake(_largest_dimension(points, GRID_TERMS_PER_SECOND),
+            Mistake(_largest_dimension(points, rate),
                     tr("That is what fits in one second; you have a whole day.")),
             Mistake(CHAPTER_LATENT_DIM,
                     tr("That is the latent dimension of the VAE in this chapter, which is far out of reach.")),
@@ -252,14 +317,27 @@ def _grid_dimension_check() -> Check:
         kind="integer",
         hint=tr("The grid has (points per dimension)^d terms; find the largest d for which that is at most "
                 "(terms per second) × (seconds in a day)."),
-        correct_message=tr("A day of computing buys only a handful of dimensions more than a second does."),
+        # A claim about the book's numbers; a variant's may not bear it out.
+        correct_message=tr("A day of computing buys only a handful of dimensions more than a second does.") if data == _GRID_BOOK else "",
     )
 
 
-def check_grid_dimension(answer: object) -> CheckResult:
+GRID = Variant(
+    "ex-bayes-grid", _GRID_BOOK, _grid_variant, _grid_dimension_check,
+    text=lambda d: [("$10^9$ terms", f"$10^{{{d['rate_exponent']}}}$ terms"),
+                    ("With 10 grid points per\ndimension", f"With {d['points']} grid points per\ndimension")],
+    code=lambda d: [("10**9 * 24", f"10**{d['rate_exponent']} * 24"),
+                    ("while 10 ** (d + 1)", f"while {d['points']} ** (d + 1)")])
+
+#: The exercises of this chapter whose problem data varies from student to student (all of them).
+VARIANTS = (SILENCE, TWO_MORNINGS, LOADED_DIE, GRID)
+
+
+def check_grid_dimension(answer: object, variant: str | None = None) -> CheckResult:
     """Exercise ex-bayes-grid: the largest d whose 10-points-per-axis grid sum finishes in a day.
 
     Args:
         answer: the student's number (``None`` while not answered yet).
+        variant: a student's variant key; ``None``: the book's.
     """
-    return _grid_dimension_check()(answer)
+    return GRID.check(variant)(answer)

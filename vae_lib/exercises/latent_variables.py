@@ -15,12 +15,12 @@ True
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 from types import MappingProxyType
 
 import numpy as np
 from scipy import stats
 
+from vae_lib._variant import Variant
 from vae_lib.checks import Check, CheckResult, Mistake
 
 __all__ = [
@@ -36,6 +36,7 @@ __all__ = [
     "check_chain_parameters",
     "check_height_log_likelihood",
     "check_height_mle_variance",
+    "VARIANTS",
 ]
 
 # ----------------------------------------------------------------------------- problem data
@@ -66,10 +67,15 @@ def weather_joint() -> np.ndarray:
     >>> float(weather_joint().sum())
     1.0
     """
-    p_weather = np.array(list(WEATHER_PRIOR.values()))
-    p_rain = np.array(list(P_RAIN_GIVEN_WEATHER.values()))
+    return _weather_joint(WEATHER_PRIOR, P_RAIN_GIVEN_WEATHER, P_UMBRELLA_GIVEN_RAIN)
+
+
+def _weather_joint(weather_prior, rain_given_weather, umbrella_given_rain) -> np.ndarray:
+    """:func:`weather_joint` for any tables (a variant's)."""
+    p_weather = np.array(list(weather_prior.values()))
+    p_rain = np.array(list(rain_given_weather.values()))
     rain_given_weather = np.stack([p_rain, 1 - p_rain], axis=1)             # (weather, rain)
-    p_umbrella = np.array(list(P_UMBRELLA_GIVEN_RAIN.values()))
+    p_umbrella = np.array(list(umbrella_given_rain.values()))
     umbrella_given_rain = np.stack([p_umbrella, 1 - p_umbrella], axis=1)    # (rain, umbrella)
     return np.einsum("w,wr,ru->wru", p_weather, rain_given_weather, umbrella_given_rain)
 
@@ -81,14 +87,39 @@ def _normalized(values: np.ndarray) -> np.ndarray:
     return values / values.sum()
 
 
-@lru_cache(maxsize=None)
-def _umbrella_posterior_check() -> Check:
-    names = list(WEATHER_PRIOR)
+_WEATHER_BOOK = {"weather_prior": dict(WEATHER_PRIOR), "p_rain": dict(P_RAIN_GIVEN_WEATHER),
+                 "p_umbrella": dict(P_UMBRELLA_GIVEN_RAIN)}
+
+
+def _weather_variant(rng: np.random.Generator) -> dict:
+    """Another town: sunny 0.3-0.6, cloudy 0.15-0.4, the rest stormy; rain more likely the worse the
+    weather; an umbrella far more likely in the rain. Two decimals each."""
+    sunny, cloudy = (round(float(rng.uniform(*bounds)), 2) for bounds in ((0.3, 0.6), (0.15, 0.4)))
+    return {"weather_prior": {"sunny": sunny, "cloudy": cloudy, "stormy": round(1 - sunny - cloudy, 2)},
+            "p_rain": {"sunny": round(float(rng.uniform(0.01, 0.15)), 2),
+                       "cloudy": round(float(rng.uniform(0.25, 0.6)), 2),
+                       "stormy": round(float(rng.uniform(0.7, 0.95)), 2)},
+            "p_umbrella": {"rain": round(float(rng.uniform(0.6, 0.95)), 2),
+                           "no rain": round(float(rng.uniform(0.02, 0.2)), 2)}}
+
+
+def _weather_text(data) -> list:
+    prior, rain, umbrella = data["weather_prior"], data["p_rain"], data["p_umbrella"]
+    return [("= 0.5 sunny, 0.3 cloudy,\n0.2 stormy",
+             f"= {prior['sunny']} sunny, {prior['cloudy']} cloudy,\n{prior['stormy']} stormy"),
+            ("= 0.05, 0.4 and 0.9, and", f"= {rain['sunny']}, {rain['cloudy']} and {rain['stormy']}, and"),
+            ("\\text{rain}) = 0.8$", f"\\text{{rain}}) = {umbrella['rain']}$"),
+            ("\\text{no rain}) = 0.1$", f"\\text{{no rain}}) = {umbrella['no rain']}$")]
+
+
+def _umbrella_posterior_check(data=_WEATHER_BOOK) -> Check:
+    names = list(data["weather_prior"])
     stormy = names.index("stormy")
-    prior = np.array(list(WEATHER_PRIOR.values()))
-    p_rain = np.array(list(P_RAIN_GIVEN_WEATHER.values()))
-    yes, no = P_UMBRELLA_GIVEN_RAIN["rain"], P_UMBRELLA_GIVEN_RAIN["no rain"]
-    joint_with_umbrella = weather_joint()[:, :, 0].sum(axis=1)               # P(weather, umbrella)
+    prior = np.array(list(data["weather_prior"].values()))
+    p_rain = np.array(list(data["p_rain"].values()))
+    yes, no = data["p_umbrella"]["rain"], data["p_umbrella"]["no rain"]
+    joint_with_umbrella = _weather_joint(data["weather_prior"], data["p_rain"],
+                                         data["p_umbrella"])[:, :, 0].sum(axis=1)  # P(weather, umbrella)
     likelihood = joint_with_umbrella / prior                                  # P(umbrella | weather)
     only_rain_branch = yes * p_rain                                           # forgot "umbrella without rain"
     return Check(
@@ -109,17 +140,24 @@ def _umbrella_posterior_check() -> Check:
                     "(that is the answer for equally likely weathers)."),
         ],
         hint="P(umbrella | weather) sums over rain and no rain; then apply Bayes' rule with the weather prior.",
-        correct_message="The umbrella makes a storm more likely than before, but far from certain.",
+        # A claim about the book's numbers; a variant's may not bear it out.
+        correct_message=("The umbrella makes a storm more likely than before, but far from certain."
+                         if data == _WEATHER_BOOK else ""),
     )
 
 
-def check_umbrella_posterior(answer: object) -> CheckResult:
+UMBRELLA = Variant("ex-latent-umbrella", _WEATHER_BOOK, _weather_variant, _umbrella_posterior_check,
+                   names=lambda data: dict(data), text=_weather_text)
+
+
+def check_umbrella_posterior(answer: object, variant: str | None = None) -> CheckResult:
     """Exercise ex-latent-umbrella: P(weather = stormy | umbrella) in the chapter's weather graph.
 
     Args:
         answer: the student's number (``None`` while not answered yet).
+        variant: a student's variant key; ``None``: the book's.
     """
-    return _umbrella_posterior_check()(answer)
+    return UMBRELLA.check(variant)(answer)
 
 
 # ----------------------------------------------------------------------------- ex-latent-parameters
@@ -138,9 +176,17 @@ def chain_parameters(sizes: list[int]) -> int:
     return (sizes[0] - 1) + sum(parent * (child - 1) for parent, child in zip(sizes, sizes[1:]))
 
 
-@lru_cache(maxsize=None)
-def _chain_parameters_check() -> Check:
-    sizes = list(CHAIN_SIZES.values())
+_CHAIN_BOOK = {"sizes": list(CHAIN_SIZES.values())}
+
+
+def _chain_variant(rng: np.random.Generator) -> dict:
+    """Another chain: 2-6 seasons, 2-5 weathers, 2-3 kinds of rain and of umbrella-carrying."""
+    return {"sizes": [int(rng.integers(2, 7)), int(rng.integers(2, 6)), int(rng.integers(2, 4)),
+                      int(rng.integers(2, 4))]}
+
+
+def _chain_parameters_check(data=_CHAIN_BOOK) -> Check:
+    sizes = list(data["sizes"])
     entries = sizes[0] + sum(parent * child for parent, child in zip(sizes, sizes[1:]))
     full_table = math.prod(sizes)
     return Check(
@@ -153,7 +199,7 @@ def _chain_parameters_check() -> Check:
             Mistake(full_table - 1, "That is the full joint table, which ignores the graph's independences."),
             Mistake(full_table, "That is the number of entries of the full joint table."),
             Mistake(chain_parameters(sizes[1:]),
-                    "That is the chapter's weather → rain → umbrella graph, without the season."),
+                    "That is the weather → rain → umbrella chain alone, without the season."),
         ],
         kind="integer",
         hint="For each variable, count (values of its parent) × (its own values − 1); the first variable "
@@ -162,21 +208,50 @@ def _chain_parameters_check() -> Check:
     )
 
 
-def check_chain_parameters(answer: object) -> CheckResult:
+CHAIN = Variant(
+    "ex-latent-parameters", _CHAIN_BOOK, _chain_variant, _chain_parameters_check,
+    text=lambda d: [("takes 4 values, the weather 3, rain 2 and umbrella 2",
+                     "takes {} values, the weather {}, rain {} and umbrella {}".format(*d["sizes"]))],
+    code=lambda d: [("sizes = [4, 3, 2, 2]", f"sizes = {list(d['sizes'])}")])
+
+
+def check_chain_parameters(answer: object, variant: str | None = None) -> CheckResult:
     """Exercise ex-latent-parameters: free parameters of the chain season → weather → rain → umbrella.
 
     Args:
         answer: the student's whole number (``None`` while not answered yet).
+        variant: a student's variant key; ``None``: the book's.
     """
-    return _chain_parameters_check()(answer)
+    return CHAIN.check(variant)(answer)
 
 
 # ----------------------------------------------------------------------------- ex-latent-loglik
 
 
-@lru_cache(maxsize=None)
-def _height_log_likelihood_check() -> Check:
-    x, mean, sd = np.array(HEIGHTS_CM), HEIGHT_MODEL_MEAN, HEIGHT_MODEL_SD
+_HEIGHTS_BOOK = {"heights": list(HEIGHTS_CM), "mean": HEIGHT_MODEL_MEAN, "sd": HEIGHT_MODEL_SD}
+
+
+def _heights_variant(rng: np.random.Generator) -> dict:
+    """Six other people, 150-195 cm (whole cm), and a model N(mean, sd²) with mean 160-180 cm and sd 6-15 cm."""
+    return {"heights": [float(h) for h in rng.integers(150, 196, size=6)],
+            "mean": float(rng.integers(160, 181)), "sd": float(rng.integers(6, 16))}
+
+
+def _heights_in_words(heights) -> str:
+    whole = [f"{h:g}" for h in heights]
+    return f"{', '.join(whole[:-1])} and {whole[-1]}"
+
+
+def _heights_code(heights) -> str:
+    return f"heights = np.array([{', '.join(f'{h:.1f}' for h in heights)}])"
+
+
+_BOOK_HEIGHTS_CODE = "heights = np.array([172.0, 165.0, 181.0, 158.0, 177.0, 169.0])"
+assert _heights_code(HEIGHTS_CM) == _BOOK_HEIGHTS_CODE
+
+
+def _height_log_likelihood_check(data=_HEIGHTS_BOOK) -> Check:
+    x, mean, sd = np.array(data["heights"]), data["mean"], data["sd"]
     log_densities = stats.norm.logpdf(x, mean, sd)
     squared = -0.5 * ((x - mean) / sd) ** 2
     return Check(
@@ -187,9 +262,9 @@ def _height_log_likelihood_check() -> Check:
                     "That is the average over the six heights; the log-likelihood of the data set is the sum."),
             Mistake(-log_densities.sum(), "That is the negative log-likelihood (a loss): flip the sign."),
             Mistake(stats.norm.logpdf(x, mean, sd**2).sum(),
-                    "You used the variance σ² = 100 as the standard deviation."),
+                    f"You used the variance σ² = {sd**2:g} as the standard deviation."),
             Mistake(stats.norm.logpdf(x, mean, math.sqrt(sd)).sum(),
-                    "You used σ = 10 as the variance: the standard deviation is 10 cm."),
+                    f"You used σ = {sd:g} as the variance: the standard deviation is {sd:g} cm."),
             Mistake(log_densities.sum() / math.log(10),
                     "That is in base 10. Use the natural logarithm (nats), np.log."),
             Mistake(squared.sum(),
@@ -204,21 +279,30 @@ def _height_log_likelihood_check() -> Check:
     )
 
 
-def check_height_log_likelihood(answer: object) -> CheckResult:
+LOG_LIKELIHOOD = Variant(
+    "ex-latent-loglik", _HEIGHTS_BOOK, _heights_variant, _height_log_likelihood_check,
+    text=lambda d: [("measure 172, 165, 181, 158, 177 and 169 cm", f"measure {_heights_in_words(d['heights'])} cm"),
+                    ("$\\mu = 170$ cm", f"$\\mu = {d['mean']:g}$ cm"),
+                    ("$\\sigma = 10$ cm", f"$\\sigma = {d['sd']:g}$ cm")],
+    code=lambda d: [(_BOOK_HEIGHTS_CODE, _heights_code(d["heights"])),
+                    ("loc=170.0, scale=10.0", f"loc={d['mean']:.1f}, scale={d['sd']:.1f}")])
+
+
+def check_height_log_likelihood(answer: object, variant: str | None = None) -> CheckResult:
     """Exercise ex-latent-loglik: the log-likelihood (nats) of the six heights under N(170, 10²).
 
     Args:
         answer: the student's number (``None`` while not answered yet).
+        variant: a student's variant key; ``None``: the book's.
     """
-    return _height_log_likelihood_check()(answer)
+    return LOG_LIKELIHOOD.check(variant)(answer)
 
 
 # ----------------------------------------------------------------------------- ex-latent-mle
 
 
-@lru_cache(maxsize=None)
-def _height_mle_variance_check() -> Check:
-    x = np.array(HEIGHTS_CM)
+def _height_mle_variance_check(data=_HEIGHTS_BOOK) -> Check:
+    x = np.array(data["heights"])
     return Check(
         "maximum-likelihood variance of the heights",
         float(np.var(x)),
@@ -227,8 +311,11 @@ def _height_mle_variance_check() -> Check:
                     "That divides by n − 1: the unbiased estimate, not the maximum-likelihood one."),
             Mistake(float(np.std(x)), "That is a standard deviation; the question asks for the variance σ²."),
             Mistake(float(np.std(x, ddof=1)), "That is the unbiased standard deviation, not the ML variance."),
-            Mistake(HEIGHT_MODEL_SD**2, "That is the variance of the model given in the previous exercise, "
-                                        "not the one that fits the data best."),
+            Mistake(HEIGHT_MODEL_SD**2,
+                    "That is the variance of the model given in the previous exercise, not the one that fits "
+                    "the data best." if data == _HEIGHTS_BOOK else
+                    f"That is {HEIGHT_MODEL_SD**2:g} cm², the variance of the book's model of heights, "
+                    "not the one that fits your data best."),
         ],
         kind="number",
         hint="Maximize Σ log N(x_i; μ, σ²) over μ and σ², numerically or by setting the derivatives to zero.",
@@ -236,10 +323,25 @@ def _height_mle_variance_check() -> Check:
     )
 
 
-def check_height_mle_variance(answer: object) -> CheckResult:
+def _mle_variant(rng: np.random.Generator) -> dict:
+    """Six other heights (the model's mean and sd are not part of this exercise: the book's)."""
+    return {**_HEIGHTS_BOOK, "heights": _heights_variant(rng)["heights"]}
+
+
+MLE_VARIANCE = Variant(
+    "ex-latent-mle", _HEIGHTS_BOOK, _mle_variant, _height_mle_variance_check,
+    text=lambda d: [("For the same six heights", f"For the six heights {_heights_in_words(d['heights'])} cm")],
+    code=lambda d: [(_BOOK_HEIGHTS_CODE, _heights_code(d["heights"]))])
+
+#: The exercises of this chapter whose problem data varies from student to student (all of them).
+VARIANTS = (UMBRELLA, CHAIN, LOG_LIKELIHOOD, MLE_VARIANCE)
+
+
+def check_height_mle_variance(answer: object, variant: str | None = None) -> CheckResult:
     """Exercise ex-latent-mle: the maximum-likelihood variance σ² (cm²) of the six heights.
 
     Args:
         answer: the student's number (``None`` while not answered yet).
+        variant: a student's variant key; ``None``: the book's.
     """
-    return _height_mle_variance_check()(answer)
+    return MLE_VARIANCE.check(variant)(answer)
