@@ -146,6 +146,16 @@ def test_the_command_line_refuses_bad_points_and_keeps_an_assignment_it_would_ov
     assert "BEGIN SOLUTION" in (course / "source" / "ps1" / "ps1.ipynb").read_text()
 
 
+def test_the_command_line_refuses_a_roster_with_the_nbgrader_format(tmp_path, capsys):
+    """nbgrader's assignment is one source notebook for the class; variants need one per student."""
+    roster = tmp_path / "roster.csv"
+    roster.write_text("id,name\ns1,Ada\n")
+    code = assign.main(["--exercises", EXERCISES[0], "--format", "nbgrader", "--roster", str(roster),
+                        "--out", str(tmp_path / "course")])
+    assert code == 2 and "--roster" in capsys.readouterr().err
+    assert not (tmp_path / "course").exists()
+
+
 SMALL_CHAPTER = """\
 ---
 jupytext:
