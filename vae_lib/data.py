@@ -75,6 +75,8 @@ __all__ = [
 ]
 
 STATIC_BINARIZATION_SEED = 0
+#: The width the one line of a loaded split is wrapped to: a book page's output box (76 characters).
+LINE_WIDTH = 76
 
 
 def load_mnist(
@@ -101,7 +103,7 @@ def load_mnist(
             binarization) pass ``binarize="dynamic"`` to the trainer or call
             :func:`bernoulli_sample` yourself. See :data:`BINARIZATIONS`.
         download: allow downloading into the cache (also disabled by ``VAE_LIB_OFFLINE=1``).
-        verbose: print the one line saying which source was used.
+        verbose: print the line saying which source was used (wrapped to LINE_WIDTH characters).
 
     Returns:
         ``(images, labels)``: a float32 tensor N×1×28×28 and an int64 tensor N.
@@ -175,7 +177,7 @@ def load_source(
     else:
         images, labels = _mnist_files.read_official(source)
     if verbose:
-        print(source.describe())
+        print(source.describe(width=LINE_WIDTH))
     return _binarized(images, binarize, source.split), labels
 
 

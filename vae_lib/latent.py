@@ -160,9 +160,9 @@ def decoded_grid(model: VAE, n: int = 15, outer_probability: float = 0.05) -> tu
 
 
 def interpolate(z_start: Tensor, z_end: Tensor, steps: int) -> Tensor:
-    """``steps`` codes on the straight line from ``z_start`` to ``z_end``: z(t) = (1 − t) z_start + t z_end.
+    """``steps`` codes on the straight line from ``z_start`` to ``z_end``: z(ω) = (1 − ω) z_start + ω z_end.
 
-    t runs evenly from 0 to 1, so the first and last rows are the two codes themselves.
+    ω runs evenly from 0 to 1, so the first and last rows are the two codes themselves.
 
     >>> import torch
     >>> interpolate(torch.tensor([0.0, 2.0]), torch.tensor([4.0, 0.0]), steps=3)
@@ -175,8 +175,8 @@ def interpolate(z_start: Tensor, z_end: Tensor, steps: int) -> Tensor:
         raise ValueError(f"The two codes must have the same shape, got {list(z_start.shape)} and {list(z_end.shape)}.")
     if not is_positive_int(steps) or steps < 2:
         raise ValueError(f"steps must be an integer of at least 2 (the two ends), got {steps!r}.")
-    t = torch.linspace(0.0, 1.0, steps, dtype=z_start.dtype).reshape(-1, *([1] * z_start.dim()))
-    return (1.0 - t) * z_start + t * z_end
+    omega = torch.linspace(0.0, 1.0, steps, dtype=z_start.dtype).reshape(-1, *([1] * z_start.dim()))
+    return (1.0 - omega) * z_start + omega * z_end
 
 
 def kl_per_dimension(mu: Tensor, logvar: Tensor) -> Tensor:

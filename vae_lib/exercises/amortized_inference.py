@@ -42,7 +42,7 @@ __all__ = [
 #: Exercise ex-amortized-table: an MLP encoder 784 → TABLE_HIDDEN → (μ, log σ²) of size TABLE_LATENT.
 TABLE_HIDDEN, TABLE_LATENT = 500, 20
 
-#: Exercise ex-amortized-gaussian: a Gaussian decoder with fixed σ, images of this many pixels,
+#: Exercise ex-amortized-gaussian: a Gaussian decoder with fixed σ_x, images of this many pixels,
 #: reconstructed with this mean squared error per pixel (F.mse_loss's default "mean" reduction).
 GAUSSIAN_SIGMA, GAUSSIAN_PIXELS, GAUSSIAN_MSE = 0.1, 784, 0.02
 
@@ -121,16 +121,16 @@ def _gaussian_check() -> Check:
                     "That is the log-density of one pixel: F.mse_loss averages over the pixels, "
                     "but log p(x|z) sums over all of them."),
             Mistake(Normal(x_hat, math.sqrt(sigma)).log_prob(x).sum().item(),
-                    "You used σ where the formula needs σ²: σ is the standard deviation, and the density has "
-                    "the variance σ² in both places."),
+                    "You used σ_x where the formula needs σ_x²: σ_x is the standard deviation, and the density has "
+                    "the variance σ_x² in both places."),
             Mistake(-squared_error / (2 * sigma**2),
-                    "You dropped the normalizing constant −(D/2) log(2πσ²): it does not move the optimum, but it "
+                    "You dropped the normalizing constant −(D/2) log(2πσ_x²): it does not move the optimum, but it "
                     "is part of log p(x|z)."),
-            Mistake(constant - squared_error / sigma**2, "The squared error is divided by 2σ², not σ²."),
+            Mistake(constant - squared_error / sigma**2, "The squared error is divided by 2σ_x², not σ_x²."),
             Mistake(-right, "Check the sign: this is a log-likelihood, not a loss."),
         ],
         kind="number",
-        hint="Write log N(x; x̂, σ² I) as a sum over pixels, and turn the mean squared error into a sum of "
+        hint="Write log N(x; x̂, σ_x² I) as a sum over pixels, and turn the mean squared error into a sum of "
              "squared errors first.",
         correct_message="A log-density can be positive: densities of a narrow Gaussian exceed 1.",
     )

@@ -7,7 +7,7 @@ method and by the typical wrong ones; a test checks that the chapter states the 
 >>> len(exercises.NORMAL_SCORES), len(exercises.ANOMALOUS_SCORES)
 (6, 5)
 >>> exercises.check_best_blur(0.5).correct
-✗ Not quite. Each pixel's best probability is the fraction of the images in which it is 1; then average log p(x) = Σ_j log Bernoulli(x_j; p_j) over the two images. If you rounded, pass the full-precision number your code computes.
+✗ Not quite. Each pixel's best probability is the fraction of the images in which it is 1; then average log p(x) = Σ_j log Bernoulli(x_j; x̂_j) over the two images. If you rounded, pass the full-precision number your code computes.
 False
 """
 
@@ -61,7 +61,7 @@ SIGNAL_LEFT = FINAL_SIGNAL
 
 
 def _mean_log_likelihood(p: np.ndarray, images: np.ndarray) -> float:
-    """Average over the images of Σ_j log Bernoulli(x_j; p_j), in nats (log 0 counts as −inf)."""
+    """Average over the images of Σ_j log Bernoulli(x_j; x̂_j), in nats (log 0 counts as −inf)."""
     with np.errstate(divide="ignore"):
         per_pixel = np.where(images == 1, np.log(p), np.log1p(-p))
     return float(per_pixel.sum(1).mean())
@@ -83,7 +83,7 @@ def _blur_check() -> Check:
         ],
         kind="number",
         hint="Each pixel's best probability is the fraction of the images in which it is 1; then average "
-             "log p(x) = Σ_j log Bernoulli(x_j; p_j) over the two images.",
+             "log p(x) = Σ_j log Bernoulli(x_j; x̂_j) over the two images.",
         correct_message="The best model is the average of the two images: neither of them, a blur of both.",
     )
 

@@ -45,11 +45,11 @@ __all__ = [
 
 # ----------------------------------------------------------------------------- problem data
 
-#: The chapter's running example is f(z) = (z − t)² with this target t; exercises
+#: The chapter's running example is f(z) = (z − z*)² with this target z*; exercises
 #: ex-gradients-one-sample and ex-gradients-samples use the same f.
 TARGET = 2.0
 
-#: Exercise ex-gradients-exp: ∂/∂σ of E[exp(a z)] under N(μ, σ²), at these values.
+#: Exercise ex-gradients-exp: ∂/∂σ of E[exp(ζz)] under N(μ, σ²), at these values (EXP_A is ζ).
 EXP_MU, EXP_SIGMA, EXP_A = 0.5, 0.8, 1.5
 
 #: Exercise ex-gradients-one-sample: q = N(μ, σ²) and one draw ε.
@@ -96,32 +96,32 @@ def _variances(estimator, f, mu: float, sigma: float, baseline: float = 0.0) -> 
 
 @lru_cache(maxsize=None)
 def _exp_gradient_check() -> Check:
-    mu, sigma, a = EXP_MU, EXP_SIGMA, EXP_A
-    f = lambda z: torch.exp(a * z)  # noqa: E731
+    mu, sigma, zeta = EXP_MU, EXP_SIGMA, EXP_A
+    f = lambda z: torch.exp(zeta * z)  # noqa: E731
     expectation, d_mu, d_sigma = _gradient(f, mu, sigma)
     return Check(
-        "∂/∂σ E[exp(a z)]",
+        "∂/∂σ E[exp(ζz)]",
         d_sigma,
         [
             Mistake(d_mu, "That is the derivative with respect to μ; the question asks for σ."),
-            Mistake(expectation, "That is the expectation E[exp(a z)] itself, not its derivative."),
+            Mistake(expectation, "That is the expectation E[exp(ζz)] itself, not its derivative."),
             Mistake(d_sigma / (2 * sigma),
                     "That is the derivative with respect to the variance σ², not the standard deviation σ "
                     "(d/dσ = 2σ · d/dσ²)."),
-            Mistake(d_sigma / a, "One factor a is missing: the exponent holds a²σ²/2, and its σ-derivative is a²σ."),
-            Mistake(a**2 * sigma * math.exp(a * mu),
-                    "You used exp(aμ) for E[exp(a z)]: the mean of exp is not exp of the mean "
+            Mistake(d_sigma / zeta, "One factor ζ is missing: the exponent holds ζ²σ²/2, and its σ-derivative is ζ²σ."),
+            Mistake(zeta**2 * sigma * math.exp(zeta * mu),
+                    "You used exp(ζμ) for E[exp(ζz)]: the mean of exp is not exp of the mean "
                     "(Jensen's inequality); the σ² term in the exponent is missing."),
         ],
         kind="number",
-        hint="Write E[exp(a z)] for z ~ N(μ, σ²) as a formula (the moment-generating function of a normal), "
+        hint="Write E[exp(ζz)] for z ~ N(μ, σ²) as a formula (the moment-generating function of a normal), "
              "then differentiate it with respect to σ.",
         correct_message="The spread σ raises the expectation of a convex function, so its derivative is positive.",
     )
 
 
 def check_exp_gradient(answer: object) -> CheckResult:
-    """Exercise ex-gradients-exp: ∂/∂σ of E[exp(a z)] for z ~ N(μ, σ²) at the exercise's μ, σ, a.
+    """Exercise ex-gradients-exp: ∂/∂σ of E[exp(ζz)] for z ~ N(μ, σ²) at the exercise's μ, σ, ζ.
 
     Args:
         answer: the student's number (``None`` while not answered yet).
@@ -165,7 +165,7 @@ def _one_sample_check() -> Check:
 
 
 def check_one_sample(answer: object) -> CheckResult:
-    """Exercise ex-gradients-one-sample: the REINFORCE estimate of ∂/∂σ E[(z − t)²] from one draw ε.
+    """Exercise ex-gradients-one-sample: the REINFORCE estimate of ∂/∂σ E[(z − z*)²] from one draw ε.
 
     Args:
         answer: the student's number (``None`` while not answered yet).
@@ -219,8 +219,8 @@ def check_samples_needed(answer: object) -> CheckResult:
 def _best_baseline(mu: float, sigma: float, which: int) -> float:
     """The constant b minimizing the variance of (f − b)·score for f = z², by quadrature.
 
-    The variance is a quadratic in b: Var(b) = Var(0) − 2b·E[f s²] + b²·E[s²], so its
-    minimum is at E[f s²] / E[s²]; both moments come from the estimator at the nodes.
+    The variance is a quadratic in b: Var(b) = Var(0) − 2b·E[f S²] + b²·E[S²], so its
+    minimum is at E[f S²] / E[S²]; both moments come from the estimator at the nodes.
     """
     nodes, weights = gauss_hermite_rule(_NODES)
     scores = score_function_gradients(lambda z: torch.ones_like(z), mu, sigma, noise=nodes)[which]
@@ -244,7 +244,7 @@ def _optimal_baseline_check() -> Check:
             Mistake(0.0, "No baseline at all is not the minimum here: differentiate the variance with respect to b."),
         ],
         kind="number",
-        hint="Write the variance of (f(z) − b)·s(z), with s the score for μ, as a quadratic in b and "
+        hint="Write the variance of (f(z) − b)·S(z), with S the score for μ, as a quadratic in b and "
              "find where its derivative is zero.",
         correct_message="Note how it differs from E_q[f]: the best baseline favours draws with a large score.",
     )

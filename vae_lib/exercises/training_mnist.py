@@ -75,7 +75,7 @@ def _parameter_check() -> Check:
             Mistake(_layer(d, h) + _layer(h, d_in), "That is the decoder alone: add the encoder."),
         ],
         kind="integer",
-        hint="Add up the layers: a linear layer from m to n numbers has m·n weights and n biases "
+        hint="Add up the layers: a linear layer has inputs × outputs weights and one bias per output "
              "(forgetting the biases is the most common slip).",
         correct_message="Most of them sit in the two layers that touch the 784 pixels.",
     )

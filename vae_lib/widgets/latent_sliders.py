@@ -361,9 +361,9 @@ def dimension_sliders(model: VAE, z: Sequence[float], dims: Sequence[int], *, sp
 
 
 def interpolation_slider(model: VAE, z_start: Sequence[float], z_end: Sequence[float], *, start: float = 0.0,
-                         step: float = 0.01, label: str = "t (start to end)", include_weights: bool = True,
+                         step: float = 0.01, label: str = "ω (start to end)", include_weights: bool = True,
                          caption: str = "") -> LatentSliders:
-    """One browser-decoded slider t ∈ [0, 1] along the straight line z(t) = (1 − t) z_start + t z_end.
+    """One browser-decoded slider ω ∈ [0, 1] along the straight line z(ω) = (1 − ω) z_start + ω z_end.
 
     >>> from vae_lib.models import VAE
     >>> interpolation_slider(VAE(latent_dim=2), [0.0, 0.0], [2.0, -2.0], start=0.25).z()

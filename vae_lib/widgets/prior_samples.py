@@ -1,8 +1,8 @@
 """The chapter on training a VAE on MNIST: decoded prior samples, with a slider for how far from the prior.
 
 New digits come from the prior: z ~ N(0, I), then the decoder. The explorer decodes the same
-noise ε scaled by a factor λ, z = λ · ε: λ = 1 draws from the prior itself, λ = 0 decodes the
-prior's mean for every sample, and λ > 1 goes where the KL term kept the codes of the training
+noise ε scaled by a factor τ (the temperature), z = τ · ε: τ = 1 draws from the prior itself, τ = 0 decodes the
+prior's mean for every sample, and τ > 1 goes where the KL term kept the codes of the training
 images from going. A second slider shows either the decoder's pixel probabilities (what the
 book plots as "the sample") or one binary image drawn from them. Every picture is precomputed
 (see :mod:`vae_lib.widgets.precomputed`), so the sliders work on the static site too.
@@ -11,7 +11,7 @@ book plots as "the sample") or one binary image drawn from them. Every picture i
 >>> from vae_lib.models import VAE
 >>> explorer = prior_scale_explorer(VAE(latent_dim=2, hidden_dim=8), scales=(0.0, 1.0), n=4)
 >>> explorer.n_pictures, [s.description for s in explorer.sliders]
-(4, ['scale λ of z', 'show'])
+(4, ['temperature τ of z', 'show'])
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from vae_lib.widgets.precomputed import Slider, SliderFigure, slider_figure
 
 __all__ = ["DEFAULT_SCALES", "SHOW", "scaled_prior_samples", "prior_scale_explorer"]
 
-#: Slider values of λ: 0 (the prior's mean), 1 (the prior itself), up to 3 standard deviations.
+#: Slider values of τ: 0 (the prior's mean), 1 (the prior itself), up to 3 standard deviations.
 DEFAULT_SCALES: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0)
 #: What the second slider offers.
 SHOW = ("probabilities", "a binary sample")
@@ -43,7 +43,7 @@ def scaled_prior_samples(model: VAE, scale: float, n: int = 16, seed: int = 0,
 
     Args:
         model: a trained Bernoulli :class:`~vae_lib.models.VAE`.
-        scale: the factor s; 1 samples from the prior.
+        scale: the factor τ; 1 samples from the prior.
         n: how many samples.
         seed: seeds ε (and the binary draw).
         binary: draw one binary image from the pixel probabilities instead of returning them.
@@ -78,7 +78,7 @@ def _draw(model: VAE, scale: float, show: str, n: int, seed: int) -> Figure:
 
 def prior_scale_explorer(model: VAE, scales: Sequence[float] = DEFAULT_SCALES, n: int = 16,
                          seed: int = 0) -> SliderFigure:
-    """Sliders for the scale λ of z = λ · ε and for what to show; a grid of ``n`` decoded samples.
+    """Sliders for the temperature τ of z = τ · ε and for what to show; a grid of ``n`` decoded samples.
 
     Args:
         model: a trained Bernoulli :class:`~vae_lib.models.VAE`.
@@ -88,6 +88,6 @@ def prior_scale_explorer(model: VAE, scales: Sequence[float] = DEFAULT_SCALES, n
     """
     start = 1.0 if 1.0 in scales else None
     return slider_figure(lambda scale, show: _draw(model, scale, show, n, seed),
-                         {"scale": Slider("scale λ of z", list(scales), start),
+                         {"scale": Slider("temperature τ of z", list(scales), start),
                           "show": Slider("show", list(SHOW), SHOW[0])},
-                         alt=f"A grid of {n} digits decoded from z = λ · ε, ε drawn from the prior N(0, I)")
+                         alt=f"A grid of {n} digits decoded from z = τ · ε, ε drawn from the prior N(0, I)")
