@@ -29,6 +29,7 @@ TRANSLATED_PAGES = {"zh_CN": [
     "book/intro", "book/glossary", "book/exercises", "book/references",
     "chapters/01_bayes", "chapters/02_latent_variables", "chapters/03_mixture_of_gaussians",
     "chapters/04_importance_sampling", "chapters/05_elbo",
+    "book/instructor_guide",
 ]}
 
 
