@@ -42,7 +42,7 @@ from vae_lib.i18n import tr
 
 try:
     from editions import SOURCE_LANGUAGE, page_messages
-except ImportError:  # imported as book._ext.exercise_pages (the tests)
+except ImportError:  # imported as the module book._ext.exercise_pages, without book/_ext on the path
     from book._ext.editions import SOURCE_LANGUAGE, page_messages
 
 #: An exercise title's difficulty and time as a translation writes it: "（★，10 分钟）" or " (★, 10 min)".
