@@ -108,10 +108,17 @@ def extract_book_messages(folder: Path) -> Path:
 # ----------------------------------------------------------------------------- the library
 
 
-def library_messages(package: Path = LIBRARY) -> dict[str, list[str]]:
-    """``{message: [file:line, ...]}`` of every literal passed to ``tr``/``N_`` in the library."""
+#: Book extensions that make reader-facing text with ``tr`` (the exercise index's tables): their
+#: messages go into the library's catalogue too (located as ``book/_ext/...``).
+BOOK_EXTENSIONS = REPO / "book" / "_ext"
+
+
+def library_messages(package: Path = LIBRARY, extensions: Path | None = BOOK_EXTENSIONS) -> dict[str, list[str]]:
+    """``{message: [file:line, ...]}`` of every literal passed to ``tr``/``N_`` in the library
+    and in the book's extensions."""
     found: dict[str, list[str]] = {}
-    for path in sorted(package.rglob("*.py")):
+    paths = sorted(package.rglob("*.py")) + (sorted(extensions.glob("*.py")) if extensions else [])
+    for path in paths:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Call) and getattr(node.func, "id", None) in MESSAGE_FUNCTIONS and node.args:
                 first = node.args[0]

@@ -21,7 +21,10 @@ _CJK = re.compile(r"[\u3400-\u9fff]")
 
 
 def _entries(language: str) -> list[tuple[str, str]]:
-    return sorted(catalogue(language).items())
+    """The messages searched for in executed outputs (not the book extensions' interface text,
+    made after execution: ``i18n.interface_messages``)."""
+    interface = i18n.interface_messages(language)
+    return sorted(item for item in catalogue(language).items() if item[0] not in interface)
 
 
 # ----------------------------------------------------------------------------- choosing the language

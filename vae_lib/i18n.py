@@ -15,6 +15,9 @@ output (its placeholders matched as wildcards) and writes it in the other langua
 same values filled in. For that to be unambiguous, a message must begin and end with literal
 text, use plain ``{name}`` placeholders (format numbers before passing them), and keep the same
 placeholders in every translation; ``tests/test_i18n.py`` checks each of these.
+Messages made only by the book's extensions (located under ``book/`` in the catalogue: the
+exercise index's tables) are written after execution, never in an output, so they are not
+searched for and those rules do not bind them (``"{minutes} min"`` may start with a placeholder).
 
 >>> tr("Correct.", language="en")
 'Correct.'
@@ -159,11 +162,26 @@ def _compile(message: str, translation: str) -> _Pattern:
 
 
 @functools.lru_cache(maxsize=None)
+def interface_messages(language_name: str) -> frozenset[str]:
+    """The messages made only by the book's extensions (every location under ``book/``): never in
+    an executed output, so never searched for there."""
+    if language_name == "en":
+        return frozenset()
+    from babel.messages.pofile import read_po
+
+    with catalogue_path(language_name).open("rb") as file:
+        entries = read_po(file)
+    return frozenset(message.id for message in entries if message.id and isinstance(message.id, str)
+                     and message.locations and all(place.startswith("book/") for place, _ in message.locations))
+
+
+@functools.lru_cache(maxsize=None)
 def _patterns(language_name: str) -> tuple[_Pattern, ...]:
     # Longest messages first, so a message is never translated piecewise by a shorter one.
     ordered = sorted(catalogue(language_name).items(), key=lambda item: -len(item[0]))
+    interface = interface_messages(language_name)
     return tuple(_compile(message, translation) for message, translation in ordered
-                 if len(_literal_text(message)) >= MIN_OUTPUT_MESSAGE)
+                 if len(_literal_text(message)) >= MIN_OUTPUT_MESSAGE and message not in interface)
 
 
 def _literal_text(message: str) -> str:

@@ -18,6 +18,7 @@ Each edition's site sits inside the English one: ``html/`` holds the English pag
 
 from __future__ import annotations
 
+import functools
 import json
 import posixpath
 from dataclasses import dataclass
@@ -160,6 +161,24 @@ def _translate_widget_state(app: Sphinx, language: str) -> None:
                 fields[key] = translate_output(fields[key], language)
     body = sanitize_script_content(json.dumps(state))  # as myst-nb wrote it
     metadata["js_files"]["ipywidgets_state"] = (uri, {**attributes, "body": body})
+
+
+@functools.lru_cache(maxsize=None)
+def page_messages(repo: Path, language: str, docname: str) -> dict[str, str]:
+    """``{English message: translation}`` of one page's catalogue (``book/locales/<language>/
+    LC_MESSAGES/<docname>.po``): translated, non-fuzzy entries only; ``{}`` when it has none.
+
+    For text made after Sphinx has translated the pages (the exercise index shows the chapters'
+    and exercises' titles as the chapters' own catalogues translate them)."""
+    path = Path(repo) / "book" / "locales" / language / "LC_MESSAGES" / f"{docname}.po"
+    if language == SOURCE_LANGUAGE or not path.is_file():
+        return {}
+    from babel.messages.pofile import read_po
+
+    with path.open("rb") as file:
+        entries = read_po(file)
+    return {message.id: message.string for message in entries
+            if message.id and isinstance(message.id, str) and message.string and not message.fuzzy}
 
 
 def _page_catalogue(app: Sphinx):
