@@ -146,9 +146,12 @@ def update_library_catalogue(language: str) -> Path:
     from babel.messages.catalog import Catalog
     from babel.messages.pofile import read_po, write_po
 
+    import vae_lib
     from vae_lib.i18n import catalogue_path
 
-    path = catalogue_path(language)
+    # This checkout's library, even when the vae_lib imported is another checkout's (a worktree
+    # run with the main checkout's environment).
+    path = LIBRARY / catalogue_path(language).relative_to(Path(vae_lib.__file__).resolve().parent)
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.is_file():
         with path.open("rb") as file:
