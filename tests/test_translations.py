@@ -38,6 +38,8 @@ TRANSLATED_PAGES = {"zh_CN": [
     "chapters/05_elbo",
     "chapters/08_amortized_inference",
     "chapters/09_training_mnist",
+    "chapters/10_latent_space",
+    "chapters/11_beyond",
 ]}
 
 
