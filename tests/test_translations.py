@@ -36,6 +36,8 @@ TRANSLATED_PAGES = {"zh_CN": [
     "chapters/03_mixture_of_gaussians",
     "chapters/04_importance_sampling",
     "chapters/05_elbo",
+    "chapters/06_kl_divergence",
+    "chapters/07_gradients",
     "chapters/08_amortized_inference",
     "chapters/09_training_mnist",
     "chapters/10_latent_space",
