@@ -17,7 +17,8 @@ import functools
 import http.server
 import threading
 
-from test_site import PAGE_TIMEOUT_MS, _pages, _QuietHandler, _settle, browser, server, site  # noqa: F401 (fixtures)
+from test_site import (  # noqa: F401 (fixtures)
+    PAGE_TIMEOUT_MS, _pages, _QuietHandler, _settle, browser, edition, root, root_server, server, site)
 
 #: The blocks measured: what a code cell printed or displayed, and the code of a code cell.
 BLOCKS = {"output": "main .cell_output pre, main .output pre", "code": "main .cell_input pre"}
