@@ -51,6 +51,20 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
     torch.manual_seed(0)
 
 
+#: The front matter of a chapter source (MyST Markdown read by jupytext), for tests that write small books.
+MYST_FRONT_MATTER = """\
+---
+jupytext:
+  text_representation:
+    extension: .md
+    format_name: myst
+kernelspec:
+  display_name: Python 3
+  language: python
+  name: python3
+---
+"""
+
 @pytest.fixture(scope="session")
 def built_book(tmp_path_factory) -> Path:
     """The output folder (``--path-output``) of one full build of the book, shared by the tests

@@ -12,7 +12,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from conftest import ORIGINAL_ENV
+from conftest import MYST_FRONT_MATTER, ORIGINAL_ENV
 from vae_lib import _printing, assign
 from vae_lib._book_sources import read_book
 from vae_lib._solutions import find_leaks, solution_fragments
@@ -34,17 +34,7 @@ def test_cell_names_finds_what_a_cell_defines_and_needs(source, defined, needed)
     assert assign.cell_names(source) == (defined, needed)
 
 
-CHAPTER = """\
----
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
+CHAPTER = MYST_FRONT_MATTER + """\
 
 (chap-{name})=
 # Chapter {name}

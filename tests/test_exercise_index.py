@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import MYST_FRONT_MATTER
+
 from vae_lib import _book_sources
 from vae_lib._book_sources import read_book, read_chapter
 
@@ -16,17 +18,7 @@ REPO = Path(__file__).resolve().parents[1]
 BOOK = read_book()
 EXERCISES = [(chapter, exercise) for chapter in BOOK for exercise in chapter.exercises]
 
-SAMPLE = """\
----
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
+SAMPLE = MYST_FRONT_MATTER + """\
 
 (chap-sample)=
 # A sample chapter

@@ -15,6 +15,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from conftest import MYST_FRONT_MATTER
+
 from vae_lib import _nbgrader_export, assign
 from vae_lib._book_sources import read_book
 from vae_lib._nbgrader_export import Points
@@ -156,17 +158,7 @@ def test_the_command_line_refuses_a_roster_with_the_nbgrader_format(tmp_path, ca
     assert not (tmp_path / "course").exists()
 
 
-SMALL_CHAPTER = """\
----
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
+SMALL_CHAPTER = MYST_FRONT_MATTER + """\
 
 (chap-small)=
 # A small chapter
