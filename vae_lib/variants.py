@@ -37,8 +37,10 @@ __all__ = ["Student", "read_roster", "variant_of", "key_for", "FIXED_EXERCISES",
 #: The exercise modules whose exercises have variants (each lists them in ``VARIANTS``).
 VARIANT_MODULES = (bayes, latent_variables)
 
-#: Exercises that are the same for every student, and why. Chapters 1 and 2's exercises have
-#: variants; the others are fixed until their exercises modules declare ``VARIANTS`` (issue 18).
+#: Exercises that are the same for every student, and why: a key is a chapter (all its exercises)
+#: or one exercise's label (an exercise whose data cannot vary and keep its point, say why).
+#: Chapters 1 and 2's exercises have variants; the others are fixed until their exercises modules
+#: declare ``VARIANTS`` (issue 18).
 FIXED_EXERCISES = {
     "chapters/03_mixture_of_gaussians": "not given variants yet",
     "chapters/04_importance_sampling": "not given variants yet",
