@@ -121,6 +121,69 @@ def test_chapter_1_checks_answer_in_chinese(monkeypatch, capsys, language):
     assert printed.count("\n") == len(replies)
 
 
+#: Exercise modules whose messages are not yet made with tr() (issue 20.2). Remove a module when
+#: its checks answer in Chinese; the test below then holds it to that.
+PENDING_MODULES = {"latent_variables", "mixture", "importance_sampling", "elbo", "kl_divergence", "gradients",
+                   "amortized_inference", "training_mnist", "latent_space", "beyond"}
+_ENGLISH = re.compile(r"\b(That is|That's|Not answered|Not quite|Expected a|You|your|the|is not)\b")
+
+
+def _exercise_modules() -> list[str]:
+    from vae_lib import exercises
+
+    return sorted(path.stem for path in Path(exercises.__file__).parent.glob("*.py") if not path.stem.startswith("_"))
+
+
+def _replies_of_every_kind(function) -> list:
+    """The self-check's replies to no answer, a non-number, an unexplained number and each of its
+    known mistakes (found by watching the Check the function builds)."""
+    from vae_lib import checks
+
+    seen = []
+    original = checks.Check.__call__
+
+    def watched(check, answer, **options):
+        seen.append(check)
+        return original(check, answer, **options)
+
+    checks.Check.__call__ = watched
+    try:
+        replies = [function(None), function("forty-two"), function(98765.4321)]
+        mistakes = [mistake.value for check in seen[:1] for mistake in check._mistakes]
+        replies += [function(value) for value in mistakes]
+    finally:
+        checks.Check.__call__ = original
+    return replies
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("module_name", _exercise_modules())
+def test_every_chapter_checks_answer_in_the_language(monkeypatch, capsys, language, module_name):
+    """Live with VAE_LIB_LANG set, every reply of every self-check of the chapter is in the
+    language, including each known mistake's diagnosis (checks built earlier in English must not
+    be reused)."""
+    import importlib
+
+    from vae_lib.checks import checks_by_exercise
+
+    if module_name in PENDING_MODULES:
+        pytest.skip(f"vae_lib.exercises.{module_name}: messages not translated yet (issue 20.2)")
+    module = importlib.import_module(f"vae_lib.exercises.{module_name}")
+    functions = checks_by_exercise(module)
+    assert functions, f"{module_name} has no self-checks"
+    for function in functions.values():  # built once in English first, as a build would
+        function(None)
+    monkeypatch.setenv("VAE_LIB_LANG", language)
+    problems = []
+    for label, function in functions.items():
+        for reply in _replies_of_every_kind(function):
+            text = reply.message.replace("None", "")
+            if not _CJK.search(text) or _ENGLISH.search(text):
+                problems.append(f"{label}: {reply.message}")
+    capsys.readouterr()
+    assert not problems, "replies not in the language:\n" + "\n".join(problems)
+
+
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_chapter_1_explorer_labels_are_translated(monkeypatch, language):
     from vae_lib.widgets import bayes_explorer
