@@ -43,6 +43,7 @@ import ipywidgets.embed
 from ipywidgets.widgets.widget_string import HTMLStyle
 from matplotlib.figure import Figure
 
+from vae_lib.i18n import tr
 from vae_lib.widgets.pictures import as_html, figure_png, png_img, with_alt
 
 __all__ = ["Slider", "SliderFigure", "slider_figure", "settings_text", "nested_stacks", "link_levels",
@@ -217,10 +218,10 @@ def _describe(alt: str | Callable[..., str] | None, sliders: Mapping[str, Slider
               picture: str | Figure | None = None) -> str:
     """A picture's alt text: what the figure shows (``alt``, a text or ``alt(**values)``), its
     settings and, for a matplotlib figure, the titles it prints (where its numbers are)."""
-    what = alt(**values) if callable(alt) else (alt or "Picture")
-    text = f"{what.rstrip('.:; ')}, at {settings_text(sliders, values)}."
+    what = alt(**values) if callable(alt) else (alt or tr("Picture"))
+    text = what.rstrip(".:; ") + tr(", at {settings}.", settings=settings_text(sliders, values))
     titles = figure_titles(picture) if isinstance(picture, Figure) else []
-    return text + (" Titles: " + "; ".join(titles) + "." if titles else "")
+    return text + (f" {tr('Titles:')} " + "; ".join(titles) + "." if titles else "")
 
 
 def figure_titles(fig: Figure) -> list[str]:
