@@ -223,6 +223,7 @@ def test_chapters_9_to_11_widget_labels_are_translated(monkeypatch, language):
     model = VAE(latent_dim=3, hidden_dim=8)
     prior = prior_scale_explorer(model, scales=(0.0, 1.0), n=4)
     assert all(_CJK.search(slider.description) for slider in prior.sliders)
+    assert all(_CJK.search(label) for label in prior.sliders[1]._options_labels)  # what the read-out shows
     alts = [re.search(r' alt="([^"]*)"', leaf).group(1) for leaf in _html_leaves(prior.picture)]
     assert alts and all(_CJK.search(alt) and "A grid of" not in alt and " at " not in alt for alt in alts), alts
 

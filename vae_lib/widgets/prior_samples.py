@@ -90,5 +90,6 @@ def prior_scale_explorer(model: VAE, scales: Sequence[float] = DEFAULT_SCALES, n
     start = 1.0 if 1.0 in scales else None
     return slider_figure(lambda scale, show: _draw(model, scale, show, n, seed),
                          {"scale": Slider(tr("temperature τ of z"), list(scales), start),
-                          "show": Slider(tr("show"), list(SHOW), SHOW[0])},
+                          "show": Slider(tr("show"), list(SHOW), SHOW[0],
+                                         labels=[tr("pixel probabilities"), tr("a binary sample")])},
                          alt=tr("A grid of {n} digits decoded from z = τ · ε, ε drawn from the prior N(0, I)", n=str(n)))
