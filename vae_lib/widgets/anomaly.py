@@ -12,7 +12,7 @@ is precomputed (see :mod:`vae_lib.widgets.precomputed`), so it works on the stat
 >>> explorer = threshold_explorer(rng.normal(100, 10, 500), {"noise": rng.normal(150, 10, 200)},
 ...                               false_positive_rates=(0.01, 0.1))
 >>> explorer.n_pictures, [s.description for s in explorer.sliders]
-(2, ['false alarms', 'anomaly'])
+(2, ['false alarms', 'kind of anomaly'])
 """
 
 from __future__ import annotations
@@ -102,7 +102,7 @@ def threshold_explorer(normal_scores, anomalous_scores: Mapping[str, Sequence[fl
     start = 0.05 if 0.05 in false_positive_rates else None
     return slider_figure(lambda rate, name: _draw(normal, sets[name], name, rate, bins, split),
                          {"rate": Slider(tr("false alarms"), list(false_positive_rates), start, format="{:.1%}"),
-                          "name": Slider(tr("anomaly"), list(sets))},
+                          "name": Slider(tr("kind of anomaly"), list(sets))},
                          alt=tr("Left: histograms of the anomaly score of normal {split} digits and of the "
                                 "anomalies, with the threshold that gives the chosen false-alarm rate; right: "
                                 "the ROC curve, true-positive against false-positive rate, with that threshold "
