@@ -270,3 +270,23 @@ def test_the_catalogue_is_extracted_from_the_code():
     assert "Not answered yet: replace None with your computation and run the cell." in found
     assert any(place.startswith("vae_lib/exercises/bayes.py") for place in
                found["That is the prior P(clogged): you have not used the observation yet."])
+
+
+def test_the_chinese_build_translates_a_slider_s_labels_in_the_widget_state():
+    """A selection slider's read-out labels (chapter 9's 'what to show') are widget state too."""
+    import json
+    from types import SimpleNamespace
+
+    import editions
+
+    state = {"state": {"m1": {"state": {"description": "what to show",
+                                        "_options_labels": ["pixel probabilities", "a binary sample"]}}}}
+    env = SimpleNamespace(docname="chapters/09_training_mnist",
+                          nb_metadata={"chapters/09_training_mnist": {"js_files": {
+                              "ipywidgets_state": ("state.js", {"body": json.dumps(state)})}}})
+    editions._translate_widget_state(SimpleNamespace(env=env), "zh_CN")
+    body = env.nb_metadata["chapters/09_training_mnist"]["js_files"]["ipywidgets_state"][1]["body"]
+    fields = json.loads(body)["state"]["m1"]["state"]
+    assert fields["description"] == tr("what to show", language="zh_CN") != "what to show"
+    assert fields["_options_labels"] == [tr("pixel probabilities", language="zh_CN"),
+                                         tr("a binary sample", language="zh_CN")]
