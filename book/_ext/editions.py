@@ -159,6 +159,9 @@ def _translate_widget_state(app: Sphinx, language: str) -> None:
         for key in ("description", "value", "tooltip", "placeholder"):
             if isinstance(fields.get(key), str):
                 fields[key] = translate_output(fields[key], language)
+        if isinstance(fields.get("_options_labels"), list):  # what a selection slider's read-out shows
+            fields["_options_labels"] = [translate_output(label, language) if isinstance(label, str) else label
+                                         for label in fields["_options_labels"]]
     body = sanitize_script_content(json.dumps(state))  # as myst-nb wrote it
     metadata["js_files"]["ipywidgets_state"] = (uri, {**attributes, "body": body})
 
