@@ -137,7 +137,8 @@ def test_a_picture_s_settings_are_kept_whole(monkeypatch):
     editions._short_patterns.cache_clear()
     try:
         alt = "Picture, at bend κ = 1, noise σₓ = 0.2. Titles: bend κ = 1."
-        assert editions.translate_picture_text(alt, "zh_CN") == "图，设置为 bend κ = 1, noise σₓ = 0.2。 标题： bend κ = 1."
+        expected = "图，设置为 bend κ = 1, noise σₓ = 0.2。 标题： bend κ = 1."
+        assert editions.translate_picture_text(alt, "zh_CN") == expected
         # Not inside a longer word.
         assert editions.translate_picture_text("Pictures, at 0.5.", "zh_CN") == "Pictures，设置为 0.5。"
     finally:

@@ -12,8 +12,10 @@ Each edition's site sits inside the English one: ``html/`` holds the English pag
   hreflang>`` tags;
 - in a translated edition, the chapters' **outputs in the reader's language**: the chapters are
   executed once, in English, and the library messages in their outputs (self-check verdicts,
-  widget labels) are rewritten through vae_lib's catalogue (:func:`vae_lib.i18n.translate_output`).
-  Code, printed numbers and figure labels stay as executed.
+  widget labels, widget pictures' alt text) are rewritten through vae_lib's catalogue
+  (:func:`vae_lib.i18n.translate_output`, :func:`translate_html`). Code, printed numbers and
+  figure labels stay as executed;
+- in a translated edition, sphinx-exercise's **word for an exercise** as :data:`EDITIONS` gives it.
 """
 
 from __future__ import annotations
@@ -190,7 +192,8 @@ def _translate_outputs(app: Sphinx, doctree: nodes.document) -> None:
                                      and "cell_output" in node.get("classes", [])):
         for node in list(container.findall(lambda n: isinstance(n, (nodes.literal_block, nodes.raw)))):
             text = node.astext()
-            translated = translate_html(text, language) if isinstance(node, nodes.raw) else translate_output(text, language)
+            translate = translate_html if isinstance(node, nodes.raw) else translate_output
+            translated = translate(text, language)
             if translated != text:
                 node.children = [nodes.Text(translated)]
                 if isinstance(node, nodes.literal_block):

@@ -319,7 +319,8 @@ def _height_mle_variance_check(data=_HEIGHTS_BOOK) -> Check:
                        "not the one that fits your data best.", variance=f"{HEIGHT_MODEL_SD**2:g}")),
         ],
         kind="number",
-        hint=tr("Maximize Σ log N(x_i; μ, σ²) over μ and σ², numerically or by setting the derivatives to zero."),
+        hint=tr("Maximize Σ log N(x_i; μ, σ²) over μ and σ², numerically or by setting the derivatives "
+                "to zero."),
         correct_message=tr("The maximum-likelihood variance divides by n, not n − 1."),
     )
 
