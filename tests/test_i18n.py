@@ -123,7 +123,7 @@ def test_chapter_1_checks_answer_in_chinese(monkeypatch, capsys, language):
 
 #: Exercise modules whose messages are not yet made with tr() (issue 20.2). Remove a module when
 #: its checks answer in Chinese; the test below then holds it to that.
-PENDING_MODULES = {"latent_variables", "importance_sampling", "elbo", "kl_divergence", "gradients",
+PENDING_MODULES = {"latent_variables", "elbo", "kl_divergence", "gradients",
                    "amortized_inference", "training_mnist", "latent_space", "beyond"}
 _ENGLISH = re.compile(r"\b(That is|That's|Not answered|Not quite|Expected a|You|your|the|is not)\b")
 
@@ -218,7 +218,7 @@ def test_chapter_3_em_explorer_labels_are_translated(monkeypatch, language):
     import matplotlib.pyplot as plt
 
     from vae_lib.mixture import MixtureOfGaussians, fit_em
-    from vae_lib.widgets.mixture import _label_fonts, draw_em_state, em_explorer
+    from vae_lib.widgets.mixture import draw_em_state, em_explorer, label_fonts
 
     monkeypatch.setenv("VAE_LIB_LANG", language)
     mog = MixtureOfGaussians([0.5, 0.5], [[-2.0, 0.0], [2.0, 0.0]], [np.eye(2), np.eye(2)])
@@ -233,9 +233,34 @@ def test_chapter_3_em_explorer_labels_are_translated(monkeypatch, language):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         explorer = em_explorer(x, [run], [0, 1], static=True)  # every picture drawn now
-    if language != "en" and _label_fonts().get("font.family", [])[1:]:  # a CJK font is installed
+    if language != "en" and label_fonts().get("font.family", [])[1:]:  # a CJK font is installed
         assert not [w for w in caught if "missing from font" in str(w.message)], "Chinese labels drawn as boxes"
     texts += [slider.description for slider in explorer.sliders]
     alt = re.search(r'alt="([^"]*)"', explorer.shown_html()).group(1)
     assert all(_CJK.search(text) for text in texts), texts
     assert _CJK.search(alt) and "ellipses" not in alt, alt
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_chapter_4_importance_explorer_labels_are_translated(monkeypatch, language):
+    """The importance-sampling explorer's sliders, alt text, legends, titles and axis labels speak
+    the reader's language; the mathematics (q = N(…), p̂(x) / p(x)) stays as it is."""
+    import torch
+
+    from vae_lib.linear_gaussian import LinearGaussian
+    from vae_lib.widgets.importance import importance_explorer
+
+    monkeypatch.setenv("VAE_LIB_LANG", language)
+    explorer = importance_explorer(LinearGaussian(A=[[3.0]], b=[0.0], sigma=1.0), torch.tensor([4.0]),
+                                   [0.0, 1.2], [1.0], repeats=20)
+    labels = [slider.description for slider in explorer.sliders]
+    svg = explorer.shown_html()
+    texts = re.findall(r"<text[^>]*>([^<]*)</text>", svg)
+    alt = re.search(r'aria-label="([^"]*)"', svg).group(1)
+    assert all(_CJK.search(label) for label in labels), labels
+    assert _CJK.search(alt) and "histogram" not in alt, alt
+    for english in ("prior p(z)", "posterior p(z|x)", "proposal q(z)", "mean of the runs", "draws per run",
+                    "mean ESS", "density"):
+        assert not any(english in text for text in texts), (english, texts)
+    assert any(_CJK.search(text) and "p(z|x)" in text for text in texts), texts
+    assert any(text.startswith("q = N(") for text in texts), "the proposal's formula stays as it is"

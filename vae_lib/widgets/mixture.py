@@ -31,8 +31,8 @@ from vae_lib.i18n import current_language, tr
 from vae_lib.mixture import EMResult, MixtureOfGaussians
 from vae_lib.widgets.precomputed import Slider, SliderFigure, slider_figure
 
-__all__ = ["COMPONENT_COLORS", "component_colors", "gaussian_ellipse", "plot_mixture", "draw_em_state",
-           "em_explorer"]
+__all__ = ["COMPONENT_COLORS", "CJK_FONTS", "label_fonts", "component_colors", "gaussian_ellipse", "plot_mixture",
+           "draw_em_state", "em_explorer"]
 
 #: One color per component (repeated beyond eight); color-blind friendly (ColorBrewer Dark2).
 COMPONENT_COLORS = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666")
@@ -100,7 +100,7 @@ CJK_FONTS = ("Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Micro Hei", "S
              "PingFang SC")
 
 
-def _label_fonts() -> dict:
+def label_fonts() -> dict:
     """rcParams for a figure's labels in the reader's language: English keeps matplotlib's
     defaults; another language draws with DejaVu Sans and falls back to an installed CJK font."""
     if current_language() == "en":
@@ -130,7 +130,7 @@ def draw_em_state(x: np.ndarray, run: EMResult, step: int, *, ll_limits: tuple |
         ll_limits: y-limits of the curve, to share a scale across runs.
         max_step: x-limit of the curve, to share a scale across runs.
     """
-    with plt.rc_context(_label_fonts()):  # the labels are made with the fonts of their language
+    with plt.rc_context(label_fonts()):  # the labels are made with the fonts of their language
         return _draw_em_state(x, run, min(step, run.n_steps), ll_limits, max_step)
 
 
