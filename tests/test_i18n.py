@@ -209,6 +209,7 @@ def test_the_catalogue_is_extracted_from_the_code():
 def test_chapter_3_em_explorer_labels_are_translated(monkeypatch, language):
     """The EM explorer's sliders, alt text, panel titles and axis labels speak the reader's language
     (and its pictures draw Chinese with a font that has the glyphs, where one is installed)."""
+    import html
     import warnings
 
     import matplotlib
@@ -239,6 +240,13 @@ def test_chapter_3_em_explorer_labels_are_translated(monkeypatch, language):
     alt = re.search(r'alt="([^"]*)"', explorer.shown_html()).group(1)
     assert all(_CJK.search(text) for text in texts), texts
     assert _CJK.search(alt) and "ellipses" not in alt, alt
+    # The Chinese site finds these messages in the English outputs (the alt text HTML-escaped as it is there).
+    english_alt = html.escape(tr("Left: the 2-D data and the Gaussians of the mixture, drawn as ellipses, at the EM "
+                                 "step the slider picks; right: the log-likelihood against the EM step, which "
+                                 "never goes down", language="en"))
+    assert _CJK.search(translate_output(f'<img alt="{english_alt}, at EM step = 5.">', language))
+    assert translate_output("-4.123 nats per point: 3 of them", language) == "-4.123 nats per point: 3 of them", \
+        "the chapter's own printed lines are left as printed"
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

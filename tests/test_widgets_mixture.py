@@ -63,7 +63,7 @@ def test_em_state_shows_the_runs_numbers(data, runs):
         left, right = fig.axes
         centers = [patch.center for patch in left.patches if isinstance(patch, Ellipse)]
         np.testing.assert_allclose(centers, run.history[shown].means)
-        assert right.get_title() == f"{run.log_likelihoods[shown]:.3f} nats per point"
+        assert right.get_title() == f"log-likelihood per point: {run.log_likelihoods[shown]:.3f} nats"
         np.testing.assert_allclose(right.lines[0].get_ydata(), run.log_likelihoods)
         assert list(right.lines[1].get_xdata()) == [shown]
         plt.close(fig)

@@ -137,7 +137,7 @@ def draw_em_state(x: np.ndarray, run: EMResult, step: int, *, ll_limits: tuple |
 def _draw_em_state(x: np.ndarray, run: EMResult, shown: int, ll_limits: tuple | None, max_step: int | None) -> Figure:
     fig, (left, right) = plt.subplots(1, 2, figsize=(7.2, 3.2), gridspec_kw={"width_ratios": [1.15, 1]})
     plot_mixture(run.history[shown], x, ax=left, limits=_limits(x))
-    left.set_title(tr("after {steps} EM steps", steps=shown) if shown else tr("initialization"), fontsize=10)
+    left.set_title(tr("after {steps} steps of EM", steps=shown) if shown else tr("initialization"), fontsize=10)
     steps = np.arange(run.n_steps + 1)
     right.plot(steps, run.log_likelihoods, color="0.45", lw=1.5)
     right.plot(shown, run.log_likelihoods[shown], "o", color="#d95f02", markersize=7)
@@ -146,7 +146,9 @@ def _draw_em_state(x: np.ndarray, run: EMResult, shown: int, ll_limits: tuple | 
         right.set_ylim(*ll_limits)
     right.set_xlabel(tr("EM step"))
     right.set_ylabel(tr("mean log p(x), nats"))
-    right.set_title(f"{run.log_likelihoods[shown]:.3f} " + tr("nats per point"), fontsize=10)
+    # Distinct from the chapter's printed "... nats per point" lines, which the Chinese site leaves as printed.
+    right.set_title(tr("log-likelihood per point: {value} nats", value=f"{run.log_likelihoods[shown]:.3f}"),
+                    fontsize=10)
     right.spines[["top", "right"]].set_visible(False)
     fig.subplots_adjust(left=0.02, right=0.98, bottom=0.16, top=0.9, wspace=0.3)
     return fig
@@ -185,6 +187,7 @@ def em_explorer(x: np.ndarray, runs: Sequence[EMResult], steps: Sequence[int], *
     sliders = {"step": Slider(tr("EM step"), list(steps), steps[0]),
                "restart": Slider(tr("restart"), numbers, numbers[0])}
     return slider_figure(draw, sliders, static=static,
-                         alt=tr("Left: the 2-D data with the mixture's Gaussians drawn as ellipses after "
-                                "this many EM steps; right: the log-likelihood against the EM step, which never "
+                         # no apostrophe: the alt attribute escapes it, and the Chinese site must find this text
+                         alt=tr("Left: the 2-D data and the Gaussians of the mixture, drawn as ellipses, at the EM "
+                                "step the slider picks; right: the log-likelihood against the EM step, which never "
                                 "goes down"))
