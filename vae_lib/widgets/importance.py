@@ -114,7 +114,7 @@ def _histogram_panel(runs: ImportanceRuns) -> Panel:
                   # the draws per run after the message: a message ends with literal text
                   title=tr("sd {sd}, mean ESS {ess} of", sd=f"{runs.relative_spread:.2f}",
                            ess=f"{float(runs.mean_ess):.1f}") + f" {runs.k}",
-                  xlabel=tr("p̂(x) / p(x), k = {k} draws per run", k=runs.k), ylabel=tr("runs"),
+                  xlabel=tr("p̂(x) / p(x), k = {k} draws per run", k=runs.k), ylabel=tr("number of runs"),
                   xticks=nice_ticks(low, high, most=7), legend_corner="right")
     width = (high - low) / BINS
     panel.bars([low + width * i for i in range(BINS)], width, counts.tolist(), PROPOSAL_COLOUR)

@@ -184,8 +184,9 @@ def em_explorer(x: np.ndarray, runs: Sequence[EMResult], steps: Sequence[int], *
     def draw(step: int, restart: int) -> Figure:
         return draw_em_state(x, run_named[restart], step, ll_limits=ll_limits, max_step=max_step)
 
-    sliders = {"step": Slider(tr("EM step"), list(steps), steps[0]),
-               "restart": Slider(tr("restart"), numbers, numbers[0])}
+    # Labels long enough (MIN_OUTPUT_MESSAGE) for the Chinese site to translate them in executed outputs.
+    sliders = {"step": Slider(tr("EM step shown"), list(steps), steps[0]),
+               "restart": Slider(tr("restart number"), numbers, numbers[0])}
     return slider_figure(draw, sliders, static=static,
                          # no apostrophe: the alt attribute escapes it, and the Chinese site must find this text
                          alt=tr("Left: the 2-D data and the Gaussians of the mixture, drawn as ellipses, at the EM "
