@@ -63,7 +63,7 @@ def test_em_state_shows_the_runs_numbers(data, runs):
         left, right = fig.axes
         centers = [patch.center for patch in left.patches if isinstance(patch, Ellipse)]
         np.testing.assert_allclose(centers, run.history[shown].means)
-        assert right.get_title() == f"{run.log_likelihoods[shown]:.3f} nats per point"
+        assert right.get_title() == f"log-likelihood per point: {run.log_likelihoods[shown]:.3f} nats"
         np.testing.assert_allclose(right.lines[0].get_ydata(), run.log_likelihoods)
         assert list(right.lines[1].get_xdata()) == [shown]
         plt.close(fig)
@@ -73,7 +73,7 @@ def test_explorer_has_a_different_picture_for_every_setting(data, runs):
     steps = [0, 1, 5, 20]
     explorer = em_explorer(data, runs, steps)
     assert explorer.n_pictures == len(steps) * len(runs)
-    assert [s.description for s in explorer.sliders] == ["EM step", "restart"]
+    assert [s.description for s in explorer.sliders] == ["EM step shown", "restart number"]
     pictures = [leaf.value for leaf in leaves(explorer.picture)]
     assert len(set(pictures)) == len(pictures)
     assert all(p.startswith('<img src="data:image/png;base64,') for p in pictures)
@@ -86,12 +86,12 @@ def test_explorer_names_the_runs_by_the_numbers_given(data, runs):
     by_default = em_explorer(data, runs, [0, 5])
     assert [value for _, value in by_default.sliders[1].options] == [1, 2]
     # the run named 9 is the second run: the same pictures as the second run by default (whose
-    # alt text names it "restart = 2")
+    # alt text names it "restart number = 2")
     def drawn(figure):
         return [re.sub(r' alt="[^"]*"', "", leaf.value) for leaf in leaves(figure.picture)]
 
     assert drawn(explorer) == drawn(by_default)
-    assert "restart = 9" in list(leaves(explorer.picture))[-1].value
+    assert "restart number = 9" in list(leaves(explorer.picture))[-1].value
 
 
 def test_explorer_refuses_numbers_that_do_not_name_each_run_once(data, runs):

@@ -22,14 +22,17 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from scipy import stats
 from torch import Tensor
 
 from vae_lib.estimators import monte_carlo_log_evidence
+from vae_lib.i18n import tr
 from vae_lib.linear_gaussian import LinearGaussian, diagonal_gaussian
 from vae_lib.widgets._sketch import Panel, Sketch, nice_ticks
+from vae_lib.widgets.mixture import label_fonts
 from vae_lib.widgets.pictures import figure_png
 from vae_lib.widgets.precomputed import Slider, SliderFigure, slider_figure
 
@@ -82,18 +85,23 @@ def importance_runs(model: LinearGaussian, x: Tensor, mean: float, width: float,
     return ImportanceRuns(ratios=ratios, mean_ess=estimate.ess.mean(), k=k)
 
 
-def density_panel(model: LinearGaussian, x: Tensor, mean: float, width: float, q_label: str = "proposal q(z)",
+def density_panel(model: LinearGaussian, x: Tensor, mean: float, width: float, q_label: str | None = None,
                   z_range: tuple[float, float] = Z_RANGE) -> Panel:
-    """Prior (dashed), exact posterior and q = N(mean, width²) over z, scaled to the tallest peak."""
+    """Prior (dashed), exact posterior and q = N(mean, width²) over z, scaled to the tallest peak.
+
+    ``q_label`` names the proposal in the legend (default: "proposal q(z)" in the reader's language).
+    """
+    q_label = tr("proposal q(z)") if q_label is None else q_label
     posterior = model.posterior(x)
     post_mean, post_sd = posterior.mean.item(), posterior.stddev.item()
     tallest = 1 / (math.sqrt(2 * math.pi) * min(float(width), post_sd))  # a Gaussian's peak
     panel = Panel(x_range=z_range, y_range=(0.0, 1.15 * tallest), title=f"q = N({mean:.2f}, {width:.2f}²)",
-                  xlabel="z", ylabel="density", xticks=nice_ticks(*z_range, most=8),
+                  xlabel="z", ylabel=tr("density"), xticks=nice_ticks(*z_range, most=8),
                   yticks=nice_ticks(0.0, 1.15 * tallest))
     z = np.linspace(*z_range, 141)
-    for (centre, spread), colour, label, dashed in [((0.0, 1.0), PRIOR_COLOUR, "prior p(z)", True),
-                                                    ((post_mean, post_sd), POSTERIOR_COLOUR, "posterior p(z|x)", False),
+    for (centre, spread), colour, label, dashed in [((0.0, 1.0), PRIOR_COLOUR, tr("prior p(z)"), True),
+                                                    ((post_mean, post_sd), POSTERIOR_COLOUR, tr("posterior p(z|x)"),
+                                                     False),
                                                     ((mean, width), PROPOSAL_COLOUR, q_label, False)]:
         panel.line(z, stats.norm.pdf(z, centre, spread), colour, dashed=dashed, label=label)
     return panel
@@ -103,15 +111,17 @@ def _histogram_panel(runs: ImportanceRuns) -> Panel:
     low, high = RATIO_RANGE
     counts = torch.histc(runs.ratios.clamp(low, high - 1e-9).float(), bins=BINS, min=low, max=high)
     panel = Panel(x_range=RATIO_RANGE, y_range=(0.0, 1.2 * float(counts.max())),
-                  title=f"sd {runs.relative_spread:.2f}, mean ESS {float(runs.mean_ess):.1f} of {runs.k}",
-                  xlabel=f"p̂(x) / p(x), k = {runs.k} draws per run", ylabel="runs",
+                  # the draws per run after the message: a message ends with literal text
+                  title=tr("sd {sd}, mean ESS {ess} of", sd=f"{runs.relative_spread:.2f}",
+                           ess=f"{float(runs.mean_ess):.1f}") + f" {runs.k}",
+                  xlabel=tr("p̂(x) / p(x), k = {k} draws per run", k=runs.k), ylabel=tr("number of runs"),
                   xticks=nice_ticks(low, high, most=7), legend_corner="right")
     width = (high - low) / BINS
     panel.bars([low + width * i for i in range(BINS)], width, counts.tolist(), PROPOSAL_COLOUR)
     top = panel.y_range[1]
-    panel.line([1.0, 1.0], [0.0, top], POSTERIOR_COLOUR, label="truth")
+    panel.line([1.0, 1.0], [0.0, top], POSTERIOR_COLOUR, label=tr("truth"))
     mean = float(runs.ratios.mean())
-    panel.line([mean, mean], [0.0, top], PROPOSAL_COLOUR, dashed=True, label="mean of the runs")
+    panel.line([mean, mean], [0.0, top], PROPOSAL_COLOUR, dashed=True, label=tr("mean of the runs"))
     return panel
 
 
@@ -155,13 +165,14 @@ def importance_explorer(model: LinearGaussian, x: Tensor, means: Sequence[float]
 
     def describe(mean: float, width: float) -> str:
         runs = importance_runs(model, x, mean, width, k, repeats, seed)
-        return (f"Left: the exact posterior and the proposal q; right: a histogram of p̂(x)/p(x) over "
-                f"{repeats} runs of k = {k} draws, which spread {runs.relative_spread:.2f} around 1 "
-                f"(mean ESS {float(runs.mean_ess):.1f} of {k})")
+        return tr("Left: the exact posterior and the proposal q; right: a histogram of p̂(x)/p(x) over "
+                  "{repeats} runs of k = {k} draws, which spread {spread} around 1 (mean ESS {ess} of {k})",
+                  repeats=repeats, k=k, spread=f"{runs.relative_spread:.2f}", ess=f"{float(runs.mean_ess):.1f}")
 
-    figure = slider_figure(draw, {"mean": Slider("proposal mean", means, start_mean, "{:.2f}"),
-                                  "width": Slider("proposal width (sd)", widths, start_width, "{:.2f}")},
+    figure = slider_figure(draw, {"mean": Slider(tr("proposal mean"), means, start_mean, "{:.2f}"),
+                                  "width": Slider(tr("proposal width (sd)"), widths, start_width, "{:.2f}")},
                            alt=describe)
     shown = [slider.value for slider in figure.sliders]
-    figure.fallback_png = figure_png(importance_sketch(model, x, *shown, k, repeats, seed).figure())
+    with plt.rc_context(label_fonts()):  # the PDF's picture: its labels drawn in their language's fonts
+        figure.fallback_png = figure_png(importance_sketch(model, x, *shown, k, repeats, seed).figure())
     return figure

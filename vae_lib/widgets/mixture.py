@@ -27,11 +27,12 @@ from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 from matplotlib.patches import Ellipse
 
+from vae_lib.i18n import current_language, tr
 from vae_lib.mixture import EMResult, MixtureOfGaussians
 from vae_lib.widgets.precomputed import Slider, SliderFigure, slider_figure
 
-__all__ = ["COMPONENT_COLORS", "component_colors", "gaussian_ellipse", "plot_mixture", "draw_em_state",
-           "em_explorer"]
+__all__ = ["COMPONENT_COLORS", "CJK_FONTS", "label_fonts", "component_colors", "gaussian_ellipse", "plot_mixture",
+           "draw_em_state", "em_explorer"]
 
 #: One color per component (repeated beyond eight); color-blind friendly (ColorBrewer Dark2).
 COMPONENT_COLORS = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666")
@@ -93,6 +94,23 @@ def plot_mixture(mixture: MixtureOfGaussians, x: np.ndarray | None = None, *, ax
     return ax
 
 
+#: Fonts with Chinese glyphs, in order of preference: matplotlib falls back to the first one
+#: installed for a character DejaVu Sans lacks (its own default font has no CJK glyphs).
+CJK_FONTS = ("Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Micro Hei", "SimHei", "Microsoft YaHei",
+             "PingFang SC")
+
+
+def label_fonts() -> dict:
+    """rcParams for a figure's labels in the reader's language: English keeps matplotlib's
+    defaults; another language draws with DejaVu Sans and falls back to an installed CJK font."""
+    if current_language() == "en":
+        return {}
+    from matplotlib.font_manager import fontManager
+
+    installed = {font.name for font in fontManager.ttflist}
+    return {"font.family": ["DejaVu Sans", *(name for name in CJK_FONTS if name in installed)]}
+
+
 def _limits(x: np.ndarray, margin: float = 0.08) -> tuple:
     low, high = x.min(axis=0), x.max(axis=0)
     pad = margin * (high - low)
@@ -112,19 +130,25 @@ def draw_em_state(x: np.ndarray, run: EMResult, step: int, *, ll_limits: tuple |
         ll_limits: y-limits of the curve, to share a scale across runs.
         max_step: x-limit of the curve, to share a scale across runs.
     """
-    shown = min(step, run.n_steps)
+    with plt.rc_context(label_fonts()):  # the labels are made with the fonts of their language
+        return _draw_em_state(x, run, min(step, run.n_steps), ll_limits, max_step)
+
+
+def _draw_em_state(x: np.ndarray, run: EMResult, shown: int, ll_limits: tuple | None, max_step: int | None) -> Figure:
     fig, (left, right) = plt.subplots(1, 2, figsize=(7.2, 3.2), gridspec_kw={"width_ratios": [1.15, 1]})
     plot_mixture(run.history[shown], x, ax=left, limits=_limits(x))
-    left.set_title(f"after {shown} EM steps" if shown else "initialization", fontsize=10)
+    left.set_title(tr("after {steps} steps of EM", steps=shown) if shown else tr("initialization"), fontsize=10)
     steps = np.arange(run.n_steps + 1)
     right.plot(steps, run.log_likelihoods, color="0.45", lw=1.5)
     right.plot(shown, run.log_likelihoods[shown], "o", color="#d95f02", markersize=7)
     right.set_xlim(-1, (max_step if max_step is not None else run.n_steps) + 1)
     if ll_limits is not None:
         right.set_ylim(*ll_limits)
-    right.set_xlabel("EM step")
-    right.set_ylabel("mean log p(x), nats")
-    right.set_title(f"{run.log_likelihoods[shown]:.3f} nats per point", fontsize=10)
+    right.set_xlabel(tr("EM step"))
+    right.set_ylabel(tr("mean log p(x), nats"))
+    # Distinct from the chapter's printed "... nats per point" lines, which the Chinese site leaves as printed.
+    right.set_title(tr("log-likelihood per point: {value} nats", value=f"{run.log_likelihoods[shown]:.3f}"),
+                    fontsize=10)
     right.spines[["top", "right"]].set_visible(False)
     fig.subplots_adjust(left=0.02, right=0.98, bottom=0.16, top=0.9, wspace=0.3)
     return fig
@@ -160,9 +184,11 @@ def em_explorer(x: np.ndarray, runs: Sequence[EMResult], steps: Sequence[int], *
     def draw(step: int, restart: int) -> Figure:
         return draw_em_state(x, run_named[restart], step, ll_limits=ll_limits, max_step=max_step)
 
-    sliders = {"step": Slider("EM step", list(steps), steps[0]),
-               "restart": Slider("restart", numbers, numbers[0])}
+    # Labels long enough (MIN_OUTPUT_MESSAGE) for the Chinese site to translate them in executed outputs.
+    sliders = {"step": Slider(tr("EM step shown"), list(steps), steps[0]),
+               "restart": Slider(tr("restart number"), numbers, numbers[0])}
     return slider_figure(draw, sliders, static=static,
-                         alt=("Left: the 2-D data with the mixture's Gaussians drawn as ellipses after "
-                              "this many EM steps; right: the log-likelihood against the EM step, which never "
-                              "goes down"))
+                         # no apostrophe: the alt attribute escapes it, and the Chinese site must find this text
+                         alt=tr("Left: the 2-D data and the Gaussians of the mixture, drawn as ellipses, at the EM "
+                                "step the slider picks; right: the log-likelihood against the EM step, which never "
+                                "goes down"))
