@@ -123,7 +123,7 @@ def test_chapter_1_checks_answer_in_chinese(monkeypatch, capsys, language):
 
 #: Exercise modules whose messages are not yet made with tr() (issue 20.2). Remove a module when
 #: its checks answer in Chinese; the test below then holds it to that.
-PENDING_MODULES = {"latent_variables", "mixture", "importance_sampling", "elbo", "kl_divergence", "gradients",
+PENDING_MODULES = {"latent_variables", "mixture", "importance_sampling", "elbo", "kl_divergence",
                    "amortized_inference", "training_mnist", "latent_space", "beyond"}
 _ENGLISH = re.compile(r"\b(That is|That's|Not answered|Not quite|Expected a|You|your|the|is not)\b")
 
@@ -203,3 +203,18 @@ def test_the_catalogue_is_extracted_from_the_code():
     assert "Not answered yet: replace None with your computation and run the cell." in found
     assert any(place.startswith("vae_lib/exercises/bayes.py") for place in
                found["That is the prior P(clogged): you have not used the observation yet."])
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_chapter_7_explorer_labels_are_translated(monkeypatch, language):
+    from vae_lib.widgets import gradient_explorer
+
+    monkeypatch.setenv("VAE_LIB_LANG", language)
+    explorer = gradient_explorer(lambda z: (z - 2) ** 2, [0.0, 1.0], [1.0], [1, 10], repeats=50)
+    labels = [slider.description for slider in explorer.sliders]
+    alt = explorer.shown_html()
+    if language == "en":
+        assert labels == ["mean mu", "std sigma", "samples L"] and "Histograms of REINFORCE" in alt
+    else:
+        assert all(_CJK.search(label) for label in labels), labels
+        assert "直方图" in alt and "Histograms of" not in alt
