@@ -16,6 +16,7 @@ import matplotlib.pyplot as plt
 import nbformat
 import numpy as np
 import pytest
+import torch
 from scipy import optimize, stats
 
 from vae_lib import assign, bayes, variants
@@ -73,11 +74,13 @@ def _chapter_setup(label: str) -> dict:
     chapter = next(chapter for chapter in read_book() if chapter.docname == exercise.chapter)
     magics = types.SimpleNamespace(run_line_magic=lambda *args: None)  # %matplotlib inline: nothing to do here
     namespace: dict = {"get_ipython": lambda: magics}
+    threads = torch.get_num_threads()  # a chapter may set its own
     with contextlib.redirect_stdout(io.StringIO()):
         for index in assign.context_cells(chapter, [exercise]):
             source = python_source(chapter.cells[index].source)
             exec(compile(source, f"<{exercise.chapter} cell {index}>", "exec"), namespace)  # noqa: S102
     plt.close("all")
+    torch.set_num_threads(threads)
     return namespace
 
 

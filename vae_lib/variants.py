@@ -29,13 +29,13 @@ import nbformat
 from vae_lib._book_sources import Exercise
 from vae_lib._notebook_export import META
 from vae_lib._variant import Variant, variant_key
-from vae_lib.exercises import bayes, gradients, latent_variables
+from vae_lib.exercises import amortized_inference, bayes, gradients, latent_variables
 
 __all__ = ["Student", "read_roster", "variant_of", "key_for", "FIXED_EXERCISES", "VARIANT_MODULES",
            "personal_exercises", "personalize", "WRITTEN_PLACEHOLDER", "RosterError"]
 
 #: The exercise modules whose exercises have variants (each lists them in ``VARIANTS``).
-VARIANT_MODULES = (bayes, latent_variables, gradients)
+VARIANT_MODULES = (bayes, latent_variables, gradients, amortized_inference)
 
 #: Exercises that are the same for every student, and why: a key is a chapter (all its exercises)
 #: or one exercise's label (an exercise whose data cannot vary and keep its point, say why).
@@ -46,7 +46,6 @@ FIXED_EXERCISES = {
     "chapters/04_importance_sampling": "not given variants yet",
     "chapters/05_elbo": "not given variants yet",
     "chapters/06_kl_divergence": "not given variants yet",
-    "chapters/08_amortized_inference": "not given variants yet",
     "chapters/09_training_mnist": "its numbers come from a trained model and the MNIST data",
     "chapters/10_latent_space": "its numbers come from a trained model and the MNIST data",
     "chapters/11_beyond": "not given variants yet",
