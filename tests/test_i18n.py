@@ -215,6 +215,7 @@ def test_chapter_7_explorer_labels_are_translated(monkeypatch, language):
     alt = explorer.shown_html()
     if language == "en":
         assert labels == ["mean mu", "std sigma", "samples L"] and "Histograms of REINFORCE" in alt
+        assert "直方图" in translate_output(alt, "zh_CN"), "the Chinese edition finds the alt text in the English output"
     else:
         assert all(_CJK.search(label) for label in labels), labels
         assert "直方图" in alt and "Histograms of" not in alt
@@ -236,6 +237,7 @@ def test_chapter_8_explorer_labels_are_translated(monkeypatch, language):
     alt = explorer.shown_html()
     if language == "en":
         assert labels == ["test image", "optimization step"] and "Grey contours" in alt
+        assert "等高线" in translate_output(alt, "zh_CN"), "the Chinese edition finds the alt text in the English output"
     else:
         assert all(_CJK.search(label) for label in labels), labels
         assert "等高线" in alt and "Grey contours" not in alt

@@ -169,5 +169,6 @@ def posterior_explorer(fits: PosteriorFits) -> SliderFigure:
     return slider_figure(draw, {
         "image": Slider(tr("test image"), list(range(1, len(fits.images) + 1)), 1),
         "step": Slider(tr("optimization step"), fits.steps, fits.steps[0]),
-    }, alt=tr("Grey contours of one test image's exact posterior over z₁ and z₂, the encoder's q as a dashed "
-              "ellipse and the per-image q, optimized step by step, as a solid ellipse; the digit in a corner"))
+    }, alt=tr("Grey contours of the exact posterior of one test image over z₁ and z₂, the q of the encoder as a "
+              "dashed ellipse and the per-image q, optimized step by step, as a solid ellipse; the digit in a "
+              "corner"))  # no apostrophe: the HTML escapes it, and the Chinese edition could not find the text

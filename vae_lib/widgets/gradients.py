@@ -134,4 +134,4 @@ def gradient_explorer(f: Callable[[Tensor], Tensor], mus: Sequence[float], sigma
         "samples": Slider(tr("samples L"), list(sample_counts), count0),
     }, alt=tr("Histograms of REINFORCE and reparameterized estimates of the gradient with respect to μ "
               "(left) and σ (right), each with the exact gradient as a vertical line; the titles give "
-              "each estimator's standard deviation"))
+              "the standard deviation of each estimator"))  # no apostrophe: the HTML escapes it
