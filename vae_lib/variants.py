@@ -29,13 +29,14 @@ import nbformat
 from vae_lib._book_sources import Exercise
 from vae_lib._notebook_export import META
 from vae_lib._variant import Variant, variant_key
-from vae_lib.exercises import bayes, beyond, importance_sampling, latent_variables, mixture
+from vae_lib.exercises import (amortized_inference, bayes, beyond, gradients, importance_sampling,
+                               latent_variables, mixture)
 
 __all__ = ["Student", "read_roster", "variant_of", "key_for", "FIXED_EXERCISES", "VARIANT_MODULES",
            "personal_exercises", "personalize", "WRITTEN_PLACEHOLDER", "RosterError"]
 
 #: The exercise modules whose exercises have variants (each lists them in ``VARIANTS``).
-VARIANT_MODULES = (bayes, latent_variables, mixture, importance_sampling, beyond)
+VARIANT_MODULES = (bayes, latent_variables, mixture, importance_sampling, gradients, amortized_inference, beyond)
 
 #: Exercises that are the same for every student, and why: a key is a chapter (all its exercises)
 #: or one exercise's label (an exercise whose data cannot vary and keep its point, say why).
@@ -44,8 +45,6 @@ VARIANT_MODULES = (bayes, latent_variables, mixture, importance_sampling, beyond
 FIXED_EXERCISES = {
     "chapters/05_elbo": "not given variants yet",
     "chapters/06_kl_divergence": "not given variants yet",
-    "chapters/07_gradients": "not given variants yet",
-    "chapters/08_amortized_inference": "not given variants yet",
     "chapters/09_training_mnist": "its numbers come from a trained model and the MNIST data",
     "chapters/10_latent_space": "its numbers come from a trained model and the MNIST data",
     "ex-beyond-blur": "two images' best blur costs ln 2 per pixel they disagree on: its answer, −k ln 2, "

@@ -3,7 +3,9 @@
 :func:`posterior_fits` computes, for a few images and a trained two-dimensional VAE, the exact
 posterior p(z|x) on a fine grid around it, the encoder's q(z|x), and a per-image Gaussian
 optimized from the prior, recorded at chosen steps, each with its ELBO. :func:`posterior_explorer`
-turns them into sliders (image, optimization step) that work on the static site.
+turns them into sliders (image, optimization step) that work on the static site. The sliders'
+labels and the pictures' alt text are in the reader's language (:func:`vae_lib.i18n.tr`); the text
+drawn in the pictures stays in English, like every figure label of the book.
 
 >>> import matplotlib; matplotlib.use("Agg")
 >>> import torch
@@ -27,6 +29,7 @@ from matplotlib.patches import Ellipse
 from torch import Tensor
 
 from vae_lib.amortized import elbo_with_posterior, fit_posteriors, log_joint_on_grid
+from vae_lib.i18n import tr
 from vae_lib.models import VAE
 from vae_lib.widgets.precomputed import Slider, SliderFigure, slider_figure
 
@@ -164,7 +167,8 @@ def posterior_explorer(fits: PosteriorFits) -> SliderFigure:
         return draw_posterior(fits, image - 1, step)
 
     return slider_figure(draw, {
-        "image": Slider("test image", list(range(1, len(fits.images) + 1)), 1),
-        "step": Slider("optimization step", fits.steps, fits.steps[0]),
-    }, alt=("Grey contours of one test image's exact posterior over z₁ and z₂, the encoder's q as a dashed "
-            "ellipse and the per-image q, optimized step by step, as a solid ellipse; the digit in a corner"))
+        "image": Slider(tr("test image"), list(range(1, len(fits.images) + 1)), 1),
+        "step": Slider(tr("optimization step"), fits.steps, fits.steps[0]),
+    }, alt=tr("Grey contours of the exact posterior of one test image over z₁ and z₂, the q of the encoder as a "
+              "dashed ellipse and the per-image q, optimized step by step, as a solid ellipse; the digit in a "
+              "corner"))  # no apostrophe: the HTML escapes it, and the Chinese edition could not find the text

@@ -3,6 +3,8 @@
 :func:`gradient_explorer` has sliders for the mean μ and standard deviation σ of q = N(μ, σ²) and
 for the number L of samples averaged; each picture shows histograms of many L-sample
 estimates of ∂/∂μ and ∂/∂σ of E_q[f(z)] by both estimators, around the exact gradient.
+The sliders' labels and the pictures' alt text are in the reader's language (:func:`vae_lib.i18n.tr`);
+the text drawn in the pictures stays in English, like every figure label of the book.
 
 >>> import matplotlib; matplotlib.use("Agg")
 >>> fig = draw_gradient_estimates(lambda z: (z - 2) ** 2, mu=0.0, sigma=1.0, samples=10, repeats=200)
@@ -27,6 +29,7 @@ from vae_lib.estimators import (
     reparameterized_gradients,
     score_function_gradients,
 )
+from vae_lib.i18n import tr
 from vae_lib.widgets.precomputed import Slider, SliderFigure, slider_figure
 
 __all__ = ["ESTIMATORS", "gradient_estimates", "exact_gradient", "draw_gradient_estimates", "gradient_explorer"]
@@ -126,9 +129,9 @@ def gradient_explorer(f: Callable[[Tensor], Tensor], mus: Sequence[float], sigma
         return draw_gradient_estimates(f, mu, sigma, samples, repeats=repeats, seed=seed)
 
     return slider_figure(draw, {
-        "mu": Slider("mean mu", list(mus), mu0),
-        "sigma": Slider("std sigma", list(sigmas), sigma0),
-        "samples": Slider("samples L", list(sample_counts), count0),
-    }, alt=("Histograms of REINFORCE and reparameterized estimates of the gradient with respect to μ "
-            "(left) and σ (right), each with the exact gradient as a vertical line; the titles give "
-            "each estimator's standard deviation"))
+        "mu": Slider(tr("mean mu"), list(mus), mu0),
+        "sigma": Slider(tr("std sigma"), list(sigmas), sigma0),
+        "samples": Slider(tr("samples L"), list(sample_counts), count0),
+    }, alt=tr("Histograms of REINFORCE and reparameterized estimates of the gradient with respect to μ "
+              "(left) and σ (right), each with the exact gradient as a vertical line; the titles give "
+              "the standard deviation of each estimator"))  # no apostrophe: the HTML escapes it
