@@ -63,14 +63,48 @@ where it is missing. Do not edit them here.
 
 
 def book_fragments(chapters_folder: Path = REPO / "chapters") -> set[str]:
-    """The recognizable solution lines of every chapter (what must not appear in student output).
+    """The recognizable solution lines of every chapter (what must not appear in student output),
+    and their translations in every translated edition (:func:`translated_fragments`).
 
     A line that some chapter shows outside its solutions (chapter 5's solution and chapter 8's
     code share a comment, say) is not solution text: the student edition shows it too.
     """
     texts = [chapter.read_text(encoding="utf-8") for chapter in sorted(Path(chapters_folder).glob("*.md"))]
     shown = " ".join(f" {words(strip_solutions(text))} " for text in texts)
-    return {fragment for text in texts for fragment in solution_fragments(text) if f" {fragment} " not in shown}
+    english = {fragment for text in texts for fragment in solution_fragments(text) if f" {fragment} " not in shown}
+    # The translated editions' catalogues translate the solutions: their text must not leak either.
+    return english | {fragment for language in TRANSLATED_LANGUAGES
+                      for fragment in translated_fragments(language, chapters_folder)}
+
+
+#: The editions whose catalogues translate the solutions: their text is searched for too.
+TRANSLATED_LANGUAGES = ("zh_CN",)
+#: A translated solution message counts when it has at least this many words (a CJK character is one).
+MIN_TRANSLATED_WORDS = 10
+
+
+def translated_fragments(language: str, chapters_folder: Path = REPO / "chapters", repo: Path = REPO) -> set[str]:
+    """The chapters' solutions as the ``language`` edition's page catalogues translate them (as :func:`words`).
+
+    A message of a chapter's catalogue is solution text when the chapter has it only inside its
+    solutions; its translation is a fragment when it is long enough to recognize and no message
+    the student edition shows translates to the same words.
+    """
+    from vae_lib._exercise_language import page_messages
+
+    fragments, shown = set(), set()
+    for chapter in sorted(Path(chapters_folder).glob("*.md")):
+        text = chapter.read_text(encoding="utf-8")
+        visible, everything = f" {words(strip_solutions(text))} ", f" {words(text)} "
+        for english, translated in page_messages(Path(repo), language, f"chapters/{chapter.stem}").items():
+            english_words, translated_words = words(english), words(translated)
+            if english_words and f" {english_words} " not in visible and f" {english_words} " in everything:
+                if len(translated_words.split()) >= MIN_TRANSLATED_WORDS:
+                    fragments.add(translated_words)
+            else:
+                shown.add(translated_words)
+    seen = " ".join(f" {text} " for text in shown)
+    return {fragment for fragment in fragments if f" {fragment} " not in seen}
 
 
 def _run(command: list[str]) -> None:
