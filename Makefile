@@ -23,6 +23,11 @@ FORCE ?=
 FORMAT ?=
 TITLE ?=
 POINTS ?=
+# ROSTER=roster.csv: one assignment per student, with the student's own variant (vae_lib.variants).
+ROSTER ?=
+# LANG=zh_CN: the Chinese edition of `make student`, `make pdf` and `make assignment`. Only the
+# value zh_CN counts: the shell's own LANG (a locale such as C.UTF-8) means English.
+BOOK_LANG := $(if $(filter zh_CN,$(LANG)),zh_CN,en)
 
 # Use the active virtual environment or conda environment if there is one; otherwise
 # create .venv here. Everything below runs through $(PY).
@@ -41,6 +46,8 @@ INSTALLED := $(ENV_DIR)/.vae-book-installed
 book book-all test student pdf: export VAE_LIB_PROGRESS := lines
 # Chapters execute once, in English; the Chinese edition translates their library messages.
 book book-all test student pdf: export VAE_LIB_LANG := en
+# `LANG=zh_CN` on the command line is no locale the system has: Python reads and writes UTF-8 anyway.
+student pdf assignment: export PYTHONUTF8 := 1
 
 JB_BUILD := $(ENV_DIR)/bin/jupyter-book build . --config book/_config.yml --toc book/_toc.yml
 HTML := book/_build/html/book/intro.html
@@ -58,6 +65,8 @@ help:
 	@echo "make pdf       print the whole book to book/_build/pdf/vae-book.pdf (needs chromium)"
 	@echo "make pdf EDITION=student   print the student edition (no solutions) to book/_build/pdf/vae-book-student.pdf"
 	@echo "make assignment EXERCISES=ex-a,ex-b OUT=folder [FORCE=1]   an assignment notebook and printable sheet"
+	@echo "make assignment EXERCISES=ex-a,ex-b OUT=folder ROSTER=roster.csv   one notebook and PDF sheet per student"
+	@echo "make assignment EXERCISES=ex-a,ex-b OUT=folder LANG=zh_CN   the assignment in Chinese (statements, sheet, checks)"
 	@echo "make assignment EXERCISES=ex-a,ex-b OUT=course FORMAT=nbgrader TITLE=ps1   an nbgrader source notebook"
 	@echo "make notebooks write portable .ipynb copies of the chapters into notebooks/ (Colab, VS Code)"
 	@echo "make publish-notebooks   commit those notebooks to the branch 'notebooks' (Colab buttons)"
@@ -150,7 +159,8 @@ assignment: $(INSTALLED) assets
 	  $(PY) -m vae_lib.assign --list; exit 2; \
 	fi
 	$(PY) -m vae_lib.assign --exercises "$(EXERCISES)" --out "$(OUT)" $(if $(FORCE),--force) \
-	  $(if $(FORMAT),--format "$(FORMAT)") $(if $(TITLE),--title "$(TITLE)") $(if $(POINTS),--points "$(POINTS)")
+	  $(if $(FORMAT),--format "$(FORMAT)") $(if $(TITLE),--title "$(TITLE)") $(if $(POINTS),--points "$(POINTS)") \
+	  $(if $(ROSTER),--roster "$(ROSTER)") --lang $(BOOK_LANG)
 
 bench: $(INSTALLED)
 	$(PY) bench/train_speed.py
