@@ -64,6 +64,8 @@ help:
 	@echo "make publish-student   commit student/notebooks to the branch 'student-notebooks' (student site buttons)"
 	@echo "make pdf       print the whole book to book/_build/pdf/vae-book.pdf (needs chromium)"
 	@echo "make pdf EDITION=student   print the student edition (no solutions) to book/_build/pdf/vae-book-student.pdf"
+	@echo "make student LANG=zh_CN    also the Chinese student edition: student/book/_build/html/zh_CN, student/notebooks/zh_CN"
+	@echo "make pdf LANG=zh_CN        print the Chinese edition to book/_build/pdf/vae-book-zh_CN.pdf (EDITION=student too)"
 	@echo "make assignment EXERCISES=ex-a,ex-b OUT=folder [FORCE=1]   an assignment notebook and printable sheet"
 	@echo "make assignment EXERCISES=ex-a,ex-b OUT=folder ROSTER=roster.csv   one notebook and PDF sheet per student"
 	@echo "make assignment EXERCISES=ex-a,ex-b OUT=folder LANG=zh_CN   the assignment in Chinese (statements, sheet, checks)"
@@ -142,7 +144,7 @@ publish-notebooks: $(INSTALLED)
 
 # Reuses the execution results of `make book` (book/_build/.jupyter_cache) when there are some.
 student: $(INSTALLED) assets
-	$(PY) book/student_edition.py
+	$(PY) book/student_edition.py --lang $(BOOK_LANG)
 
 publish-student: $(INSTALLED)
 	$(PY) book/student_edition.py --publish
@@ -151,7 +153,7 @@ publish-student: $(INSTALLED)
 # page numbers, a contents list that gives them, bookmarks and tags. EDITION=student writes the
 # student edition first (as `make student`) and prints it beside the lecturer's copy.
 pdf: $(INSTALLED) assets
-	$(PY) book/print_book.py --edition $(EDITION)
+	$(PY) book/print_book.py --edition $(EDITION) --lang $(BOOK_LANG)
 
 assignment: $(INSTALLED) assets
 	@if [ -z "$(EXERCISES)" ]; then \

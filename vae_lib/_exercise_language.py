@@ -110,12 +110,18 @@ def _lookup(messages: dict[str, str], text: str, where: str) -> str:
     return found
 
 
-def translate_myst(text: str, messages: dict[str, str], *, where: str, paragraph=None) -> str:
-    """MyST Markdown ``text`` with each paragraph, list item and directive title translated.
+#: Directives whose content is code or data, never prose: copied as they are.
+VERBATIM_DIRECTIVES = ("code-cell", "code", "code-block", "math", "raw", "bibliography", "glue", "literalinclude")
 
-    Code blocks, display math and directive options stay as they are. ``paragraph(english,
-    translation)`` may change each translated paragraph (a variant's numbers); it gets the English
-    paragraph with its white space normalized.
+
+def translate_myst(text: str, messages: dict[str, str], *, where: str, paragraph=None, strict: bool = True) -> str:
+    """MyST Markdown ``text`` with each paragraph, list item, heading and directive title translated.
+
+    Code blocks, code cells, display math, directive options and a front matter stay as they
+    are. ``paragraph(english, translation)`` may change each translated paragraph (a variant's
+    numbers); it gets the English paragraph with its white space normalized. Without ``strict``
+    a text the catalogue lacks stays as it is (a whole chapter, whose labels and tables are not
+    messages), instead of raising :class:`UntranslatedError`.
 
     >>> translate_myst("One.\\nTwo.\\n\\n- a b\\n- c", {"One. Two.": "一二。", "a b": "甲乙", "c": "丙"}, where="x")
     '一二。\\n\\n- 甲乙\\n- 丙'
@@ -125,30 +131,53 @@ def translate_myst(text: str, messages: dict[str, str], *, where: str, paragraph
     chunk: list[str] = []
     paragraph = paragraph or (lambda english, translated: translated)
 
-    def one(english: str) -> str:
-        return paragraph(_words(english), _lookup(messages, english, where))
+    def one(english: str, original: list[str]) -> list[str]:
+        if not strict and _key(english) not in messages:
+            return original
+        return [paragraph(_words(english), _lookup(messages, english, where))]
 
     def flush() -> None:
         if not chunk:
             return
-        if _LIST_ITEM.match(chunk[0]):
-            items: list[tuple[str, list[str]]] = []
-            for line in chunk:
+        if _LIST_ITEM.match(chunk[0][0]):
+            items: list[tuple[str, list[str], list[str]]] = []
+            for line, raw in chunk:
                 match = _LIST_ITEM.match(line)
                 if match:
-                    items.append((f"{match.group(1)}{match.group(2)} ", [match.group(3)]))
+                    items.append((f"{match.group(1)}{match.group(2)} ", [match.group(3)], [raw]))
                 else:
                     items[-1][1].append(line)
-            out.extend(marker + one(" ".join(body)) for marker, body in items)
+                    items[-1][2].append(raw)
+            for marker, body, raw in items:
+                translated = one(" ".join(body), raw)
+                out.extend(translated if translated is raw else [marker + translated[0]])
         else:
-            out.append(one(" ".join(chunk)))
+            out.extend(one(" ".join(line for line, _ in chunk), [raw for _, raw in chunk]))
         chunk.clear()
 
     index = 0
+    if lines and lines[0].strip() == "---":  # a front matter: verbatim
+        end = next((number for number in range(1, len(lines)) if lines[number].strip() == "---"), 0)
+        out.extend(lines[:end + 1])
+        index = end + 1
     while index < len(lines):
         line = lines[index]
         fence = _FENCE.match(line)
-        if fence and not fence.group(3).strip().startswith("{") and fence.group(3).strip() != "":
+        directive_name = re.match(r"^\{([\w:-]+)\}", fence.group(3).strip()) if fence else None
+        verbatim = fence and (directive_name is None and fence.group(3).strip() != ""
+                              or directive_name is not None and directive_name.group(1) in VERBATIM_DIRECTIVES)
+        heading = re.match(r"^(#{1,6}) (.+)$", line)
+        if heading:
+            flush()
+            out.append(f"{heading.group(1)} {messages.get(_key(heading.group(2)), heading.group(2))}")
+        elif re.match(r"^\([\w:.-]+\)=\s*$", line) or line.lstrip().startswith("<!--"):
+            flush()  # a label, a comment
+            out.append(line)
+        elif line.startswith("|") and not chunk:
+            # A table row: each cell is a message (the separator row has none).
+            cells = line.strip().strip("|").split("|")
+            out.append("| " + " | ".join(messages.get(_key(cell), cell.strip()) for cell in cells) + " |")
+        elif verbatim:
             # A code block (```python): verbatim to its closing fence.
             flush()
             marker = fence.group(2)
@@ -184,7 +213,7 @@ def translate_myst(text: str, messages: dict[str, str], *, where: str, paragraph
             flush()
             out.append(line)
         else:
-            chunk.append(line.strip())
+            chunk.append((line.strip(), line))
         index += 1
     flush()
     return "\n".join(out)
