@@ -331,7 +331,7 @@ def test_the_chinese_pdf_is_navigable_tagged_and_in_chinese(name, request):
         pytest.skip("No font for Chinese installed (Debian/Ubuntu: apt-get install fonts-wqy-microhei).")
     total = len(printed.pages)
     unnumbered = [number for number, text in enumerate(printed.pages, start=1)
-                  if f"第{number}页，共{total}页" not in _squeezed(text)]
+                  if _squeezed(f"第{number}页，共{total}页") not in _squeezed(text)]
     assert not unnumbered, f"pages without '第 N 页，共 {total} 页' in their footer: {unnumbered[:10]}"
     # The same documents as the English edition, their titles in Chinese.
     top = [title for level, title, _ in printed.bookmarks if level == 1]
