@@ -18,7 +18,7 @@ from vae_lib import _exercise_language, _printing, assign, grade, variants
 from vae_lib._book_sources import read_book
 from vae_lib._notebook_export import META
 from vae_lib._solutions import find_leaks, words
-from vae_lib.exercises import bayes
+from vae_lib.exercises import bayes, latent_variables
 
 REPO = Path(__file__).resolve().parents[1]
 _spec = importlib.util.spec_from_file_location("student_edition", REPO / "book" / "student_edition.py")
@@ -106,6 +106,27 @@ def test_a_variant_s_numbers_are_rendered_into_the_chinese_statement(variant):
                                if word not in ("clogged", "water", "noise", "prior")), (variant.label, chinese)
         assert chinese != book_chinese and english != exercise.body
     assert len(statements) >= 6, "the students' Chinese statements differ"
+
+
+@pytest.mark.parametrize("variant", [*bayes.VARIANTS, *latent_variables.VARIANTS], ids=lambda variant: variant.label)
+def test_every_variant_of_chapters_1_and_2_renders_into_chinese_for_many_students(variant):
+    """Each replacement of a paragraph is rendered against the book's translation: a number that an
+    earlier replacement wrote (a student's prior of 0.4) is never taken for a book's number."""
+    exercise = assign.select([variant.label]).exercises[0]
+    for number in range(30):
+        key = variants.key_for(variants.Student(f"t{number:03d}"), variant.label)
+        chinese = _exercise_language.localized_exercise(exercise, "zh_CN", REPO, variant=variant, key=key).body
+        assert chr(_exercise_language._TOKEN) not in chinese
+
+
+def test_a_replacement_never_takes_the_number_an_earlier_one_wrote():
+    pending: list[str] = []
+    english, chinese = "Priors 0.5 and 0.3, rain 0.4.", "先验 0.5 和 0.3，下雨 0.4。"
+    chinese = _exercise_language.render_fragment("Priors 0.5 and 0.3", "Priors 0.4 and 0.6", english, chinese,
+                                                 "zh_CN", where="test", pending=pending)
+    chinese = _exercise_language.render_fragment("rain 0.4", "rain 0.9", english, chinese, "zh_CN", where="test",
+                                                 pending=pending)
+    assert _exercise_language.settle(chinese, pending) == "先验 0.4 和 0.6，下雨 0.9。"
 
 
 def test_a_number_with_two_places_in_the_translation_is_refused():

@@ -232,34 +232,64 @@ def _prose(text: str) -> str:
 
 
 def _masked(text: str) -> tuple[str, list[str]]:
-    """(``text`` with its numbers as ``{n0}``, ``{n1}``, ..., the numbers)."""
+    """(``text`` with its numbers as ``{n0}``, ``{n1}``, ..., and its braces doubled, the numbers).
+
+    >>> _masked("$10^{-3}$ left")
+    ('${n0}^{{-{n1}}}$ left', ['10', '3'])
+    """
     numbers: list[str] = []
 
     def mask(match: re.Match) -> str:
         numbers.append(match.group(0))
         return f"{{n{len(numbers) - 1}}}"
 
-    return _NUMBER.sub(mask, text), numbers
+    return _NUMBER.sub(mask, text.replace("{", "{{").replace("}", "}}")), numbers
 
 
-def render_fragment(book: str, variant: str, english: str, translated: str, language: str, *, where: str) -> str:
+#: The first private-use character: a replacement already made in a paragraph waits as one such
+#: character until the paragraph's last replacement is made (:func:`settle`), so that a later
+#: replacement never takes the numbers an earlier one wrote for the book's.
+_TOKEN = 0xE000
+
+
+def settle(text: str, pending: list[str]) -> str:
+    """``text`` with the replacements ``pending`` (see :func:`render_fragment`) written in."""
+    for index, new in enumerate(pending):
+        text = text.replace(chr(_TOKEN + index), new)
+    return text
+
+
+def render_fragment(book: str, variant: str, english: str, translated: str, language: str, *, where: str,
+                    pending: list[str] | None = None) -> str:
     """The translated paragraph with the replacement ``book`` → ``variant`` of its English
     paragraph ``english`` rendered into it (see the module's docstring).
+
+    With ``pending`` (a list shared by the replacements of one paragraph), what is written stays a
+    token appended to it, for :func:`settle` to write in after the paragraph's last replacement.
 
     >>> render_fragment("shows 4 sixes in 12 rolls", "shows 5 sixes in 15 rolls",
     ...                 "A die shows 4 sixes in 12 rolls: $n = 12$.", "骰子掷了 12 次，出现 4 次六点：$n = 12$。",
     ...                 "zh_CN", where="x")
     '骰子掷了 15 次，出现 5 次六点：$n = 12$。'
     """
+    if pending is None:
+        pending = []
+        return settle(render_fragment(book, variant, english, translated, language, where=where, pending=pending),
+                      pending)
+
+    def token(new: str) -> str:
+        pending.append(new)
+        return chr(_TOKEN + len(pending) - 1)
+
     book, variant = _words(book), _words(variant)
     if _shape(book) == _shape(variant):
         if book in translated:  # math or code the translation kept as it is (part of a formula too)
-            return translated.replace(book, variant)
+            return translated.replace(book, token(variant))
         for old, new in zip(_SPAN.findall(book), _SPAN.findall(variant)):
             if old != new:
                 if old not in translated:
                     raise UntranslatedError(f"{where}: the translation has no {old!r} to render the variant into.")
-                translated = translated.replace(old, new)
+                translated = translated.replace(old, token(new))
         mapping: dict[str, str] = {}
         for old, new in zip(_NUMBER.findall(_prose(book)), _NUMBER.findall(_prose(variant))):
             if old != new:
@@ -274,18 +304,22 @@ def render_fragment(book: str, variant: str, english: str, translated: str, lang
             if len(set(counts)) != 1:
                 raise UntranslatedError(f"{where}: cannot tell which {old} of the translation {book!r} names "
                                         f"(in the fragment, the English and the translation: {counts} times).")
+        tokens = {old: token(new) for old, new in mapping.items()}
         for position in range(0, len(pieces), 2):
-            pieces[position] = _NUMBER.sub(lambda m: mapping.get(m.group(0), m.group(0)), pieces[position])
+            pieces[position] = _NUMBER.sub(lambda m: tokens.get(m.group(0), m.group(0)), pieces[position])
         return "".join(pieces)
     words = catalogue(language)
     template, numbers = _masked(variant)
-    if book not in words or template not in words:
-        missing = template if book in words else book
+    escaped = book.replace("{", "{{").replace("}", "}}")  # messages are format strings: braces doubled
+    if escaped not in words or template not in words:
+        missing = template if escaped in words else escaped
         raise UntranslatedError(f"{where}: the variant's words {missing!r} are not in the library's catalogue: add "
                                 "them to vae_lib/_exercise_language.VARIANT_FRAGMENTS and translate them in vae_lib.po.")
-    if words[book] not in translated:
-        raise UntranslatedError(f"{where}: the translation has no {words[book]!r} (the translation of {book!r}).")
-    return translated.replace(words[book], words[template].format(**{f"n{i}": n for i, n in enumerate(numbers)}))
+    book_translated = words[escaped].format()
+    if book_translated not in translated:
+        raise UntranslatedError(f"{where}: the translation has no {book_translated!r} (the translation of {book!r}).")
+    return translated.replace(book_translated,
+                              token(words[template].format(**{f"n{i}": n for i, n in enumerate(numbers)})))
 
 
 def translate_statement(body: str, docname: str, language: str, *, repo: Path, label: str,
@@ -298,10 +332,12 @@ def translate_statement(body: str, docname: str, language: str, *, repo: Path, l
     pairs = [(_words(book), _words(new)) for book, new in variant.text(variant.data(key))]
 
     def paragraph(english: str, translated: str) -> str:
+        pending: list[str] = []
         for book, new in pairs:
             if book in english:
-                translated = render_fragment(book, new, english, translated, language, where=f"{docname}: {label}")
-        return translated
+                translated = render_fragment(book, new, english, translated, language, where=f"{docname}: {label}",
+                                             pending=pending)
+        return settle(translated, pending)
 
     return translate_myst(body, messages, where=f"{docname}: {label}", paragraph=paragraph)
 
