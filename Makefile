@@ -23,6 +23,11 @@ FORCE ?=
 FORMAT ?=
 TITLE ?=
 POINTS ?=
+# ROSTER=roster.csv: one assignment per student, with the student's own variant (vae_lib.variants).
+ROSTER ?=
+# LANG=zh_CN: the Chinese edition of `make student`, `make pdf` and `make assignment`. Only the
+# value zh_CN counts: the shell's own LANG (a locale such as C.UTF-8) means English.
+BOOK_LANG := $(if $(filter zh_CN,$(LANG)),zh_CN,en)
 
 # Use the active virtual environment or conda environment if there is one; otherwise
 # create .venv here. Everything below runs through $(PY).
@@ -41,6 +46,8 @@ INSTALLED := $(ENV_DIR)/.vae-book-installed
 book book-all test student pdf: export VAE_LIB_PROGRESS := lines
 # Chapters execute once, in English; the Chinese edition translates their library messages.
 book book-all test student pdf: export VAE_LIB_LANG := en
+# `LANG=zh_CN` on the command line is no locale the system has: Python reads and writes UTF-8 anyway.
+student pdf assignment: export PYTHONUTF8 := 1
 
 JB_BUILD := $(ENV_DIR)/bin/jupyter-book build . --config book/_config.yml --toc book/_toc.yml
 HTML := book/_build/html/book/intro.html
@@ -57,7 +64,11 @@ help:
 	@echo "make publish-student   commit student/notebooks to the branch 'student-notebooks' (student site buttons)"
 	@echo "make pdf       print the whole book to book/_build/pdf/vae-book.pdf (needs chromium)"
 	@echo "make pdf EDITION=student   print the student edition (no solutions) to book/_build/pdf/vae-book-student.pdf"
+	@echo "make student LANG=zh_CN    also the Chinese student edition: student/book/_build/html/zh_CN, student/notebooks/zh_CN"
+	@echo "make pdf LANG=zh_CN        print the Chinese edition to book/_build/pdf/vae-book-zh_CN.pdf (EDITION=student too)"
 	@echo "make assignment EXERCISES=ex-a,ex-b OUT=folder [FORCE=1]   an assignment notebook and printable sheet"
+	@echo "make assignment EXERCISES=ex-a,ex-b OUT=folder ROSTER=roster.csv   one notebook and PDF sheet per student"
+	@echo "make assignment EXERCISES=ex-a,ex-b OUT=folder LANG=zh_CN   the assignment in Chinese (statements, sheet, checks)"
 	@echo "make assignment EXERCISES=ex-a,ex-b OUT=course FORMAT=nbgrader TITLE=ps1   an nbgrader source notebook"
 	@echo "make notebooks write portable .ipynb copies of the chapters into notebooks/ (Colab, VS Code)"
 	@echo "make publish-notebooks   commit those notebooks to the branch 'notebooks' (Colab buttons)"
@@ -133,7 +144,7 @@ publish-notebooks: $(INSTALLED)
 
 # Reuses the execution results of `make book` (book/_build/.jupyter_cache) when there are some.
 student: $(INSTALLED) assets
-	$(PY) book/student_edition.py
+	$(PY) book/student_edition.py --lang $(BOOK_LANG)
 
 publish-student: $(INSTALLED)
 	$(PY) book/student_edition.py --publish
@@ -142,7 +153,7 @@ publish-student: $(INSTALLED)
 # page numbers, a contents list that gives them, bookmarks and tags. EDITION=student writes the
 # student edition first (as `make student`) and prints it beside the lecturer's copy.
 pdf: $(INSTALLED) assets
-	$(PY) book/print_book.py --edition $(EDITION)
+	$(PY) book/print_book.py --edition $(EDITION) --lang $(BOOK_LANG)
 
 assignment: $(INSTALLED) assets
 	@if [ -z "$(EXERCISES)" ]; then \
@@ -150,7 +161,8 @@ assignment: $(INSTALLED) assets
 	  $(PY) -m vae_lib.assign --list; exit 2; \
 	fi
 	$(PY) -m vae_lib.assign --exercises "$(EXERCISES)" --out "$(OUT)" $(if $(FORCE),--force) \
-	  $(if $(FORMAT),--format "$(FORMAT)") $(if $(TITLE),--title "$(TITLE)") $(if $(POINTS),--points "$(POINTS)")
+	  $(if $(FORMAT),--format "$(FORMAT)") $(if $(TITLE),--title "$(TITLE)") $(if $(POINTS),--points "$(POINTS)") \
+	  $(if $(ROSTER),--roster "$(ROSTER)") --lang $(BOOK_LANG)
 
 bench: $(INSTALLED)
 	$(PY) bench/train_speed.py

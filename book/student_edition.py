@@ -22,6 +22,17 @@ build fails if any is found.
 
 reuses the execution results of a build of the full book (code cells are the same in both
 editions), so the student site is built without executing the chapters again.
+
+    python book/student_edition.py --lang zh_CN        # what `make student LANG=zh_CN` runs
+
+builds the English student edition as above, then the Chinese one into
+``student/book/_build/html/zh_CN`` (:func:`build_translated`) and the Chinese student notebooks
+into ``student/notebooks/zh_CN``. The catalogues translate the solutions too, so they are **not**
+shipped, not even filtered: the Chinese student site is built from the student sources (solutions
+already cut) with the repository's catalogues applied at build time, read from ``book/locales``
+outside ``student/``. A message that only a solution has is then never used, and nothing under
+``student/`` holds it; the leak search checks that, for the chapters' Chinese solutions too
+(:func:`book_fragments`).
 """
 
 from __future__ import annotations
@@ -63,14 +74,48 @@ where it is missing. Do not edit them here.
 
 
 def book_fragments(chapters_folder: Path = REPO / "chapters") -> set[str]:
-    """The recognizable solution lines of every chapter (what must not appear in student output).
+    """The recognizable solution lines of every chapter (what must not appear in student output),
+    and their translations in every translated edition (:func:`translated_fragments`).
 
     A line that some chapter shows outside its solutions (chapter 5's solution and chapter 8's
     code share a comment, say) is not solution text: the student edition shows it too.
     """
     texts = [chapter.read_text(encoding="utf-8") for chapter in sorted(Path(chapters_folder).glob("*.md"))]
     shown = " ".join(f" {words(strip_solutions(text))} " for text in texts)
-    return {fragment for text in texts for fragment in solution_fragments(text) if f" {fragment} " not in shown}
+    english = {fragment for text in texts for fragment in solution_fragments(text) if f" {fragment} " not in shown}
+    # The translated editions' catalogues translate the solutions: their text must not leak either.
+    return english | {fragment for language in TRANSLATED_LANGUAGES
+                      for fragment in translated_fragments(language, chapters_folder)}
+
+
+#: The editions whose catalogues translate the solutions: their text is searched for too.
+TRANSLATED_LANGUAGES = ("zh_CN",)
+#: A translated solution message counts when it has at least this many words (a CJK character is one).
+MIN_TRANSLATED_WORDS = 10
+
+
+def translated_fragments(language: str, chapters_folder: Path = REPO / "chapters", repo: Path = REPO) -> set[str]:
+    """The chapters' solutions as the ``language`` edition's page catalogues translate them (as :func:`words`).
+
+    A message of a chapter's catalogue is solution text when the chapter has it only inside its
+    solutions; its translation is a fragment when it is long enough to recognize and no message
+    the student edition shows translates to the same words.
+    """
+    from vae_lib._exercise_language import page_messages
+
+    fragments, shown = set(), set()
+    for chapter in sorted(Path(chapters_folder).glob("*.md")):
+        text = chapter.read_text(encoding="utf-8")
+        visible, everything = f" {words(strip_solutions(text))} ", f" {words(text)} "
+        for english, translated in page_messages(Path(repo), language, f"chapters/{chapter.stem}").items():
+            english_words, translated_words = words(english), words(translated)
+            if english_words and f" {english_words} " not in visible and f" {english_words} " in everything:
+                if len(translated_words.split()) >= MIN_TRANSLATED_WORDS:
+                    fragments.add(translated_words)
+            else:
+                shown.add(translated_words)
+    seen = " ".join(f" {text} " for text in shown)
+    return {fragment for fragment in fragments if f" {fragment} " not in seen}
 
 
 def _run(command: list[str]) -> None:
@@ -119,6 +164,38 @@ def write_notebooks(out: Path) -> list[Path]:
     return written
 
 
+def write_translated_notebooks(language: str, out: Path) -> list[Path]:
+    """The student notebooks in ``language`` in ``out``: each chapter without its solutions, its
+    prose translated from its page catalogue before export (solutions are cut first, so their
+    translations are never looked up), and a cell after the install cell that makes the
+    self-checks answer in ``language`` (``VAE_LIB_LANG``, set before vae_lib is imported).
+    Code, and text the catalogue does not hold (labels), stay as they are."""
+    import tempfile
+
+    from vae_lib._exercise_language import localized_links, page_messages, translate_myst
+
+    out.mkdir(parents=True, exist_ok=True)
+    links = localized_links(book_links(REPO), language, REPO)
+    requirement = install_requirement(REPO)
+    written = []
+    with tempfile.TemporaryDirectory(prefix="vae-student-") as folder:
+        for chapter in sorted((REPO / "chapters").glob("*.md")):
+            text = translate_myst(strip_solutions(chapter.read_text(encoding="utf-8")),
+                                  page_messages(REPO, language, f"chapters/{chapter.stem}"),
+                                  where=chapter.name, strict=False)
+            source = Path(folder) / chapter.name
+            source.write_text(text, encoding="utf-8")
+            notebook = export_chapter(source, links=links, keep_solutions=False, requirement=requirement)
+            notebook.cells.insert(1, nbformat.v4.new_code_cell(
+                f'import os\nos.environ["VAE_LIB_LANG"] = "{language}"  # the self-checks answer in this language',
+                id="language"))
+            path = out / f"{chapter.stem}.ipynb"
+            content = nbformat.writes(notebook)
+            atomic_write(path, lambda stream, content=content: stream.write(content.encode("utf-8")))
+            written.append(path)
+    return written
+
+
 def build(build_site: bool = True, cache_from: Path | None = None) -> Path:
     """Write the student edition into ``student/`` and return its HTML folder.
 
@@ -161,6 +238,43 @@ def build(build_site: bool = True, cache_from: Path | None = None) -> Path:
     return html
 
 
+#: What the student edition's title adds, per language.
+STUDENT_TITLE = {"en": " (student edition)", "zh_CN": "（学生版）"}
+
+
+def build_translated(language: str) -> Path:
+    """Build the student edition in ``language`` from ``student/`` (built in English first) and
+    return its HTML folder, ``student/book/_build/html/<folder>``.
+
+    The same Sphinx run as ``book/translate.py build`` (the edition's overrides from
+    ``book/_ext/editions.py``, strict, the English build's execution results), on the student
+    sources, with the catalogues read from the repository's ``book/locales`` (never copied into
+    ``student/``: see the module's docstring).
+    """
+    from editions import EDITIONS, sphinx_overrides
+    from jupyter_book.sphinx import build_sphinx
+
+    build_folder = STUDENT / "book" / "_build"
+    cache = build_folder / ".jupyter_cache"
+    if not cache.is_dir():
+        raise SystemExit(f"No execution cache in {cache}: build the English student edition first.")
+    edition = EDITIONS[language]
+    overrides = {**sphinx_overrides(language, REPO), "nb_execution_cache_path": str(cache),
+                 "external_toc_path": str(STUDENT / "book" / "_toc.yml"), "latex_individualpages": False,
+                 "vae_language_switch": False}
+    overrides["html_title"] = overrides["project"] = f"{edition.title}{STUDENT_TITLE[language]}"
+    outdir, doctrees = build_folder / language / "html", build_folder / language / ".doctrees"
+    status = build_sphinx(STUDENT, outdir, noconfig=True, path_config=str(STUDENT / "book" / "_config.yml"),
+                          confoverrides=overrides, builder="html", doctreedir=doctrees,
+                          warningiserror=True, keep_going=True)
+    if status:
+        raise SystemExit(f"The {language} student edition's build failed (status {status}).")
+    site = build_folder / "html" / edition.folder
+    shutil.rmtree(site, ignore_errors=True)
+    shutil.copytree(outdir, site)
+    return site
+
+
 def publish_student(notebooks: Path = STUDENT / "notebooks") -> str:
     """Commit the student notebooks, with the runtime environment for Binder, to ``student-notebooks``."""
     found = sorted(Path(notebooks).glob("*.ipynb"))
@@ -175,6 +289,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cache-from", type=Path, default=REPO / "book" / "_build" / ".jupyter_cache",
                         help="execution cache of a full build to reuse (default: book/_build/.jupyter_cache)")
     parser.add_argument("--no-site", action="store_true", help="only write the stripped chapters and notebooks")
+    parser.add_argument("--lang", default="en", choices=("en", *TRANSLATED_LANGUAGES),
+                        help="also build the student edition in this language (default: English only)")
+    parser.add_argument("--translated-only", action="store_true",
+                        help="with --lang: student/ holds the English student edition already; add only the translated one")
     parser.add_argument("--publish", action="store_true",
                         help=f"only commit student/notebooks to the branch '{STUDENT_BRANCH}' (the student site's buttons)")
     args = parser.parse_args(argv)
@@ -183,7 +301,20 @@ def main(argv: list[str] | None = None) -> None:
         print(f"Committed the student notebooks to '{STUDENT_BRANCH}' ({commit[:10]}); "
               f"push it with: git push origin {STUDENT_BRANCH}")
         return
-    build(build_site=not args.no_site, cache_from=args.cache_from)
+    if args.translated_only and (args.lang == "en" or not (STUDENT / "chapters").is_dir()):
+        parser.error("--translated-only adds a --lang edition to a student/ that `make student` has built")
+    html = None if args.translated_only else build(build_site=not args.no_site, cache_from=args.cache_from)
+    if args.lang != "en":
+        written = write_translated_notebooks(args.lang, STUDENT / "notebooks" / args.lang)
+        site = build_translated(args.lang) if not args.no_site else None
+        leaks = find_leaks(book_fragments(), STUDENT)
+        if leaks:
+            raise SystemExit("Solution text leaked into the student edition:\n" + "\n".join(leaks[:20]))
+        if site:
+            print(f"\nStudent edition ({args.lang}): file://{site / 'book' / 'intro.html'}")
+        print(f"Notebooks to hand out ({args.lang}): {written[0].parent}")
+        print("Searched every file under student/ for solution text (English and translated): none found.")
+    return html
 
 
 if __name__ == "__main__":

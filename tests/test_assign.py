@@ -401,3 +401,27 @@ def test_the_assignment_notebook_starts_with_the_install_cell_and_has_portable_t
     assert "https://example.org/vae_lib-0.1.0.tar.gz" in notebook.cells[0].source
     text = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "markdown")
     assert "{term}" not in text and "{ref}" not in text and "\\KL" not in text and "\\mathrm{KL}" in text
+
+
+def test_a_roster_without_no_pdf_writes_one_pdf_sheet_per_student(tmp_path):
+    """Issue 18: `assign --roster` prints each student's sheet, with the student's own numbers."""
+    if _printing.find_chromium() is None:
+        pytest.skip("No Chromium: the PDF sheets are printed by headless Chromium (apt-get install chromium).")
+    pypdf = pytest.importorskip("pypdf", reason="pypdf (the dev extra) reads the PDF sheets back")
+    from vae_lib import variants
+
+    roster = tmp_path / "roster.csv"
+    roster.write_text("id,name\ns01,Ada Lovelace\ns02,Alan Turing\n", encoding="utf-8")
+    out = tmp_path / "hw1"
+    assert assign.main(["--exercises", "ex-bayes-loaded-die", "--roster", str(roster), "--out", str(out)]) == 0
+    texts = {}
+    for student in variants.read_roster(roster):
+        sheet = out / student.id / "sheet.pdf"
+        assert sheet.is_file() and sheet.read_bytes().startswith(b"%PDF")
+        text = " ".join(" ".join((page.extract_text() or "").split()) for page in pypdf.PdfReader(sheet).pages)
+        die = variants.variant_of("ex-bayes-loaded-die").data(variants.key_for(student, "ex-bayes-loaded-die"))
+        assert student.name in text
+        assert f"shows {die['sixes']} sixes in {die['rolls']} rolls" in text, text
+        texts[student.id] = text
+    assert texts["s01"] != texts["s02"]
+    assert not list(out.rglob("sheet.source.html")), "the intermediate page is removed"

@@ -67,15 +67,15 @@ def _bookmarks(reader, outline, level: int = 1) -> list[tuple[int, str, int, flo
     return found
 
 
-def _print(built_book: Path, edition: str) -> PrintedBook:
+def _print(built_book: Path, edition: str, language: str = "en") -> PrintedBook:
     if _printing.find_chromium() is None:
         pytest.skip("No Chromium found, so the book was not printed to a PDF. Install it "
                     "(Debian/Ubuntu: apt-get install chromium) or set VAE_BOOK_CHROMIUM=/path/to/chrome.")
     pytest.importorskip("pypdf", reason="pypdf (the dev extra) reads the PDF back")
-    pdf = built_book / "_build" / "pdf" / print_book.PDF_NAMES[edition]
+    pdf = built_book / "_build" / "pdf" / print_book.pdf_name(edition, language)
     pdf.unlink(missing_ok=True)
     result = subprocess.run([sys.executable, str(REPO / "book" / "print_book.py"), "--edition", edition,
-                             "--path-output", str(built_book)],
+                             "--path-output", str(built_book), "--lang", language],
                             cwd=REPO, env=book_build_env(), capture_output=True, text=True)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "WARNING:" not in result.stdout + result.stderr, "a build of the single page warned"
@@ -294,3 +294,81 @@ def test_the_glossary_prints_the_chinese_terms(lecturer_pdf):
     text = "\n".join(lecturer_pdf.pages)
     for chinese in ("先验", "似然", "后验", "变分推断", "证据下界"):
         assert chinese in text, f"{chinese} missing from the printed glossary"
+
+
+# ----------------------------------------------------------------------------- the Chinese edition
+
+
+@pytest.fixture(scope="module")
+def chinese_pdf(built_book) -> PrintedBook:
+    """The Chinese edition printed from the session's build (`make pdf LANG=zh_CN`)."""
+    return _print(built_book, "lecturer", "zh_CN")
+
+
+@pytest.fixture(scope="module")
+def chinese_student_pdf(built_book) -> PrintedBook:
+    """The Chinese student edition (`make pdf EDITION=student LANG=zh_CN`)."""
+    return _print(built_book, "student", "zh_CN")
+
+
+def _squeezed(text: str) -> str:
+    """Chinese text compared without the spaces a PDF's text extraction puts between glyphs."""
+    return "".join(unicodedata.normalize("NFKC", text).split())
+
+
+def test_the_chinese_pdf_is_named_and_footed_in_chinese():
+    assert print_book.pdf_name("lecturer", "zh_CN") == "vae-book-zh_CN.pdf"
+    assert print_book.pdf_name("student", "zh_CN") == "vae-book-student-zh_CN.pdf"
+    footer = print_book.FOOTERS["zh_CN"]
+    assert "第 <span class=\"pageNumber\"></span> 页" in footer and "page" not in re.sub(r"<[^>]+>", "", footer)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["chinese_pdf", "chinese_student_pdf"])
+def test_the_chinese_pdf_is_navigable_tagged_and_in_chinese(name, request):
+    printed = request.getfixturevalue(name)
+    if print_book.has_chinese_font() is not True:
+        pytest.skip("No font for Chinese installed (Debian/Ubuntu: apt-get install fonts-wqy-microhei).")
+    total = len(printed.pages)
+    unnumbered = [number for number, text in enumerate(printed.pages, start=1)
+                  if _squeezed(f"第{number}页，共{total}页") not in _squeezed(text)]
+    assert not unnumbered, f"pages without '第 N 页，共 {total} 页' in their footer: {unnumbered[:10]}"
+    # The same documents as the English edition, their titles in Chinese.
+    top = [title for level, title, _ in printed.bookmarks if level == 1]
+    assert len(top) == len(_document_titles(printed.edition))
+    assert any("贝叶斯公式" in title for title in top) and "1. Bayes' rule and the coffee machine" not in top
+    assert len([1 for level, _, _ in printed.bookmarks if level == 2]) > 4 * len(read_book())
+    pages = [page for _, _, page in printed.bookmarks]
+    assert pages == sorted(pages)
+    # The contents list gives each chapter's page.
+    first_page = min(pages)
+    contents = _squeezed(" ".join(printed.pages[:first_page - 1]))
+    for level, title, page in printed.bookmarks:
+        if level == 1:
+            assert f"{_squeezed(title)}{page}" in contents, f"the contents list gives no page {page} for {title!r}"
+    assert printed.catalog.get("/Lang") == "zh-CN"
+    tree = printed.catalog.get("/StructTreeRoot")
+    assert tree is not None and tree.get_object().get("/K"), "the Chinese PDF is untagged"
+    fonts = set()
+    for page in _pdf_pages(printed.path)[:first_page + 20]:
+        for font in (page.get("/Resources", {}).get("/Font", {}) or {}).values():
+            font = font.get_object()
+            descendants = font.get("/DescendantFonts") or [font]
+            for descendant in descendants:
+                descriptor = descendant.get_object().get("/FontDescriptor")
+                if descriptor is not None and any(key in descriptor.get_object() for key in
+                                                  ("/FontFile", "/FontFile2", "/FontFile3")):
+                    fonts.add(str(font.get("/BaseFont")))
+    assert any(re.search(r"(?i)wenquanyi|wqy|cjk|hei|song|ming|kai", name) for name in fonts), \
+        f"no CJK font embedded among {sorted(fonts)}"
+    text = _squeezed(" ".join(printed.pages))
+    for chinese in ("先验", "似然", "后验", "变分推断", "证据下界"):
+        assert chinese in text
+    if printed.edition == "student":
+        assert find_leaks(student_edition.book_fragments(), printed.path) == []
+
+
+def _pdf_pages(path: Path):
+    import pypdf
+
+    return pypdf.PdfReader(path).pages

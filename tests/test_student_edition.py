@@ -203,3 +203,56 @@ def test_make_student_builds_a_site_without_solutions(student_site):
     shown = " ".join(page.read_text(encoding="utf-8") for page in pages)
     assert "full chapter" not in shown, "no button of the student site opens the full chapters"
     assert "vae-language-switch" not in shown, "no switch to a Chinese student site that does not exist"
+
+
+@pytest.fixture(scope="module")
+def chinese_student_site(student_site):
+    """The Chinese student edition added to the session's English one (`make student LANG=zh_CN`
+    builds both; here the English build is reused)."""
+    import subprocess
+    import sys
+
+    from conftest import book_build_env
+
+    result, html = student_site
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    chinese = subprocess.run([sys.executable, str(REPO / "book" / "student_edition.py"), "--lang", "zh_CN",
+                              "--translated-only"], cwd=REPO, env=book_build_env(), capture_output=True, text=True)
+    return chinese, html / "zh_CN"
+
+
+@pytest.mark.slow
+def test_make_student_lang_zh_cn_builds_a_chinese_site_and_notebooks_without_solutions(chinese_student_site):
+    result, html = chinese_student_site
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "Executing notebook" not in result.stdout + result.stderr, "the Chinese build reuses the English results"
+    student = REPO / "student"
+    pages = sorted((html / "chapters").glob("*.html"))
+    assert len(pages) == len(list((REPO / "chapters").glob("*.md")))
+    first = pages[0].read_text(encoding="utf-8")
+    assert '<html lang="zh-CN"' in first and "贝叶斯公式" in first and "习题" in first
+    for page in pages:
+        content = page.read_text(encoding="utf-8")
+        assert 'class="solution' not in content and '<p class="admonition-title">解答' not in content, page
+        assert "解答折叠在每道题下方" not in content, f"{page.name} promises folded solutions"
+    assert not (html / "book" / "instructor_guide.html").exists()
+    # No catalogue is shipped (they translate the solutions), and no solution, English or Chinese, is anywhere.
+    shipped = [path for path in student.rglob("*") if path.suffix in (".po", ".mo", ".pot")
+               and "_static/locales" not in path.as_posix()]  # the theme's own interface words
+    assert not shipped, f"catalogues shipped with the student edition: {shipped[:5]}"
+    assert student_edition.translated_fragments("zh_CN"), "there are Chinese solutions to search for"
+    assert find_leaks(student_edition.book_fragments(), student) == []
+    notebooks = sorted((student / "notebooks" / "zh_CN").glob("*.ipynb"))
+    assert len(notebooks) == len(pages)
+    notebook = json.loads(notebooks[0].read_text(encoding="utf-8"))
+    assert 'os.environ["VAE_LIB_LANG"] = "zh_CN"' in "".join(notebook["cells"][1]["source"])
+    assert "贝叶斯公式" in "".join("".join(cell["source"]) for cell in notebook["cells"] if cell["cell_type"] == "markdown")
+
+
+def test_a_chinese_solution_counts_for_the_leak_search():
+    """The chapters' solutions as the Chinese catalogue translates them are fragments; a message the
+    student edition shows is not."""
+    fragments = student_edition.translated_fragments("zh_CN")
+    assert len(fragments) > 40
+    shown = find_leaks(fragments, REPO / "book" / "locales" / "zh_CN" / "LC_MESSAGES" / "chapters")
+    assert shown, "control: the catalogues themselves hold the Chinese solutions"

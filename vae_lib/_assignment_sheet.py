@@ -19,11 +19,12 @@ from pathlib import Path
 from markdown_it import MarkdownIt
 from mdit_py_plugins.dollarmath import dollarmath_plugin
 
-from vae_lib import _printing
+from vae_lib import _exercise_language, _printing
 from vae_lib._atomic_files import atomic_write
 from vae_lib._book_sources import REPO, Chapter, Exercise, check_summary
 from vae_lib._myst_markdown import Links
 from vae_lib._notebook_export import export_markdown
+from vae_lib.i18n import tr
 
 __all__ = ["sheet_html", "write_sheet"]
 
@@ -31,7 +32,8 @@ OFFLINE_MATHJAX = REPO / "book" / "_offline" / "mathjax" / "tex-mml-chtml.js"
 CDN_MATHJAX = "https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-mml-chtml.js"
 
 _STYLE = """
-body { font-family: "DejaVu Serif", Georgia, serif; max-width: 44em; margin: 2em auto; line-height: 1.45;
+body { font-family: "DejaVu Serif", Georgia, "Noto Serif CJK SC", "Noto Sans CJK SC",
+       "WenQuanYi Micro Hei", serif; max-width: 44em; margin: 2em auto; line-height: 1.45;
        color: #111; padding: 0 1em; }
 h1 { font-size: 1.6em; margin-bottom: 0.2em; }
 h2 { font-size: 1.15em; margin: 1.6em 0 0.3em; border-bottom: 1px solid #999; }
@@ -59,34 +61,44 @@ def _mathjax(source: str) -> str:
             f'<script class="mathjax" src="{source}"></script>')
 
 
-def sheet_html(title: str, exercises: list[tuple[Exercise, Chapter]], links: Links, *, mathjax_src: str) -> str:
+def sheet_html(title: str, exercises: list[tuple[Exercise, Chapter]], links: Links, *, mathjax_src: str,
+               language: str = "en", repo: Path = REPO) -> str:
     """The sheet as an HTML page whose math MathJax (loaded from ``mathjax_src``) will typeset.
 
-    ``exercises`` are the chosen exercises with their chapters, in order; ``links`` what the
-    texts' roles refer to (:func:`vae_lib._notebook_export.book_links`).
+    ``exercises`` are the chosen exercises with their chapters, in order, their statements in
+    ``language`` already (:func:`vae_lib.assign.localized`); ``links`` what the texts' roles refer
+    to (:func:`vae_lib._notebook_export.book_links`). The sheet's own words, the headings and the
+    references' titles are made here in ``language``.
     """
     markdown = _markdown()
+    links = _exercise_language.localized_links(links, language, repo)
     sections = []
     for exercise, chapter in exercises:
-        where = f"Chapter {chapter.number}: {chapter.title}" if chapter.number else chapter.title
+        chapter_title = _exercise_language.chapter_title(chapter, language, repo)
+        where = (_exercise_language.join_label(tr("Chapter {number}:", language=language, number=chapter.number),
+                                               chapter_title) if chapter.number else chapter_title)
         check = ""
         if exercise.check_source:
-            verifies = check_summary(chapter, exercise)
+            # The check's summary is its docstring's first line, in English: a translated sheet leaves it out.
+            verifies = check_summary(chapter, exercise) if language == "en" else None
             call = html.escape(f"{exercise.check_function}(my_answer)")
-            check = (f'<p class="check">Self-check in the notebook: <code>{call}</code>'
-                     + (f" checks {html.escape(verifies)}" if verifies else "") + "</p>")
+            check = (f'<p class="check">{html.escape(tr("Self-check in the notebook:", language=language))} '
+                     f"<code>{call}</code>" + (f" checks {html.escape(verifies)}" if verifies else "") + "</p>")
+        heading = _exercise_language.exercise_heading(exercise, language, repo)
         sections.append(
             f'<section class="exercise" id="{html.escape(exercise.label)}">\n'
-            f"<h2>{markdown.renderInline(exercise.heading)}</h2>\n"
-            f'<p class="meta">{html.escape(where)} · label <code>{html.escape(exercise.label)}</code></p>\n'
+            f"<h2>{markdown.renderInline(heading)}</h2>\n"
+            f'<p class="meta">{html.escape(where)} · {html.escape(tr("label", language=language))} '
+            f"<code>{html.escape(exercise.label)}</code></p>\n"
             f"{markdown.render(export_markdown(exercise.body, links, keep_solutions=False, where=exercise.label))}"
             f"\n{check}\n"
             '<div class="answer-space"></div>\n</section>')
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n'
+    book = tr("Variational Autoencoders, from Bayes' rule to MNIST", language=language)
+    count = tr("Exercises: {count}, from the book", language=language, count=len(exercises))
+    return (f'<!DOCTYPE html>\n<html lang="{language.replace("_", "-")}"><head><meta charset="utf-8">\n'
             f"<title>{html.escape(title)}</title>\n<style>{_STYLE}</style>\n"
             f"{_mathjax(mathjax_src)}\n</head><body>\n<h1>{html.escape(title)}</h1>\n"
-            f'<p class="meta">{len(exercises)} exercises from the book '
-            "<em>Variational Autoencoders, from Bayes' rule to MNIST</em>.</p>\n"
+            f'<p class="meta">{html.escape(count)} <em>{html.escape(book)}</em>.</p>\n'
             + "\n".join(sections) + "\n</body></html>\n")
 
 
@@ -97,7 +109,7 @@ def _without_scripts(dom: str) -> str:
 
 
 def write_sheet(title: str, exercises: list[tuple[Exercise, Chapter]], links: Links, out: Path, *,
-                pdf: bool = True) -> list[Path]:
+                pdf: bool = True, language: str = "en", repo: Path = REPO) -> list[Path]:
     """Write ``sheet.html`` (and ``sheet.pdf`` when ``pdf`` and Chromium are there); return the paths."""
     out = Path(out)
     page = out / "sheet.html"
@@ -105,10 +117,12 @@ def write_sheet(title: str, exercises: list[tuple[Exercise, Chapter]], links: Li
     if not can_typeset:
         print("note: sheet.html loads MathJax from a CDN to show its math (no Chromium or no offline "
               "MathJax: run `make book` and install chromium for a self-contained sheet and its PDF).")
-        page.write_text(sheet_html(title, exercises, links, mathjax_src=CDN_MATHJAX), encoding="utf-8")
+        page.write_text(sheet_html(title, exercises, links, mathjax_src=CDN_MATHJAX, language=language, repo=repo),
+                        encoding="utf-8")
         return [page]
     source = out / "sheet.source.html"
-    source.write_text(sheet_html(title, exercises, links, mathjax_src=OFFLINE_MATHJAX.as_uri()), encoding="utf-8")
+    source.write_text(sheet_html(title, exercises, links, mathjax_src=OFFLINE_MATHJAX.as_uri(), language=language,
+                                 repo=repo), encoding="utf-8")
     try:
         typeset = _without_scripts(_printing.typeset_html(source))
     finally:

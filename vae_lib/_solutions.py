@@ -53,7 +53,9 @@ BINARY_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".ico", ".woff", ".
 SOLUTION_MENTIONS = (re.compile(r"[ \t]*Solutions\s+are\s+folded\s+under\s+each\s+exercise\."),)
 
 _FENCE = re.compile(r"^(?P<indent>\s*)(?P<fence>`{3,}|:{3,})\s*(?P<info>.*)$")
-_WORD = re.compile(r"[a-z0-9]+")
+# Latin words and numbers, and each CJK character on its own (Chinese has no spaces between words,
+# and a translated solution must be found however a page wraps it).
+_WORD = re.compile(r"[a-z0-9]+|[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 
 def _closes(line: str, fence: str) -> bool:

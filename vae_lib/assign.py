@@ -27,6 +27,13 @@ folder per student, ``<id>/assignment.ipynb`` and ``<id>/sheet.html``, each with
 own variant of every exercise that has variants (:mod:`vae_lib.variants`), and
 ``assignment.json``, the exercises that ``python -m vae_lib.grade`` grades.
 
+With ``--lang zh_CN`` everything a student reads is in Chinese: the statements, titles and hints
+from the chapters' page catalogues (the ones the Chinese edition is built from;
+:mod:`vae_lib._exercise_language`, which also renders a student's variant into the translated
+statement), the notebook's and the sheet's own words through :func:`vae_lib.i18n.tr`, and the
+self-checks, because the notebook's second cell sets ``VAE_LIB_LANG`` before ``vae_lib`` is
+imported (a plain ``os.environ`` line, so it works in Jupyter, Colab and VS Code alike).
+
 Which cells an exercise needs is found by reading the chapter's code (see :func:`context_cells`),
 so an assignment stays right as chapters change. The exercise labels are listed in the book's
 exercise index and by ``python -m vae_lib.assign --list``.
@@ -46,12 +53,13 @@ from pathlib import Path
 
 import nbformat
 
-from vae_lib import _assignment_sheet, _nbgrader_export, variants
+from vae_lib import _assignment_sheet, _exercise_language, _nbgrader_export, variants
 from vae_lib._atomic_files import atomic_write
 from vae_lib._book_sources import REPO, Chapter, Exercise, import_statement, python_source, read_book
+from vae_lib.i18n import LANGUAGES, normalize_language, tr
 from vae_lib._notebook_export import META, book_links, export_markdown, install_requirement, new_notebook
 
-__all__ = ["Assignment", "select", "context_cells", "assignment_notebook", "write_assignment",
+__all__ = ["Assignment", "select", "localized", "context_cells", "assignment_notebook", "write_assignment",
            "write_nbgrader_source", "prepare_output_folder", "OutputFolderError", "WRITTEN_FILES",
            "write_roster_assignments", "main"]
 
@@ -67,12 +75,14 @@ class Assignment:
     exercises: tuple[Exercise, ...]
     chapters: dict[str, Chapter]
     repo: Path = REPO
+    #: The language the students read (``"en"`` or ``"zh_CN"``).
+    language: str = "en"
 
     def chapter_of(self, exercise: Exercise) -> Chapter:
         return self.chapters[exercise.chapter]
 
 
-def select(labels: list[str], *, title: str = "Assignment", repo: Path = REPO) -> Assignment:
+def select(labels: list[str], *, title: str | None = None, repo: Path = REPO, language: str = "en") -> Assignment:
     """Look up exercises by label in the book; a clear error names any unknown or repeated label.
 
     >>> select(["ex-bayes-grid"]).exercises[0].chapter
@@ -89,7 +99,23 @@ def select(labels: list[str], *, title: str = "Assignment", repo: Path = REPO) -
         raise ValueError(f"Exercise(s) listed twice: {', '.join(repeated)}. Name each once.")
     if not labels:
         raise ValueError("No exercises chosen: pass --exercises ex-a,ex-b.")
-    return Assignment(title, tuple(known[label] for label in labels), chapters, Path(repo))
+    chosen = normalize_language(language)
+    if chosen not in LANGUAGES:
+        raise ValueError(f"--lang {language}: the assignments speak {', '.join(LANGUAGES)}.")
+    return Assignment(title or tr("Assignment", language=chosen), tuple(known[label] for label in labels),
+                      chapters, Path(repo), chosen)
+
+
+def localized(assignment: Assignment, student=None) -> Assignment:
+    """The assignment with its statements in its language and, for a ``student`` of a roster, with
+    the student's variant of each exercise that has variants (:mod:`vae_lib.variants`)."""
+    exercises = []
+    for exercise in assignment.exercises:
+        variant = variants.variant_of(exercise.label) if student is not None else None
+        key = variants.key_for(student, exercise.label) if variant is not None else None
+        exercises.append(_exercise_language.localized_exercise(exercise, assignment.language, assignment.repo,
+                                                               variant=variant, key=key))
+    return dataclasses.replace(assignment, exercises=tuple(exercises))
 
 
 # ------------------------------------------------------------------- which cells are needed
@@ -205,41 +231,59 @@ def _blocks(exercises: tuple[Exercise, ...]) -> list[list[Exercise]]:
 
 
 def _introduction(assignment: Assignment) -> str:
-    listed = "\n".join(f"- {exercise.heading}" for exercise in assignment.exercises)
+    language = assignment.language
+    listed = "\n".join(f"- {_exercise_language.exercise_heading(exercise, language, assignment.repo)}"
+                       for exercise in assignment.exercises)
     return (f"# {assignment.title}\n\n{listed}\n\n"
-            "Run the cells from the top: the first one installs the book's library, `vae_lib`, where it is "
-            "missing, and the setup cells copied from the book's chapters define what the exercises use. Each "
-            "exercise is followed by a **self-check** cell: replace `None` with your computation and run it. "
-            "The check says whether your answer is right and, if not, what kind of mistake it looks like, "
-            "without giving the answer away.")
+            + tr("Run the cells from the top: the first one installs the book's library, `vae_lib`, where it is "
+                 "missing, and the setup cells copied from the book's chapters define what the exercises use. Each "
+                 "exercise is followed by a **self-check** cell: replace `None` with your computation and run it. "
+                 "The check says whether your answer is right and, if not, what kind of mistake it looks like, "
+                 "without giving the answer away.", language=language))
+
+
+def _language_cell(language: str) -> nbformat.NotebookNode:
+    """The cell that makes the self-checks answer in ``language``: before any import of vae_lib."""
+    comment = tr("The self-checks answer in the assignment's language (set before vae_lib is imported).",
+                 language=language)
+    return nbformat.v4.new_code_cell(f'import os\nos.environ["VAE_LIB_LANG"] = "{language}"  # {comment}',
+                                     id="language", metadata={META: {"role": "language", "language": language}})
 
 
 def assignment_notebook(assignment: Assignment, *, requirement: str | None = None) -> nbformat.NotebookNode:
     """The assignment as a notebook: install cell, introduction, then per chapter block its setup and exercises.
 
-    ``requirement`` is what the install cell installs (default: from ``book/_config.yml``).
+    ``requirement`` is what the install cell installs (default: from ``book/_config.yml``). The
+    statements are written as they are in ``assignment.exercises`` (:func:`localized` puts them in
+    the assignment's language); the headings and the notebook's own words are made here in it.
     """
-    links = book_links(assignment.repo)
+    language = assignment.language
+    links = _exercise_language.localized_links(book_links(assignment.repo), language, assignment.repo)
     cells = [nbformat.v4.new_markdown_cell(_introduction(assignment), id="introduction")]
+    if language != "en":
+        cells.append(_language_cell(language))
     for number, block in enumerate(_blocks(assignment.exercises), start=1):
         chapter = assignment.chapter_of(block[0])
-        where = f"Chapter {chapter.number}" if chapter.number else "the chapter"
+        title = _exercise_language.chapter_title(chapter, language, assignment.repo)
+        where = (tr("Setup from Chapter {number}:", language=language, number=chapter.number) if chapter.number
+                 else tr("Setup from the chapter:", language=language))
         cells.append(nbformat.v4.new_markdown_cell(
-            f"## Setup from {where}: {chapter.title}\n\nThese cells are copied from the chapter: run them "
-            "first, they define what the exercises below use.", id=f"setup-{number}"))
+            f"## {_exercise_language.join_label(where, title)}\n\n"
+            + tr("These cells are copied from the chapter: run them first, they define what the exercises below use.",
+                 language=language), id=f"setup-{number}"))
         for index in context_cells(chapter, block):
             source = chapter.cells[index]
             cells.append(nbformat.v4.new_code_cell(
                 source.source, id=f"setup-{number}-{index}",
                 metadata={**source.metadata, META: {"role": "setup", "chapter": chapter.docname}}))
         for exercise in block:
-            cells += _exercise_cells(exercise, chapter, links)
+            cells += _exercise_cells(exercise, chapter, links, language, assignment.repo)
     return new_notebook(cells, requirement=install_requirement(assignment.repo) if requirement is None else requirement,
                         metadata={META: {"title": assignment.title,
                                          "exercises": [exercise.label for exercise in assignment.exercises]}})
 
 
-def _check_source(exercise: Exercise, chapter: Chapter) -> str:
+def _check_source(exercise: Exercise, chapter: Chapter, language: str = "en") -> str:
     """The self-check cell, led by the import of its own chapter's checks.
 
     A later chapter's setup binds the same name (``exercises``) to its own checks; with the
@@ -249,19 +293,21 @@ def _check_source(exercise: Exercise, chapter: Chapter) -> str:
     statement = import_statement(chapter, alias) if alias else None
     if statement is None or statement in exercise.check_source:
         return exercise.check_source
-    return f"{statement}  # this exercise's self-check\n{exercise.check_source}"
+    comment = tr("this exercise's self-check", language=language)
+    return f"{statement}  # {comment}\n{exercise.check_source}"
 
 
-def _exercise_cells(exercise: Exercise, chapter: Chapter, links) -> list:
+def _exercise_cells(exercise: Exercise, chapter: Chapter, links, language: str = "en", repo: Path = REPO) -> list:
     text = export_markdown(exercise.body, links, keep_solutions=False, where=f"{chapter.path.name}: {exercise.label}")
+    heading = _exercise_language.exercise_heading(exercise, language, repo)
     cells = [nbformat.v4.new_markdown_cell(
-        f"## {exercise.heading}\n\n{text}", id=exercise.label,
+        f"## {heading}\n\n{text}", id=exercise.label,
         metadata={META: {"role": "exercise", "exercise": exercise.label}})]
     if exercise.check_source:
-        cells.append(nbformat.v4.new_code_cell(_check_source(exercise, chapter), id=f"{exercise.label}-check",
+        cells.append(nbformat.v4.new_code_cell(_check_source(exercise, chapter, language), id=f"{exercise.label}-check",
                                                metadata={META: {"role": "self-check", "exercise": exercise.label}}))
     else:
-        cells.append(nbformat.v4.new_code_cell("# Your answer here.", id=f"{exercise.label}-answer",
+        cells.append(nbformat.v4.new_code_cell("# " + tr("Your answer here.", language=language), id=f"{exercise.label}-answer",
                                                metadata={META: {"role": "answer", "exercise": exercise.label}}))
     return cells
 
@@ -314,12 +360,14 @@ def write_assignment(assignment: Assignment, out: Path, *, pdf: bool = True, for
     ``out`` is checked first (:func:`prepare_output_folder`): nothing is written when it cannot be used.
     """
     out = prepare_output_folder(out, force=force)
+    assignment = localized(assignment)
     notebook = assignment_notebook(assignment)
     nbformat.validate(notebook)
     written = [out / "assignment.ipynb"]
     atomic_write(written[0], lambda stream: stream.write(nbformat.writes(notebook).encode("utf-8")))
     exercises = [(exercise, assignment.chapter_of(exercise)) for exercise in assignment.exercises]
-    written += _assignment_sheet.write_sheet(assignment.title, exercises, book_links(assignment.repo), out, pdf=pdf)
+    written += _assignment_sheet.write_sheet(assignment.title, exercises, book_links(assignment.repo), out, pdf=pdf,
+                                             language=assignment.language, repo=assignment.repo)
     return written
 
 
@@ -335,6 +383,7 @@ def write_nbgrader_source(assignment: Assignment, course: Path, *, points: str |
     points_table = _nbgrader_export.Points.parse(points)
     path = _nbgrader_export.source_path(course, name)
     _nbgrader_export.prepare_source_folder(path, force=force)
+    assignment = localized(assignment)
     notebook = _nbgrader_export.nbgrader_notebook(
         assignment_notebook(assignment), [(exercise, assignment.chapter_of(exercise)) for exercise in assignment.exercises],
         title=assignment.title, links=book_links(assignment.repo), points=points_table)
@@ -352,15 +401,35 @@ def write_roster_assignments(assignment: Assignment, students: list, out: Path, 
          "students": [student.id for student in students]}, indent=1).encode("utf-8")))
     written = [manifest]
     for student in students:
-        own = dataclasses.replace(assignment, exercises=variants.personal_exercises(assignment.exercises, student),
-                                  title=f"{assignment.title}: {student.name or student.id}")
+        own = dataclasses.replace(localized(assignment, student), title=f"{assignment.title}: {student.name or student.id}")
         folder = prepare_output_folder(out / student.id, force=force)
-        notebook = variants.personalize(assignment_notebook(own), student)
+        notebook = _in_language(variants.personalize(assignment_notebook(own), student), student, own.language)
         atomic_write(folder / "assignment.ipynb", lambda stream: stream.write(nbformat.writes(notebook).encode("utf-8")))
         exercises = [(exercise, own.chapter_of(exercise)) for exercise in own.exercises]
         written += [folder / "assignment.ipynb",
-                    *_assignment_sheet.write_sheet(own.title, exercises, book_links(own.repo), folder, pdf=pdf)]
+                    *_assignment_sheet.write_sheet(own.title, exercises, book_links(own.repo), folder, pdf=pdf,
+                                                   language=own.language, repo=own.repo)]
     return written
+
+
+def _in_language(notebook: nbformat.NotebookNode, student, language: str) -> nbformat.NotebookNode:
+    """A personalized notebook (:func:`vae_lib.variants.personalize`, which writes English) with the
+    cells it adds in ``language``: the student's line, the data cells' comment, the written answers."""
+    if language == "en":
+        return notebook
+    who = f"{student.name} ({student.id})" if student.name else student.id
+    for cell in notebook.cells:
+        role = cell.metadata.get(META, {}).get("role")
+        if role == "written-answer" and cell.source == variants.WRITTEN_PLACEHOLDER:
+            cell.source = _exercise_language.written_placeholder(language)
+        elif cell.get("id") == "student":
+            cell.source = tr("**Student:** {who}. These exercises are your own variant: use the numbers stated "
+                             "here, not the chapter's.", language=language, who=who)
+        elif role == "data":
+            first, _, rest = cell.source.partition("\n")
+            cell.source = "# " + tr("Your data for this exercise (it replaces the chapter's values of these names)",
+                                    language=language) + "\n" + rest
+    return notebook
 
 
 def _list_exercises(repo: Path) -> str:
@@ -379,11 +448,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="the folder to write into (a new or empty one)")
     parser.add_argument("--force", action="store_true",
                         help="write into a folder that holds files: replace the assignment's own files there, keep the rest")
-    parser.add_argument("--title", default="Assignment", help="the title of the notebook and the sheet")
+    parser.add_argument("--title", help="the title of the notebook and the sheet (default: Assignment, in --lang)")
     parser.add_argument("--no-pdf", action="store_true", help="write the HTML sheet only")
     parser.add_argument("--roster", type=Path,
                         help="a CSV file (id, name, optionally seed): one notebook and sheet per student, "
                              "each with the student's own variant")
+    parser.add_argument("--lang", default="en", choices=LANGUAGES,
+                        help="the language the students read: statements, sheet and self-checks (default: en)")
     parser.add_argument("--list", action="store_true", help="list every exercise of the book and exit")
     parser.add_argument("--format", choices=("notebook", "nbgrader"), default="notebook",
                         help="notebook: a notebook and a sheet; nbgrader: the source notebook of an nbgrader course "
@@ -399,8 +470,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.points and args.format != "nbgrader":
         parser.error("--points sets nbgrader points: add --format nbgrader")
     try:
+        # nbgrader names the assignment's folder after the title: an English default keeps it a plain name.
+        title = args.title or ("Assignment" if args.format == "nbgrader" else None)
         assignment = select([label.strip() for label in args.exercises.split(",") if label.strip()],
-                            title=args.title, repo=args.repo)
+                            title=title, repo=args.repo, language=args.lang)
         if args.format == "nbgrader":
             if args.roster:
                 raise ValueError("--roster writes one notebook per student; nbgrader's assignments are one source "

@@ -48,7 +48,9 @@ from vae_lib._atomic_files import atomic_write
 from vae_lib._book_sources import REPO, Exercise, import_statement, read_book
 from vae_lib._notebook_export import META
 from vae_lib.checks import checks_by_exercise
-from vae_lib.variants import WRITTEN_PLACEHOLDER, RosterError, Student, key_for, read_roster, variant_of
+from vae_lib._exercise_language import written_placeholders
+from vae_lib.i18n import LANGUAGE_VARIABLE
+from vae_lib.variants import RosterError, Student, key_for, read_roster, variant_of
 
 __all__ = ["Row", "grade_submission", "grade_all", "write_gradebook", "points_for", "main", "VERDICTS"]
 
@@ -60,7 +62,9 @@ _PROBE_HELPER = '''\
 def __vae_grade_probe(label, read):
     """Print the answer an exercise's self-check was given, as the grader reads it."""
     import json
+    import os
     from vae_lib.checks import _as_number
+    os.environ["VAE_LIB_LANG"] = "en"  # the probe's problem text goes into the (English) gradebook
     try:
         answer = read()
     except BaseException as error:  # noqa: BLE001 - a probe never raises
@@ -133,12 +137,30 @@ def _lecturer_verdict(check, exercise: Exercise, student: Student, probe: dict) 
     if probe.get("problem"):
         return "wrong", probe["problem"]
     key = key_for(student, exercise.label)
-    with contextlib.redirect_stdout(io.StringIO()):
+    # The gradebook is written in English, whatever language the lecturer's shell (VAE_LIB_LANG)
+    # or the submission speaks: the verdict's text is read below ("Not quite." is no known mistake).
+    with contextlib.redirect_stdout(io.StringIO()), _english():
         result = check(value, variant=key) if key else check(value)
     if result.correct:
         return "correct", ""
     message = result.message.removeprefix("✗").strip()
     return "wrong", "" if message.startswith("Not quite.") else message
+
+
+@contextlib.contextmanager
+def _english():
+    """Make the library's messages in English inside the block (``VAE_LIB_LANG=en``), then restore it."""
+    import os
+
+    before = os.environ.get(LANGUAGE_VARIABLE)
+    os.environ[LANGUAGE_VARIABLE] = "en"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(LANGUAGE_VARIABLE, None)
+        else:
+            os.environ[LANGUAGE_VARIABLE] = before
 
 
 # ------------------------------------------------------------------- reading a submission
@@ -183,7 +205,7 @@ def _written_answer(cells, exercise: Exercise) -> str:
     if index is None:
         return "(the written-answer cell was deleted)"
     text = cells[index].get("source", "").strip()
-    return "" if text in ("", WRITTEN_PLACEHOLDER) else text
+    return "" if text == "" or text in written_placeholders() else text
 
 
 # ------------------------------------------------------------------- executing
