@@ -292,9 +292,11 @@ def render_fragment(book: str, variant: str, english: str, translated: str, lang
                 translated = translated.replace(old, token(new))
         mapping: dict[str, str] = {}
         for old, new in zip(_NUMBER.findall(_prose(book)), _NUMBER.findall(_prose(variant))):
-            if old != new:
-                if mapping.setdefault(old, new) != new:
-                    raise UntranslatedError(f"{where}: the number {old} of {book!r} becomes two different numbers.")
+            # Unchanged numbers count too: "rain 2 and umbrella 2" → "rain 2 and umbrella 3" names
+            # two 2s that part ways, which a translation's word order cannot tell apart.
+            if mapping.setdefault(old, new) != new:
+                raise UntranslatedError(f"{where}: the number {old} of {book!r} becomes two different numbers.")
+        mapping = {old: new for old, new in mapping.items() if old != new}
         if not mapping:
             return translated
         pieces = re.split(f"({_SPAN.pattern})", translated)  # prose at even indexes, spans at odd ones
