@@ -123,7 +123,7 @@ def test_chapter_1_checks_answer_in_chinese(monkeypatch, capsys, language):
 
 #: Exercise modules whose messages are not yet made with tr() (issue 20.2). Remove a module when
 #: its checks answer in Chinese; the test below then holds it to that.
-PENDING_MODULES = {"latent_variables", "mixture", "importance_sampling", "elbo", "kl_divergence", "gradients",
+PENDING_MODULES = {"latent_variables", "mixture", "importance_sampling", "kl_divergence", "gradients",
                    "amortized_inference", "training_mnist", "latent_space", "beyond"}
 _ENGLISH = re.compile(r"\b(That is|That's|Not answered|Not quite|Expected a|You|your|the|is not)\b")
 
@@ -195,6 +195,21 @@ def test_chapter_1_explorer_labels_are_translated(monkeypatch, language):
     titles = [panel.children[0].value for panel in explorer.picture.children]
     assert _CJK.search(legend) and "is the prior" not in legend and "<b>P(clogged)</b>" in legend
     assert all(_CJK.search(title) for title in titles), titles
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_chapter_5_elbo_explorer_labels_are_translated(monkeypatch, language):
+    import torch
+
+    from vae_lib.linear_gaussian import LinearGaussian
+    from vae_lib.widgets import elbo_explorer
+
+    monkeypatch.setenv("VAE_LIB_LANG", language)
+    figure = elbo_explorer(LinearGaussian(A=[[3.0]], b=[0.0], sigma=1.0), torch.tensor([4.0]), [0.0, 1.2], [0.3, 1.0])
+    descriptions = [slider.description for slider in figure.sliders]
+    assert all(_CJK.search(text) for text in descriptions) and "q mean" not in descriptions, descriptions
+    alt = re.search(r'(?:alt|aria-label)="([^"]*)"', figure.shown_html()).group(1)
+    assert _CJK.search(alt) and "the exact posterior" not in alt, alt
 
 
 def test_the_catalogue_is_extracted_from_the_code():
