@@ -123,7 +123,7 @@ def test_chapter_1_checks_answer_in_chinese(monkeypatch, capsys, language):
 
 #: Exercise modules whose messages are not yet made with tr() (issue 20.2). Remove a module when
 #: its checks answer in Chinese; the test below then holds it to that.
-PENDING_MODULES = {"latent_variables", "mixture", "importance_sampling", "kl_divergence", "gradients",
+PENDING_MODULES = {"latent_variables", "mixture", "importance_sampling", "gradients",
                    "amortized_inference", "training_mnist", "latent_space", "beyond"}
 _ENGLISH = re.compile(r"\b(That is|That's|Not answered|Not quite|Expected a|You|your|the|is not)\b")
 
@@ -210,6 +210,23 @@ def test_chapter_5_elbo_explorer_labels_are_translated(monkeypatch, language):
     assert all(_CJK.search(text) for text in descriptions) and "q mean" not in descriptions, descriptions
     alt = re.search(r'(?:alt|aria-label)="([^"]*)"', figure.shown_html()).group(1)
     assert _CJK.search(alt) and "the exact posterior" not in alt, alt
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_chapter_6_kl_explorer_labels_are_translated(monkeypatch, language):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from vae_lib.widgets import kl_fit_explorer
+
+    monkeypatch.setenv("VAE_LIB_LANG", language)
+    explorer = kl_fit_explorer(separations=(0.0, 6.0))
+    descriptions = [slider.description for slider in explorer.sliders]
+    assert all(_CJK.search(text) for text in descriptions) and "fit by" not in descriptions, descriptions
+    choices = [label for slider in explorer.sliders[1:] for label, _ in slider.options]
+    assert all(_CJK.search(label) for label in choices), choices
+    alt = re.search(r'alt="([^"]*)"', explorer.shown_html()).group(1)
+    assert _CJK.search(alt) and "target density" not in alt, alt
 
 
 def test_the_catalogue_is_extracted_from_the_code():

@@ -29,13 +29,13 @@ import nbformat
 from vae_lib._book_sources import Exercise
 from vae_lib._notebook_export import META
 from vae_lib._variant import Variant, variant_key
-from vae_lib.exercises import bayes, elbo, latent_variables
+from vae_lib.exercises import bayes, elbo, kl_divergence, latent_variables
 
 __all__ = ["Student", "read_roster", "variant_of", "key_for", "FIXED_EXERCISES", "VARIANT_MODULES",
            "personal_exercises", "personalize", "WRITTEN_PLACEHOLDER", "RosterError"]
 
 #: The exercise modules whose exercises have variants (each lists them in ``VARIANTS``).
-VARIANT_MODULES = (bayes, latent_variables, elbo)
+VARIANT_MODULES = (bayes, latent_variables, elbo, kl_divergence)
 
 #: Exercises that are the same for every student, and why: a key is a chapter (all its exercises)
 #: or one exercise's label (an exercise whose data cannot vary and keep its point, say why).
@@ -44,7 +44,6 @@ VARIANT_MODULES = (bayes, latent_variables, elbo)
 FIXED_EXERCISES = {
     "chapters/03_mixture_of_gaussians": "not given variants yet",
     "chapters/04_importance_sampling": "not given variants yet",
-    "chapters/06_kl_divergence": "not given variants yet",
     "chapters/07_gradients": "not given variants yet",
     "chapters/08_amortized_inference": "not given variants yet",
     "chapters/09_training_mnist": "its numbers come from a trained model and the MNIST data",

@@ -22,6 +22,7 @@ from matplotlib.figure import Figure
 
 from vae_lib.divergences import (GaussianFit, fit_gaussian, forward_kl, gaussian_mixture_1d, moment_matching,
                                  reverse_kl)
+from vae_lib.i18n import tr
 from vae_lib.mixture import MixtureOfGaussians
 from vae_lib.widgets.precomputed import Slider, SliderFigure, slider_figure
 
@@ -118,15 +119,19 @@ def kl_fit_explorer(separations: Sequence[float] = SEPARATIONS, weights: Sequenc
         ``len(separations) × 2 × 2`` pictures.
     """
     separations = [float(s) for s in separations]
+    # The sliders show their choices in the reader's language; the drawing takes the English names.
+    divergences = {tr("forward KL(p||q)"): FORWARD, tr("reverse KL(q||p)"): REVERSE}
+    sides = {tr("left"): "left", tr("right"): "right"}
 
     def draw(separation: float, divergence: str, start: str) -> Figure:
-        setting = kl_fit_setting(bimodal_target(separation, weights, std), divergence, start)
+        divergence = divergences[divergence]
+        setting = kl_fit_setting(bimodal_target(separation, weights, std), divergence, sides[start])
         return draw_kl_fit(setting, divergence)
 
     first = separations[-1] if start_separation is None else float(start_separation)
     return slider_figure(draw, {
-        "separation": Slider("mode separation", separations, first),
-        "divergence": Slider("fit by", [FORWARD, REVERSE], REVERSE),
-        "start": Slider("reverse fit starts", list(STARTS), "left"),
-    }, static=static, alt=("The two-mode target density p and the Gaussian q fitted to it by the chosen "
-                           "divergence, with both KL(p||q) and KL(q||p) written in the corner"))
+        "separation": Slider(tr("mode separation"), separations, first),
+        "divergence": Slider(tr("fit by"), list(divergences), list(divergences)[1]),
+        "start": Slider(tr("reverse fit starts"), list(sides), list(sides)[0]),
+    }, static=static, alt=tr("The two-mode target density p and the Gaussian q fitted to it by the chosen "
+                             "divergence, with both KL(p||q) and KL(q||p) written in the corner"))
