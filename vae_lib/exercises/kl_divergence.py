@@ -14,6 +14,7 @@ True
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import numpy as np
 import torch
@@ -336,13 +337,19 @@ def reverse_fit_optima(data=_REVERSE_BOOK) -> list[GaussianFit]:
 
     Found from starts spread over the target (a broad "bridging" optimum exists besides one per mode).
     """
-    target = reverse_target(data)
-    starts = np.linspace(min(data["means"]) - 2, max(data["means"]) + 2, 12)
+    return list(_reverse_fit_optima(tuple(data["weights"]), tuple(data["means"]), tuple(data["stds"])))
+
+
+@lru_cache(maxsize=256)
+def _reverse_fit_optima(weights: tuple, means: tuple, stds: tuple) -> tuple[GaussianFit, ...]:
+    """:func:`reverse_fit_optima`, kept: a variant's check is built again for its data and in each language."""
+    target = reverse_target({"weights": weights, "means": means, "stds": stds})
+    starts = np.linspace(min(means) - 2, max(means) + 2, 12)
     optima: list[GaussianFit] = []
     for fit in sorted((fit_gaussian(target, "reverse", start=(m, 1.0)) for m in starts), key=lambda f: f.kl):
         if all(abs(fit.mean - known.mean) > 1e-3 for known in optima):
             optima.append(fit)
-    return optima
+    return tuple(optima)
 
 
 def _reverse_variant(rng: np.random.Generator) -> dict:
