@@ -207,7 +207,7 @@ def test_chapter_5_elbo_explorer_labels_are_translated(monkeypatch, language):
     monkeypatch.setenv("VAE_LIB_LANG", language)
     figure = elbo_explorer(LinearGaussian(A=[[3.0]], b=[0.0], sigma=1.0), torch.tensor([4.0]), [0.0, 1.2], [0.3, 1.0])
     descriptions = [slider.description for slider in figure.sliders]
-    assert all(_CJK.search(text) for text in descriptions) and "q mean" not in descriptions, descriptions
+    assert all(_CJK.search(text) for text in descriptions) and "q mean (μ)" not in descriptions, descriptions
     alt = re.search(r'(?:alt|aria-label)="([^"]*)"', figure.shown_html()).group(1)
     assert _CJK.search(alt) and "the exact posterior" not in alt, alt
 
@@ -222,7 +222,7 @@ def test_chapter_6_kl_explorer_labels_are_translated(monkeypatch, language):
     monkeypatch.setenv("VAE_LIB_LANG", language)
     explorer = kl_fit_explorer(separations=(0.0, 6.0))
     descriptions = [slider.description for slider in explorer.sliders]
-    assert all(_CJK.search(text) for text in descriptions) and "fit by" not in descriptions, descriptions
+    assert all(_CJK.search(text) for text in descriptions) and "fitted by" not in descriptions, descriptions
     choices = [label for slider in explorer.sliders[1:] for label, _ in slider.options]
     assert all(_CJK.search(label) for label in choices), choices
     alt = re.search(r'alt="([^"]*)"', explorer.shown_html()).group(1)

@@ -132,13 +132,13 @@ def elbo_explorer(model: LinearGaussian, x: Tensor, means: Sequence[float], widt
 
     def describe(mean: float, width: float) -> str:
         ledger = elbo_ledger(model, x, mean, width)
-        return tr("Left: the exact posterior p(z|x) and q(z); right: the ELBO's ledger, reconstruction "
+        return tr("Left: the exact posterior p(z|x) and q(z); right: the ELBO ledger, reconstruction "
                   "{reconstruction} minus KL {kl} gives the ELBO {elbo}, below log p(x) = {log_evidence} "
                   "by the gap {gap} nats", reconstruction=f"{ledger.reconstruction:.2f}", kl=f"{ledger.kl_prior:.2f}",
                   elbo=f"{ledger.reconstruction - ledger.kl_prior:.2f}", log_evidence=f"{ledger.log_evidence:.2f}",
                   gap=f"{ledger.gap:.2f}")
 
-    figure = slider_figure(draw, {"mean": Slider(tr("q mean"), means, start_mean, "{:.2f}"),
+    figure = slider_figure(draw, {"mean": Slider(tr("q mean (μ)"), means, start_mean, "{:.2f}"),
                                   "width": Slider(tr("q width (sd)"), widths, start_width, "{:.2f}")},
                            alt=describe)
     figure.fallback_png = figure_png(elbo_sketch(model, x, *[s.value for s in figure.sliders]).figure())

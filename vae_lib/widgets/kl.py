@@ -8,7 +8,7 @@ picture is precomputed with :mod:`vae_lib.divergences` and switched in the brows
 >>> import matplotlib; matplotlib.use("Agg")
 >>> explorer = kl_fit_explorer(separations=(0.0, 6.0))
 >>> explorer.n_pictures, [s.description for s in explorer.sliders]
-(8, ['mode separation', 'fit by', 'reverse fit starts'])
+(8, ['mode separation', 'fitted by', 'reverse fit starts'])
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from vae_lib.widgets.precomputed import Slider, SliderFigure, slider_figure
 
 __all__ = ["FORWARD", "REVERSE", "KLFitSetting", "bimodal_target", "kl_fit_setting", "draw_kl_fit", "kl_fit_explorer"]
 
-#: The two choices of the "fit by" slider (plain text: widget labels do not render LaTeX).
+#: The two choices of the "fitted by" slider (plain text: widget labels do not render LaTeX).
 FORWARD, REVERSE = "forward KL(p||q)", "reverse KL(q||p)"
 #: Where the reverse fit starts: one unit outside the left or the right mode, with std 1.
 STARTS = ("left", "right")
@@ -131,7 +131,7 @@ def kl_fit_explorer(separations: Sequence[float] = SEPARATIONS, weights: Sequenc
     first = separations[-1] if start_separation is None else float(start_separation)
     return slider_figure(draw, {
         "separation": Slider(tr("mode separation"), separations, first),
-        "divergence": Slider(tr("fit by"), list(divergences), list(divergences)[1]),
+        "divergence": Slider(tr("fitted by"), list(divergences), list(divergences)[1]),
         "start": Slider(tr("reverse fit starts"), list(sides), list(sides)[0]),
     }, static=static, alt=tr("The two-mode target density p and the Gaussian q fitted to it by the chosen "
                              "divergence, with both KL(p||q) and KL(q||p) written in the corner"))
