@@ -12,7 +12,7 @@ import re
 
 import pytest
 from notation_math import CHAPTERS, REPO
-from test_notation import PENDING
+from test_notation import assert_follows_notation
 
 BOOK_PAGES = sorted((REPO / "book").glob("*.md"))
 PAGES = [(number, page) for number, page in enumerate(CHAPTERS, 1)] + [(0, page) for page in BOOK_PAGES]
@@ -90,9 +90,7 @@ def test_every_cited_key_is_in_the_bibliography():
 @pytest.mark.parametrize("number, page", PAGES, ids=lambda value: getattr(value, "name", str(value)))
 def test_citations_use_one_style(number, page):
     found = _problems(page.read_text(encoding="utf-8"))
-    if found and number in PENDING:
-        pytest.xfail("pending: " + "; ".join(found))
-    assert not found, f"{page.name}:\n" + "\n".join(found)
+    assert_follows_notation(found, number, page.name)
 
 
 def test_the_check_sees_each_mistake():

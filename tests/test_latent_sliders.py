@@ -101,7 +101,7 @@ def test_dimension_sliders_hold_the_other_coordinates_at_the_starting_code():
     expected = np.array(START_Z)
     expected[[3, 1]] = [0.5, -0.25]
     np.testing.assert_allclose(z, expected)
-    assert sliders.labels == ("dimension 3", "dimension 1")
+    assert sliders.labels == ("dimension 3 of z", "dimension 1 of z")
 
 
 def test_the_interpolation_slider_walks_the_straight_line():
@@ -324,6 +324,25 @@ def test_a_widget_without_its_weights_says_where_they_are(tmp_path, browser, ser
     note = page.query_selector(".vae-ls-activate").inner_text()
     page.close()
     assert "weights are missing" in note and not problems
+
+
+def test_the_script_speaks_the_language_the_widget_was_made_in(tmp_path, browser, serve, monkeypatch):
+    """The words the script writes (the canvas's label, the missing-weights note) come from the
+    widget's HTML, so a widget made with VAE_LIB_LANG=zh_CN reads Chinese in the browser too."""
+    monkeypatch.setenv("VAE_LIB_LANG", "zh_CN")
+    model = _model()
+    sliders = dimension_sliders(model, START_Z, dims=[0, 3])
+    lonely = dimension_sliders(_model(seed=1), START_Z, dims=[0], include_weights=False)  # another decoder
+    (tmp_path / "index.html").write_text(f"<!doctype html><html><head><meta charset='utf-8'></head>"
+                                         f"<body>{sliders.html()}{lonely.html()}</body></html>", encoding="utf-8")
+    page, problems = _open(browser, serve(tmp_path) + "/index.html")
+    roots = page.query_selector_all(".vae-latent-sliders")
+    state = roots[0].evaluate(_WIDGET_STATE)
+    note = roots[1].query_selector(".vae-ls-activate").inner_text()
+    page.close()
+    assert not problems, problems
+    assert state["label"] == sliders.picture_alt() and state["label"].startswith("解码器"), state["label"]
+    assert note.startswith("缺少解码器的权重"), note
 
 
 CHAPTER_PAGE = "chapters/10_latent_space.html"

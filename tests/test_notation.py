@@ -139,6 +139,13 @@ def _first_use(key: list[str], as_index: bool, skip: set[int] = frozenset()) -> 
     return None
 
 
+def assert_follows_notation(found: list[str], number: int, problem: str) -> None:
+    """Fail with every finding of chapter ``number`` (an expected failure while it is ``PENDING``)."""
+    if found and number in PENDING:
+        pytest.xfail("pending: " + "; ".join(found))
+    assert not found, f"{problem}:\n" + "\n".join(found)
+
+
 def _pending(*chapters: int) -> bool:
     return any(chapter in PENDING for chapter in chapters)
 
@@ -204,9 +211,7 @@ def _violations(chapter: int, page: Path) -> list[str]:
 @pytest.mark.parametrize("number", range(1, len(CHAPTERS) + 1), ids=lambda n: f"chapter {n}")
 def test_a_chapter_writes_no_symbol_with_another_meaning(number):
     found = _violations(number, CHAPTERS[number - 1])
-    if found and number in PENDING:
-        pytest.xfail("pending: " + "; ".join(found))
-    assert not found, "symbols used against book/notation.md:\n" + "\n".join(found)
+    assert_follows_notation(found, number, "symbols used against book/notation.md")
 
 
 def _k_subscripts(page: Path) -> list[str]:
@@ -226,9 +231,7 @@ def _k_subscripts(page: Path) -> list[str]:
 @pytest.mark.parametrize("number", range(1, len(CHAPTERS) + 1), ids=lambda n: f"chapter {n}")
 def test_a_subscript_k_numbers_a_mixtures_components(number):
     found = _k_subscripts(CHAPTERS[number - 1])
-    if found and number in PENDING:
-        pytest.xfail("pending: " + "; ".join(found))
-    assert not found, "k as a subscript of something other than a mixture's quantities:\n" + "\n".join(found)
+    assert_follows_notation(found, number, "k as a subscript of something other than a mixture's quantities")
 
 
 def _odd_subscripts(page: Path) -> list[str]:
@@ -249,9 +252,7 @@ def _odd_subscripts(page: Path) -> list[str]:
 @pytest.mark.parametrize("number", range(1, len(CHAPTERS) + 1), ids=lambda n: f"chapter {n}")
 def test_subscripts_are_indices_or_names(number):
     found = _odd_subscripts(CHAPTERS[number - 1])
-    if found and number in PENDING:
-        pytest.xfail("pending: " + "; ".join(found))
-    assert not found, "subscripts the notation page does not know:\n" + "\n".join(found)
+    assert_follows_notation(found, number, "subscripts the notation page does not know")
 
 
 @pytest.mark.parametrize("page", ["notation.md", "glossary.md"])
@@ -265,9 +266,7 @@ def test_the_book_pages_write_no_retired_notation(page):
 def test_exercise_messages_use_the_chapters_letters(number):
     text = (REPO / "vae_lib" / "exercises" / f"{EXERCISE_MODULES[number]}.py").read_text(encoding="utf-8")
     found = [spelling for spelling in RETIRED_TEXT if spelling in text]
-    if found and number in PENDING:
-        pytest.xfail(f"pending: {found}")
-    assert not found, f"vae_lib/exercises/{EXERCISE_MODULES[number]}.py still writes {found}"
+    assert_follows_notation(found, number, f"vae_lib/exercises/{EXERCISE_MODULES[number]}.py still writes")
 
 
 def test_the_check_finds_the_old_meanings():

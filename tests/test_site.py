@@ -23,6 +23,7 @@ import http.server
 import os
 import re
 import shutil
+import sys
 import threading
 from pathlib import Path
 from urllib.parse import urlparse
@@ -505,3 +506,29 @@ def _widget_strings(html: str) -> set[str]:
     assert found, "the page has no widget state"
     models = json.loads(found.group(1))["state"].values()
     return {value for model in models for value in model["state"].values() if isinstance(value, str)}
+
+
+@pytest.mark.parametrize("language", TRANSLATED_EDITIONS)
+def test_an_exercise_is_called_what_the_edition_calls_it(root, language):
+    """Exercises' labels, their solutions' titles and the exercise index's references say the
+    edition's word (book/_ext/editions.py: 习题, as the chapters' headings and the exercise index
+    do), not sphinx-exercise's own translation (练习); the English edition says "Exercise"."""
+    sys.path.insert(0, str(REPO / "book" / "_ext"))
+    from editions import EDITIONS
+
+    word = EDITIONS[language].exercise
+    label = re.compile(r'<span class="caption-number">(\S+) (\d+\.\d+) </span>')
+    solution = re.compile(r'<p class="admonition-title">([^<]*)<a class="reference internal" href="#[^"]*">\s*(\S+) '
+                          r'(\d+\.\d+)')
+    for edition, expected in (("en", "Exercise"), (language, word)):
+        chapters = sorted((root / _folder(edition) / "chapters").glob("*.html"))
+        labels = [found for page in chapters for found in label.findall(page.read_text(encoding="utf-8"))]
+        solutions = [found for page in chapters for found in solution.findall(page.read_text(encoding="utf-8"))]
+        assert len(labels) > 30 and len(solutions) > 30, (edition, len(labels), len(solutions))
+        assert {found[0] for found in labels} == {expected}, (edition, sorted({found[0] for found in labels}))
+        assert {found[1] for found in solutions} == {expected}, (edition, sorted({found[1] for found in solutions}))
+        # Every exercise's solution follows it, under the same number.
+        assert {found[1] for found in labels} == {found[2] for found in solutions}
+        index = (root / _folder(edition) / "book" / "exercises.html").read_text(encoding="utf-8")
+        numbers = re.findall(r'<span class="std std-numref">(\S+) \d+\.\d+</span>', index)
+        assert numbers and set(numbers) == {expected}, (edition, sorted(set(numbers)))

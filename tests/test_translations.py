@@ -211,6 +211,6 @@ def test_the_editions_share_one_configuration():
     assert sorted(path.name for path in (REPO / "book").glob("_config*.yml")) == ["_config.yml"]
     for language in LANGUAGES:
         assert set(sphinx_overrides(language, REPO)) <= {
-            "language", "vae_edition", "locale_dirs", "gettext_compact", "html_title", "project",
+            "language", "vae_edition", "locale_dirs", "gettext_compact", "html_title", "project", "numfig_format",
             "togglebutton_hint", "togglebutton_hint_hide"}
         assert (REPO / "book" / "locales" / language / "LC_MESSAGES").is_dir()

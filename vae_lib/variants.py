@@ -13,7 +13,7 @@ recomputes each student's variant from the roster, never from a submission.
 
 >>> sorted(variant_of(label).label for label in ("ex-bayes-grid", "ex-bayes-silence"))
 ['ex-bayes-grid', 'ex-bayes-silence']
->>> variant_of("ex-kl-closed-form") is None
+>>> variant_of("ex-gradients-exp") is None
 True
 """
 
@@ -29,18 +29,18 @@ import nbformat
 from vae_lib._book_sources import Exercise
 from vae_lib._notebook_export import META
 from vae_lib._variant import Variant, variant_key
-from vae_lib.exercises import bayes, elbo, kl_divergence, latent_variables
+from vae_lib.exercises import bayes, beyond, elbo, kl_divergence, latent_variables
 
 __all__ = ["Student", "read_roster", "variant_of", "key_for", "FIXED_EXERCISES", "VARIANT_MODULES",
            "personal_exercises", "personalize", "WRITTEN_PLACEHOLDER", "RosterError"]
 
 #: The exercise modules whose exercises have variants (each lists them in ``VARIANTS``).
-VARIANT_MODULES = (bayes, latent_variables, elbo, kl_divergence)
+VARIANT_MODULES = (bayes, latent_variables, elbo, kl_divergence, beyond)
 
 #: Exercises that are the same for every student, and why: a key is a chapter (all its exercises)
 #: or one exercise's label (an exercise whose data cannot vary and keep its point, say why).
-#: Chapters 1 and 2's exercises have variants; the others are fixed until their exercises modules
-#: declare ``VARIANTS`` (issue 18).
+#: Chapters 1, 2, 5, 6 and 11's exercises have variants (but for one, named below); the others are
+#: fixed until their exercises modules declare ``VARIANTS`` (issue 18).
 FIXED_EXERCISES = {
     "chapters/03_mixture_of_gaussians": "not given variants yet",
     "chapters/04_importance_sampling": "not given variants yet",
@@ -48,7 +48,8 @@ FIXED_EXERCISES = {
     "chapters/08_amortized_inference": "not given variants yet",
     "chapters/09_training_mnist": "its numbers come from a trained model and the MNIST data",
     "chapters/10_latent_space": "its numbers come from a trained model and the MNIST data",
-    "chapters/11_beyond": "not given variants yet",
+    "ex-beyond-blur": "two images' best blur costs ln 2 per pixel they disagree on: its answer, −k ln 2, "
+                      "takes a handful of values, which students would share",
 }
 
 #: The text of a student's written-answer cell before it is answered.

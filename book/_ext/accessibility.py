@@ -10,6 +10,14 @@ here, where the book's build can fix it, rather than excluded from the scan:
   (docutils' deprecated ``doc-biblioentry`` role): :data:`FIXES` repairs each written page
   (``build-finished``), the only place the theme's and docutils' HTML can be changed without
   copying their templates.
+
+Figures' alt text (``mystnb: image: alt:`` in a code cell's metadata) is prose like any other: it
+is translated through the page's catalogue. Sphinx extracts and translates an image's ``alt``
+(``sphinx.util.nodes.extract_messages`` and the ``Locale`` transform), and myst-nb makes the
+output images while it parses a notebook, before that transform, so an executed chapter's
+figures are translated as they are. But the catalogues are extracted from chapters that are not
+executed (``book/translate.py``), which have no output images: :class:`FigureAltMessages` gives
+each such cell's alt text to the catalogue as a hidden message of its own.
 """
 
 from __future__ import annotations
@@ -17,7 +25,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from docutils import nodes
 from sphinx.application import Sphinx
+from sphinx.transforms import SphinxTransform
 
 STATIC = Path(__file__).resolve().parent / "accessibility_static"
 
@@ -79,7 +89,52 @@ def _repair_pages(app: Sphinx, exception: Exception | None) -> None:
             page.write_text(repaired, encoding="utf-8")
 
 
+def cell_alt_text(metadata: dict) -> str | None:
+    """The alt text a code cell's metadata gives its figures (``mystnb: image: alt:``), if any.
+
+    >>> cell_alt_text({"mystnb": {"image": {"alt": "A bar chart"}}})
+    'A bar chart'
+    >>> cell_alt_text({"tags": ["hide-input"]}) is None
+    True
+    """
+    options = (metadata or {}).get("mystnb") or {}
+    for key in ("image", "render_image_options"):  # myst-nb's cell key and its field name
+        alt = (options.get(key) or {}).get("alt")
+        if isinstance(alt, str) and alt.strip():
+            return alt
+    return None
+
+
+class FigureAltMessages(SphinxTransform):
+    """Make the alt text of every figure cell a message of the page's catalogue.
+
+    A cell whose outputs hold an image with that alt text needs nothing: Sphinx extracts and
+    translates the image's ``alt`` itself. A cell without one (a chapter read without being
+    executed, as the catalogues are extracted) gets a comment holding the alt text as a
+    translatable inline with the cell's source line: the gettext builder extracts it, and no
+    page shows it (comments are not written)."""
+
+    default_priority = 15  # before sphinx.transforms.i18n.Locale (20), which translates the messages
+
+    def apply(self, **kwargs) -> None:
+        for cell in list(self.document.findall(_is_code_cell)):
+            alt = cell_alt_text(cell.get("cell_metadata", {}))
+            if alt is None or any(image.get("alt") == alt for image in cell.findall(nodes.image)):
+                continue
+            message = nodes.inline(alt, alt, translatable=True)
+            message.source, message.line = cell.source or self.document["source"], cell.line or 1
+            holder = nodes.comment("", "", classes=["figure-alt-message"])
+            holder.source, holder.line = message.source, message.line
+            holder += message
+            cell += holder
+
+
+def _is_code_cell(node) -> bool:
+    return isinstance(node, nodes.container) and node.get("nb_element") == "cell_code"
+
+
 def setup(app: Sphinx) -> dict:
+    app.add_transform(FigureAltMessages)
     app.connect("builder-inited", _add_static)
     app.connect("build-finished", _repair_pages)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -12,15 +12,20 @@ Each edition's site sits inside the English one: ``html/`` holds the English pag
   hreflang>`` tags;
 - in a translated edition, the chapters' **outputs in the reader's language**: the chapters are
   executed once, in English, and the library messages in their outputs (self-check verdicts,
-  widget labels) are rewritten through vae_lib's catalogue (:func:`vae_lib.i18n.translate_output`).
-  Code, printed numbers and figure labels stay as executed.
+  widget labels, widget pictures' alt text) are rewritten through vae_lib's catalogue
+  (:func:`vae_lib.i18n.translate_output`, :func:`translate_html`). Code, printed numbers and
+  figure labels stay as executed;
+- in a translated edition, sphinx-exercise's **word for an exercise** as :data:`EDITIONS` gives it.
 """
 
 from __future__ import annotations
 
 import functools
+import gettext
+import html
 import json
 import posixpath
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +34,7 @@ from myst_nb.core.render import sanitize_script_content
 from sphinx.application import Sphinx
 from sphinx.config import Config
 
-from vae_lib.i18n import translate_output
+from vae_lib.i18n import _compile, _literal_text, catalogue, interface_messages, translate_output
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -44,6 +49,10 @@ class Edition:
         folder: where the edition's site sits inside the English site (``""`` for English).
         title: the book's title in that language (``None``: the one in ``book/_config.yml``).
         interface: the extensions' own words on the page, e.g. the hint on folded solutions.
+        exercise: what the edition calls an exercise (``None``: as sphinx-exercise translates
+            "Exercise"). The exercises' labels ("习题 2.1"), the solutions' titles and the
+            cross-references use it, so that they say what the glossary, the chapters' headings
+            and the exercise index say.
     """
 
     language: str
@@ -51,6 +60,7 @@ class Edition:
     folder: str
     title: str | None = None
     interface: tuple[tuple[str, str], ...] = ()
+    exercise: str | None = None
 
     @property
     def hreflang(self) -> str:
@@ -62,7 +72,9 @@ SOURCE_LANGUAGE = "en"
 EDITIONS: dict[str, Edition] = {
     "en": Edition("en", "English", ""),
     "zh_CN": Edition("zh_CN", "中文", "zh_CN", "变分自编码器：从贝叶斯公式到 MNIST",
-                     interface=(("togglebutton_hint", "点击展开"), ("togglebutton_hint_hide", "点击收起"))),
+                     interface=(("togglebutton_hint", "点击展开"), ("togglebutton_hint_hide", "点击收起")),
+                     # sphinx-exercise's own Chinese says 练习; the book (headings, exercise index) 习题.
+                     exercise="习题"),
 }
 
 
@@ -70,7 +82,9 @@ def sphinx_overrides(language: str, repo: Path) -> dict:
     """The Sphinx settings an edition changes in ``book/_config.yml``: all of them, in one place.
 
     >>> sorted(sphinx_overrides("zh_CN", Path("/repo")))[:6]
-    ['gettext_compact', 'html_title', 'language', 'locale_dirs', 'project', 'togglebutton_hint']
+    ['gettext_compact', 'html_title', 'language', 'locale_dirs', 'numfig_format', 'project']
+    >>> sphinx_overrides("zh_CN", Path("/repo"))["numfig_format"]
+    {'exercise': '习题 %s'}
     """
     edition = EDITIONS[language]
     overrides = {
@@ -82,6 +96,9 @@ def sphinx_overrides(language: str, repo: Path) -> dict:
     }
     if edition.title:
         overrides |= {"html_title": edition.title, "project": edition.title}
+    if edition.exercise:
+        # The numbered exercises' labels and references (sphinx-exercise reads numfig_format).
+        overrides["numfig_format"] = {"exercise": f"{edition.exercise} %s"}
     return overrides | dict(edition.interface)
 
 
@@ -126,6 +143,43 @@ def _add_switch(app: Sphinx, pagename: str, templatename: str, context: dict, do
     context["metatags"] = context.get("metatags", "") + tags
 
 
+# ----------------------------------------------------------------------------- exercises
+
+
+#: sphinx-exercise's message catalogue (``sphinx.locale`` keeps one translator per catalogue).
+EXERCISE_CATALOGUE = ("general", "exercise")
+
+
+class _EditionWords(gettext.NullTranslations):
+    """An edition's words for an extension's messages, in front of the extension's own catalogue."""
+
+    def __init__(self, words: dict[str, str], base: gettext.NullTranslations | None) -> None:
+        super().__init__()
+        self.words, self.base = words, base
+        if base is not None:
+            self.add_fallback(base)
+
+    def gettext(self, message: str) -> str:
+        return self.words[message] if message in self.words else super().gettext(message)
+
+
+def _exercise_words(app: Sphinx, config: Config) -> None:
+    """Give sphinx-exercise the edition's word for an exercise: its solutions' titles ("解答
+    习题 2.1") are made from its translation of "Exercise", not from ``numfig_format``.
+
+    The translators are shared by every Sphinx application in a process: an English build after a
+    Chinese one gets sphinx-exercise's own catalogue back."""
+    from sphinx import locale
+
+    current = locale.translators.get(EXERCISE_CATALOGUE)
+    base = current.base if isinstance(current, _EditionWords) else current
+    word = EDITIONS[config.vae_edition].exercise if config.vae_edition in EDITIONS else None
+    if word:
+        locale.translators[EXERCISE_CATALOGUE] = _EditionWords({"Exercise": word}, base)
+    elif base is not None:
+        locale.translators[EXERCISE_CATALOGUE] = base
+
+
 # ----------------------------------------------------------------------------- outputs
 
 
@@ -138,12 +192,70 @@ def _translate_outputs(app: Sphinx, doctree: nodes.document) -> None:
                                      and "cell_output" in node.get("classes", [])):
         for node in list(container.findall(lambda n: isinstance(n, (nodes.literal_block, nodes.raw)))):
             text = node.astext()
-            translated = translate_output(text, language)
+            translate = translate_html if isinstance(node, nodes.raw) else translate_output
+            translated = translate(text, language)
             if translated != text:
                 node.children = [nodes.Text(translated)]
                 if isinstance(node, nodes.literal_block):
                     node.rawsource = translated
     _translate_widget_state(app, language)
+
+
+#: A picture's text alternative in HTML: ``alt`` of an ``<img>``, ``aria-label`` of an ``<svg>`` or
+#: a ``<canvas>`` (vae_lib.widgets.pictures.with_alt), written double-quoted and HTML-escaped.
+_PICTURE_TEXT = re.compile(r'(\b(?:alt|aria-label)=")([^"]*)(")')
+
+
+@functools.lru_cache(maxsize=None)
+def _short_patterns(language: str) -> tuple:
+    """Every library message, the short ones included, as patterns that match whole words."""
+    found, interface = [], interface_messages(language)  # the extensions' own words are never in outputs
+    for message, translation in sorted(catalogue(language).items(), key=lambda item: -len(item[0])):
+        if message in interface or not re.search(r"[^\W\d_]{2,}", _literal_text(message)):
+            continue
+        pattern = _compile(message, translation)
+        # A placeholder ends at a full stop, not at a decimal point ("at σ = 0.2." is one setting).
+        regex = re.sub(r"(\(\?P<\w+>[^()]*\))\\\.", r"\1\\.(?!\\d)", pattern.regex.pattern)
+        before = r"(?<!\w)" if re.match(r"\w", message) else ""  # whole words only
+        after = r"(?!\w)" if re.search(r"\w$", message) else ""
+        found.append((re.compile(before + regex + after), pattern))
+    return tuple(found)
+
+
+def translate_picture_text(text: str, language: str) -> str:
+    """A picture's alt text in ``language``. Widgets make it from the library's messages, short
+    ones among them ("Picture", "Titles:"), which :func:`vae_lib.i18n.translate_output` leaves
+    alone in outputs (too likely to match elsewhere); in an alt text they are the library's own.
+
+    >>> translate_picture_text("Or: 0.5.", "zh_CN")
+    '或者： 0.5.'
+    >>> translate_picture_text("Order: 0.5. Time: 2 s", "zh_CN")   # no part of a word, no interface text
+    'Order: 0.5. Time: 2 s'
+    """
+    text = translate_output(text, language)
+    for regex, pattern in _short_patterns(language):
+        if pattern.anchor in text:
+            text = regex.sub(lambda match: pattern.translation.format(**match.groupdict()), text)
+    return text
+
+
+def translate_html(text: str, language: str) -> str:
+    """An output's HTML with the library's messages in ``language``: its text as
+    :func:`vae_lib.i18n.translate_output` translates it, and its pictures' alt text (escaped in
+    the HTML: "image&#x27;s" would not match "image's") as :func:`translate_picture_text` does.
+
+    >>> translate_html('<img alt="Not answered yet: replace None with your computation and run the cell.">',
+    ...                "zh_CN").startswith('<img alt="尚未作答')
+    True
+    """
+    text = translate_output(text, language)
+
+    def picture(match: re.Match) -> str:
+        alt = html.unescape(match[2])
+        translated = translate_picture_text(alt, language)
+        return match[0] if translated == alt else match[1] + html.escape(translated) + match[3]
+
+    return _PICTURE_TEXT.sub(picture, text)
 
 
 def _translate_widget_state(app: Sphinx, language: str) -> None:
@@ -158,7 +270,10 @@ def _translate_widget_state(app: Sphinx, language: str) -> None:
         fields = model.get("state", {})
         for key in ("description", "value", "tooltip", "placeholder"):
             if isinstance(fields.get(key), str):
-                fields[key] = translate_output(fields[key], language)
+                fields[key] = translate_html(fields[key], language)
+        if isinstance(fields.get("_options_labels"), list):  # what a selection slider's read-out shows
+            fields["_options_labels"] = [translate_output(label, language) if isinstance(label, str) else label
+                                         for label in fields["_options_labels"]]
     body = sanitize_script_content(json.dumps(state))  # as myst-nb wrote it
     metadata["js_files"]["ipywidgets_state"] = (uri, {**attributes, "body": body})
 
@@ -223,6 +338,7 @@ def setup(app: Sphinx) -> dict:
     app.add_config_value("vae_edition", SOURCE_LANGUAGE, "env")
     app.add_config_value("vae_language_switch", True, "html")
     app.connect("config-inited", _prepare, priority=950)
+    app.connect("config-inited", _exercise_words, priority=400)  # before sphinx-exercise numbers exercises
     app.connect("html-page-context", _add_switch)
     app.connect("doctree-read", _translate_outputs)
     app.connect("doctree-read", _late_messages)

@@ -22,6 +22,7 @@ import torch
 from torch.distributions import Normal, kl_divergence
 
 from vae_lib.checks import Check, CheckResult, Mistake
+from vae_lib.i18n import current_language, tr
 from vae_lib.latent import ACTIVITY_THRESHOLD
 
 __all__ = [
@@ -66,7 +67,7 @@ def _kl_one_dimension(mu: float, variance: float) -> float:
 
 
 @lru_cache(maxsize=None)
-def _kl_one_dimension_check() -> Check:
+def _kl_one_dimension_check(language: str | None = None) -> Check:  # one per language (messages translated)
     mu, sigma = ONE_DIM_MU, ONE_DIM_SIGMA
     variance = sigma**2
     right = _kl_one_dimension(mu, variance)
@@ -77,20 +78,20 @@ def _kl_one_dimension_check() -> Check:
         right,
         [
             Mistake(_kl_one_dimension(mu, sigma),
-                    "You put σ where the formula has σ² (a slip the source notes make too): "
-                    "the formula needs the variance, σ squared."),
-            Mistake(2 * right, "You forgot the factor ½ in front of the bracket."),
+                    tr("You put σ where the formula has σ² (a slip the source notes make too): "
+                       "the formula needs the variance, σ squared.")),
+            Mistake(2 * right, tr("You forgot the factor ½ in front of the bracket.")),
             Mistake(0.5 * (mu**2 + variance - math.log(sigma) - 1),
-                    "The log term is log σ², the log of the variance, not log σ."),
+                    tr("The log term is log σ², the log of the variance, not log σ.")),
             Mistake(0.5 * (mu**2 + variance + math.log(variance) - 1),
-                    "Check the sign of the log term: the KL subtracts log σ²."),
+                    tr("Check the sign of the log term: the KL subtracts log σ².")),
             Mistake(0.5 * (mu**2 + variance - math.log(variance)),
-                    "You dropped the −1 in the bracket: without it the KL of q = p would not be 0."),
-            Mistake(reverse, "That is KL(p ‖ q), the divergence the other way round; the ELBO has KL(q ‖ p)."),
+                    tr("You dropped the −1 in the bracket: without it the KL of q = p would not be 0.")),
+            Mistake(reverse, tr("That is KL(p ‖ q), the divergence the other way round; the ELBO has KL(q ‖ p).")),
         ],
         kind="number",
-        hint="Write KL(N(μ, σ²) ‖ N(0, 1)) for one dimension, then put in μ and σ² (σ squared).",
-        correct_message="This one dimension costs that many nats in every ELBO of this image.",
+        hint=tr("Write KL(N(μ, σ²) ‖ N(0, 1)) for one dimension, then put in μ and σ² (σ squared)."),
+        correct_message=tr("This one dimension costs that many nats in every ELBO of this image."),
     )
 
 
@@ -100,14 +101,14 @@ def check_kl_one_dimension(answer: object) -> CheckResult:
     Args:
         answer: the student's number (``None`` while not answered yet).
     """
-    return _kl_one_dimension_check()(answer)
+    return _kl_one_dimension_check(current_language())(answer)
 
 
 # ----------------------------------------------------------------------------- ex-latent-space-midpoint
 
 
 @lru_cache(maxsize=None)
-def _midpoint_check() -> Check:
+def _midpoint_check(language: str | None = None) -> Check:  # one per language (messages translated)
     a, b = np.array(CODE_A), np.array(CODE_B)
     midpoint = (a + b) / 2
     return Check(
@@ -115,18 +116,18 @@ def _midpoint_check() -> Check:
         float(np.linalg.norm(midpoint)),
         [
             Mistake(float(np.linalg.norm(b - a) / 2),
-                    "That is half the distance between the two codes, ‖z_b − z_a‖ / 2, not the length of "
-                    "the code halfway between them."),
+                    tr("That is half the distance between the two codes, ‖z_b − z_a‖ / 2, not the length of "
+                       "the code halfway between them.")),
             Mistake(float((np.linalg.norm(a) + np.linalg.norm(b)) / 2),
-                    "That is the average of the two codes' lengths. Average the codes first, coordinate by "
-                    "coordinate, then take the length."),
-            Mistake(float(np.linalg.norm(a + b)), "You added the codes but did not halve the sum."),
-            Mistake(float(midpoint @ midpoint), "That is the squared length: take the square root."),
+                    tr("That is the average of the two codes' lengths. Average the codes first, coordinate by "
+                       "coordinate, then take the length.")),
+            Mistake(float(np.linalg.norm(a + b)), tr("You added the codes but did not halve the sum.")),
+            Mistake(float(midpoint @ midpoint), tr("That is the squared length: take the square root.")),
         ],
         kind="number",
-        hint="The midpoint is z(½) = ½ z_a + ½ z_b, coordinate by coordinate; its length is the square root "
-             "of the sum of its squared coordinates.",
-        correct_message="Shorter than both codes: the straight line cuts through the middle of the latent space.",
+        hint=tr("The midpoint is z(½) = ½ z_a + ½ z_b, coordinate by coordinate; its length is the square root "
+                "of the sum of its squared coordinates."),
+        correct_message=tr("Shorter than both codes: the straight line cuts through the middle of the latent space."),
     )
 
 
@@ -136,7 +137,7 @@ def check_midpoint_length(answer: object) -> CheckResult:
     Args:
         answer: the student's number (``None`` while not answered yet).
     """
-    return _midpoint_check()(answer)
+    return _midpoint_check(current_language())(answer)
 
 
 # ----------------------------------------------------------------------------- ex-latent-space-active-units
@@ -147,7 +148,7 @@ def _count_above(values, threshold: float) -> int:
 
 
 @lru_cache(maxsize=None)
-def _active_units_check() -> Check:
+def _active_units_check(language: str | None = None) -> Check:  # one per language (messages translated)
     threshold, activity = ACTIVITY_THRESHOLD, np.array(ACTIVITY)
     active = _count_above(activity, threshold)
     return Check(
@@ -155,18 +156,18 @@ def _active_units_check() -> Check:
         active,
         [
             Mistake(len(activity) - active,
-                    "That is the number of inactive dimensions, those whose posterior mean hardly moves."),
+                    tr("That is the number of inactive dimensions, those whose posterior mean hardly moves.")),
             Mistake(_count_above(MEAN_POSTERIOR_VARIANCE, threshold),
-                    "You used the average posterior variance E[σ_j²], which is large exactly for the "
-                    "dimensions that are switched off. Activity measures how much the posterior *mean* "
-                    "moves from one image to the next."),
+                    tr("You used the average posterior variance E[σ_j²], which is large exactly for the "
+                       "dimensions that are switched off. Activity measures how much the posterior *mean* "
+                       "moves from one image to the next.")),
             Mistake(_count_above(np.sqrt(activity), threshold),
-                    "You compared a standard deviation with the threshold; Burda et al. compare the variance."),
-            Mistake(_count_above(activity, 10 * threshold), "Check the threshold: it is 0.01."),
+                    tr("You compared a standard deviation with the threshold; Burda et al. compare the variance.")),
+            Mistake(_count_above(activity, 10 * threshold), tr("Check the threshold: it is 0.01.")),
         ],
         kind="integer",
-        hint="A dimension is active when the variance over the images of its posterior mean exceeds 0.01.",
-        correct_message="The other dimensions have collapsed to the prior: the decoder ignores them.",
+        hint=tr("A dimension is active when the variance over the images of its posterior mean exceeds 0.01."),
+        correct_message=tr("The other dimensions have collapsed to the prior: the decoder ignores them."),
     )
 
 
@@ -176,4 +177,4 @@ def check_active_units(answer: object) -> CheckResult:
     Args:
         answer: the student's number (``None`` while not answered yet).
     """
-    return _active_units_check()(answer)
+    return _active_units_check(current_language())(answer)

@@ -22,6 +22,7 @@ from scipy import stats
 
 from vae_lib._variant import Variant
 from vae_lib.checks import Check, CheckResult, Mistake
+from vae_lib.i18n import tr
 
 __all__ = [
     "WEATHER_PRIOR",
@@ -126,22 +127,22 @@ def _umbrella_posterior_check(data=_WEATHER_BOOK) -> Check:
         "P(stormy | umbrella)",
         _normalized(joint_with_umbrella)[stormy],
         [
-            Mistake(prior[stormy], "That is the prior P(stormy): you have not used the umbrella yet."),
+            Mistake(prior[stormy], tr("That is the prior P(stormy): you have not used the umbrella yet.")),
             Mistake(joint_with_umbrella[stormy],
-                    "That is the joint P(stormy, umbrella): divide by the evidence P(umbrella)."),
+                    tr("That is the joint P(stormy, umbrella): divide by the evidence P(umbrella).")),
             Mistake(likelihood[stormy],
-                    "That is the likelihood P(umbrella | stormy), not the posterior: combine it with the prior."),
-            Mistake(joint_with_umbrella.sum(), "That is the evidence P(umbrella), the denominator."),
+                    tr("That is the likelihood P(umbrella | stormy), not the posterior: combine it with the prior.")),
+            Mistake(joint_with_umbrella.sum(), tr("That is the evidence P(umbrella), the denominator.")),
             Mistake(_normalized(prior * only_rain_branch)[stormy],
-                    "That is P(stormy | rain): you counted only the rainy way of carrying an umbrella. "
-                    "People also carry one when it does not rain: sum over both values of the rain."),
+                    tr("That is P(stormy | rain): you counted only the rainy way of carrying an umbrella. "
+                       "People also carry one when it does not rain: sum over both values of the rain.")),
             Mistake(_normalized(likelihood)[stormy],
-                    "You normalized the likelihoods over the weather and left out the prior "
-                    "(that is the answer for equally likely weathers)."),
+                    tr("You normalized the likelihoods over the weather and left out the prior "
+                       "(that is the answer for equally likely weathers).")),
         ],
-        hint="P(umbrella | weather) sums over rain and no rain; then apply Bayes' rule with the weather prior.",
+        hint=tr("P(umbrella | weather) sums over rain and no rain; then apply Bayes' rule with the weather prior."),
         # A claim about the book's numbers; a variant's may not bear it out.
-        correct_message=("The umbrella makes a storm more likely than before, but far from certain."
+        correct_message=(tr("The umbrella makes a storm more likely than before, but far from certain.")
                          if data == _WEATHER_BOOK else ""),
     )
 
@@ -194,17 +195,17 @@ def _chain_parameters_check(data=_CHAIN_BOOK) -> Check:
         chain_parameters(sizes),
         [
             Mistake(entries,
-                    "That counts every entry of the tables. Each distribution sums to 1, so one entry "
-                    "of each is fixed by the others: subtract one per distribution."),
-            Mistake(full_table - 1, "That is the full joint table, which ignores the graph's independences."),
-            Mistake(full_table, "That is the number of entries of the full joint table."),
+                    tr("That counts every entry of the tables. Each distribution sums to 1, so one entry "
+                       "of each is fixed by the others: subtract one per distribution.")),
+            Mistake(full_table - 1, tr("That is the full joint table, which ignores the graph's independences.")),
+            Mistake(full_table, tr("That is the number of entries of the full joint table.")),
             Mistake(chain_parameters(sizes[1:]),
-                    "That is the weather → rain → umbrella chain alone, without the season."),
+                    tr("That is the weather → rain → umbrella chain alone, without the season.")),
         ],
         kind="integer",
-        hint="For each variable, count (values of its parent) × (its own values − 1); the first variable "
-             "has no parent.",
-        correct_message="Far fewer numbers than the full table, because of the graph's independences.",
+        hint=tr("For each variable, count (values of its parent) × (its own values − 1); the first variable "
+                "has no parent."),
+        correct_message=tr("Far fewer numbers than the full table, because of the graph's independences."),
     )
 
 
@@ -259,23 +260,23 @@ def _height_log_likelihood_check(data=_HEIGHTS_BOOK) -> Check:
         log_densities.sum(),
         [
             Mistake(log_densities.mean(),
-                    "That is the average over the six heights; the log-likelihood of the data set is the sum."),
-            Mistake(-log_densities.sum(), "That is the negative log-likelihood (a loss): flip the sign."),
+                    tr("That is the average over the six heights; the log-likelihood of the data set is the sum.")),
+            Mistake(-log_densities.sum(), tr("That is the negative log-likelihood (a loss): flip the sign.")),
             Mistake(stats.norm.logpdf(x, mean, sd**2).sum(),
-                    f"You used the variance σ² = {sd**2:g} as the standard deviation."),
+                    tr("You used the variance σ² = {variance} as the standard deviation.", variance=f"{sd**2:g}")),
             Mistake(stats.norm.logpdf(x, mean, math.sqrt(sd)).sum(),
-                    f"You used σ = {sd:g} as the variance: the standard deviation is {sd:g} cm."),
+                    tr("You used σ = {sd} as the variance: the standard deviation is {sd} cm.", sd=f"{sd:g}")),
             Mistake(log_densities.sum() / math.log(10),
-                    "That is in base 10. Use the natural logarithm (nats), np.log."),
+                    tr("That is in base 10. Use the natural logarithm (nats), np.log.")),
             Mistake(squared.sum(),
-                    "You kept only the squared-distance term: the normalizing constant of the Gaussian, "
-                    "−log(σ √(2π)) per height, is missing."),
+                    tr("You kept only the squared-distance term: the normalizing constant of the Gaussian, "
+                       "−log(σ √(2π)) per height, is missing.")),
             Mistake((squared - math.log(sd)).sum(),
-                    "The −½ log 2π of each height's normalizing constant is missing."),
+                    tr("The −½ log 2π of each height's normalizing constant is missing.")),
         ],
         kind="number",
-        hint="Sum log N(x_i; μ, σ²) over the six heights, with μ and σ in cm and the natural logarithm.",
-        correct_message="A sum of six logs, each a modest negative number: no underflow in sight.",
+        hint=tr("Sum log N(x_i; μ, σ²) over the six heights, with μ and σ in cm and the natural logarithm."),
+        correct_message=tr("A sum of six logs, each a modest negative number: no underflow in sight."),
     )
 
 
@@ -308,18 +309,19 @@ def _height_mle_variance_check(data=_HEIGHTS_BOOK) -> Check:
         float(np.var(x)),
         [
             Mistake(float(np.var(x, ddof=1)),
-                    "That divides by n − 1: the unbiased estimate, not the maximum-likelihood one."),
-            Mistake(float(np.std(x)), "That is a standard deviation; the question asks for the variance σ²."),
-            Mistake(float(np.std(x, ddof=1)), "That is the unbiased standard deviation, not the ML variance."),
+                    tr("That divides by n − 1: the unbiased estimate, not the maximum-likelihood one.")),
+            Mistake(float(np.std(x)), tr("That is a standard deviation; the question asks for the variance σ².")),
+            Mistake(float(np.std(x, ddof=1)), tr("That is the unbiased standard deviation, not the ML variance.")),
             Mistake(HEIGHT_MODEL_SD**2,
-                    "That is the variance of the model given in the previous exercise, not the one that fits "
-                    "the data best." if data == _HEIGHTS_BOOK else
-                    f"That is {HEIGHT_MODEL_SD**2:g} cm², the variance of the book's model of heights, "
-                    "not the one that fits your data best."),
+                    tr("That is the variance of the model given in the previous exercise, not the one that fits "
+                       "the data best.") if data == _HEIGHTS_BOOK else
+                    tr("That is {variance} cm², the variance of the book's model of heights, "
+                       "not the one that fits your data best.", variance=f"{HEIGHT_MODEL_SD**2:g}")),
         ],
         kind="number",
-        hint="Maximize Σ log N(x_i; μ, σ²) over μ and σ², numerically or by setting the derivatives to zero.",
-        correct_message="The maximum-likelihood variance divides by n, not n − 1.",
+        hint=tr("Maximize Σ log N(x_i; μ, σ²) over μ and σ², numerically or by setting the derivatives "
+                "to zero."),
+        correct_message=tr("The maximum-likelihood variance divides by n, not n − 1."),
     )
 
 

@@ -20,6 +20,7 @@ import torch
 from torch.distributions import Normal, kl_divergence
 
 from vae_lib.checks import Check, CheckResult, Mistake
+from vae_lib.i18n import current_language, tr
 from vae_lib.evaluate import bits_per_dim
 from vae_lib.models import VAE, VAEConfig
 
@@ -60,7 +61,7 @@ def _layer(inputs: int, outputs: int, bias: bool = True) -> int:
 
 
 @lru_cache(maxsize=None)
-def _parameter_check() -> Check:
+def _parameter_check(language: str | None = None) -> Check:  # one per language (messages translated)
     d_in, h, d = PIXELS, BIG_HIDDEN, BIG_LATENT
     model = VAE(VAEConfig(latent_dim=d, hidden_dim=h))
     right = sum(p.numel() for p in model.parameters())  # the library's network, counted
@@ -69,15 +70,15 @@ def _parameter_check() -> Check:
         right,
         [
             Mistake(_layer(d_in, h) + _layer(h, d) + _layer(d, h) + _layer(h, d_in),
-                    "The encoder has two heads, one for μ and one for log σ²: you counted one."),
+                    tr("The encoder has two heads, one for μ and one for log σ²: you counted one.")),
             Mistake(_layer(d_in, h) + 2 * _layer(h, d),
-                    "That is the encoder alone: the decoder z → hidden → pixels has parameters too."),
-            Mistake(_layer(d, h) + _layer(h, d_in), "That is the decoder alone: add the encoder."),
+                    tr("That is the encoder alone: the decoder z → hidden → pixels has parameters too.")),
+            Mistake(_layer(d, h) + _layer(h, d_in), tr("That is the decoder alone: add the encoder.")),
         ],
         kind="integer",
-        hint="Add up the layers: a linear layer has inputs × outputs weights and one bias per output "
-             "(forgetting the biases is the most common slip).",
-        correct_message="Most of them sit in the two layers that touch the 784 pixels.",
+        hint=tr("Add up the layers: a linear layer has inputs × outputs weights and one bias per output "
+                "(forgetting the biases is the most common slip)."),
+        correct_message=tr("Most of them sit in the two layers that touch the 784 pixels."),
     )
 
 
@@ -87,14 +88,14 @@ def check_parameter_count(answer: object) -> CheckResult:
     Args:
         answer: the student's number (``None`` while not answered yet).
     """
-    return _parameter_check()(answer)
+    return _parameter_check(current_language())(answer)
 
 
 # ----------------------------------------------------------------------------- ex-mnist-steps
 
 
 @lru_cache(maxsize=None)
-def _steps_check() -> Check:
+def _steps_check(language: str | None = None) -> Check:  # one per language (messages translated)
     per_epoch = math.ceil(N_TRAIN / BATCH_SIZE)  # fit keeps the last, smaller batch
     right = EPOCHS * per_epoch
     return Check(
@@ -102,17 +103,17 @@ def _steps_check() -> Check:
         right,
         [
             Mistake(EPOCHS * (N_TRAIN // BATCH_SIZE),
-                    "That drops the last, smaller batch of every epoch (or rounds the total): fit keeps it, "
-                    "so every epoch has one more step."),
+                    tr("That drops the last, smaller batch of every epoch (or rounds the total): fit keeps it, "
+                       "so every epoch has one more step.")),
             Mistake(math.ceil(EPOCHS * N_TRAIN / BATCH_SIZE),
-                    "You divided all the images of all epochs by the batch size at once; each epoch ends with "
-                    "its own smaller batch."),
-            Mistake(per_epoch, "That is one epoch: the run has several."),
-            Mistake(EPOCHS * N_TRAIN, "That counts images, not steps: one step uses a whole batch."),
+                    tr("You divided all the images of all epochs by the batch size at once; each epoch ends with "
+                       "its own smaller batch.")),
+            Mistake(per_epoch, tr("That is one epoch: the run has several.")),
+            Mistake(EPOCHS * N_TRAIN, tr("That counts images, not steps: one step uses a whole batch.")),
         ],
         kind="integer",
-        hint="Count the batches of one epoch (the last one may be smaller), then multiply by the epochs.",
-        correct_message="One Adam step per batch, the smaller last batch included.",
+        hint=tr("Count the batches of one epoch (the last one may be smaller), then multiply by the epochs."),
+        correct_message=tr("One Adam step per batch, the smaller last batch included."),
     )
 
 
@@ -122,30 +123,30 @@ def check_adam_steps(answer: object) -> CheckResult:
     Args:
         answer: the student's number (``None`` while not answered yet).
     """
-    return _steps_check()(answer)
+    return _steps_check(current_language())(answer)
 
 
 # ----------------------------------------------------------------------------- ex-mnist-bits
 
 
 @lru_cache(maxsize=None)
-def _bits_check() -> Check:
+def _bits_check(language: str | None = None) -> Check:  # one per language (messages translated)
     nats = BURDA_NLL_NATS
     return Check(
         "bits per dimension",
         float(bits_per_dim(nats, PIXELS)),
         [
-            Mistake(nats / PIXELS, "That is nats per pixel: convert nats to bits too (1 bit = ln 2 nats)."),
-            Mistake(nats / math.log(2), "That is bits per image: divide by the number of pixels as well."),
+            Mistake(nats / PIXELS, tr("That is nats per pixel: convert nats to bits too (1 bit = ln 2 nats).")),
+            Mistake(nats / math.log(2), tr("That is bits per image: divide by the number of pixels as well.")),
             Mistake(nats * math.log(2) / PIXELS,
-                    "You multiplied by ln 2: a nat is less than a bit, so the number of bits is larger "
-                    "than the number of nats."),
+                    tr("You multiplied by ln 2: a nat is less than a bit, so the number of bits is larger "
+                       "than the number of nats.")),
             Mistake(nats / (PIXELS * math.log10(2)),
-                    "You used log10(2); the conversion from nats to bits needs the natural logarithm of 2."),
+                    tr("You used log10(2); the conversion from nats to bits needs the natural logarithm of 2.")),
         ],
         kind="number",
-        hint="bits = nats / ln 2, and 'per dimension' means per pixel.",
-        correct_message="A fraction of a bit per pixel: most pixels are easy to predict.",
+        hint=tr("bits = nats / ln 2, and 'per dimension' means per pixel."),
+        correct_message=tr("A fraction of a bit per pixel: most pixels are easy to predict."),
     )
 
 
@@ -155,7 +156,7 @@ def check_bits_per_dim(answer: object) -> CheckResult:
     Args:
         answer: the student's number (``None`` while not answered yet).
     """
-    return _bits_check()(answer)
+    return _bits_check(current_language())(answer)
 
 
 # ----------------------------------------------------------------------------- ex-mnist-kl
@@ -166,7 +167,7 @@ def _half_sum(terms: torch.Tensor) -> float:
 
 
 @lru_cache(maxsize=None)
-def _kl_check() -> Check:
+def _kl_check(language: str | None = None) -> Check:  # one per language (messages translated)
     mu = torch.tensor(ENCODER_MU, dtype=torch.float64)
     logvar = torch.tensor(ENCODER_LOGVAR, dtype=torch.float64)
     q = Normal(mu, torch.exp(0.5 * logvar))
@@ -176,17 +177,17 @@ def _kl_check() -> Check:
         right,
         [
             Mistake(_half_sum(mu**2 + torch.exp(2 * logvar) - 1 - 2 * logvar),
-                    "You read the encoder's output as log σ; it is log σ², the log-variance."),
+                    tr("You read the encoder's output as log σ; it is log σ², the log-variance.")),
             Mistake(_half_sum(mu**2 + torch.exp(0.5 * logvar) - 1 - logvar),
-                    "You wrote σ where the formula has σ², the variance: σ² = exp(log σ²)."),
-            Mistake(2 * right, "You dropped the factor 1/2."),
-            Mistake(-right, "The sign is flipped: a KL divergence is never negative."),
+                    tr("You wrote σ where the formula has σ², the variance: σ² = exp(log σ²).")),
+            Mistake(2 * right, tr("You dropped the factor 1/2.")),
+            Mistake(-right, tr("The sign is flipped: a KL divergence is never negative.")),
             Mistake(_half_sum(mu**2 + torch.exp(logvar) - 1 + logvar),
-                    "The log-variance enters with a minus sign: −log σ² penalises a variance that is too small."),
+                    tr("The log-variance enters with a minus sign: −log σ² penalises a variance that is too small.")),
         ],
         kind="number",
-        hint="KL = ½ Σ_j (μ_j² + σ_j² − 1 − log σ_j²), with σ_j² = exp(log σ_j²).",
-        correct_message="Each dimension pays for a mean away from 0 and a variance away from 1.",
+        hint=tr("KL = ½ Σ_j (μ_j² + σ_j² − 1 − log σ_j²), with σ_j² = exp(log σ_j²)."),
+        correct_message=tr("Each dimension pays for a mean away from 0 and a variance away from 1."),
     )
 
 
@@ -196,4 +197,4 @@ def check_closed_form_kl(answer: object) -> CheckResult:
     Args:
         answer: the student's number (``None`` while not answered yet).
     """
-    return _kl_check()(answer)
+    return _kl_check(current_language())(answer)

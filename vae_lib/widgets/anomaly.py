@@ -12,7 +12,7 @@ is precomputed (see :mod:`vae_lib.widgets.precomputed`), so it works on the stat
 >>> explorer = threshold_explorer(rng.normal(100, 10, 500), {"noise": rng.normal(150, 10, 200)},
 ...                               false_positive_rates=(0.01, 0.1))
 >>> explorer.n_pictures, [s.description for s in explorer.sliders]
-(2, ['false alarms', 'anomaly'])
+(2, ['false alarms', 'kind of anomaly'])
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from vae_lib.anomaly import area_under_roc, rates_at, roc_curve
+from vae_lib.i18n import tr
 from vae_lib.widgets.precomputed import Slider, SliderFigure, slider_figure
 
 __all__ = ["DEFAULT_RATES", "threshold_for", "operating_point", "threshold_explorer"]
@@ -55,12 +56,13 @@ def operating_point(rate: float, normal_scores, anomalous_scores) -> str:
     return f"threshold {threshold:.0f}: {fpr:.1%} false alarms, {tpr:.1%} caught"
 
 
-def _draw(normal: np.ndarray, anomalous: np.ndarray, name: str, rate: float, bins: np.ndarray) -> Figure:
+def _draw(normal: np.ndarray, anomalous: np.ndarray, name: str, rate: float, bins: np.ndarray,
+          split: str = "test") -> Figure:
     threshold = threshold_for(rate, normal)
     fpr, tpr = rates_at(threshold, normal, anomalous)
     fig, (hist, roc) = plt.subplots(1, 2, figsize=(6.6, 2.7), width_ratios=[1.7, 1], layout="constrained")
     clipped = np.clip(anomalous, bins[0], bins[-1])  # off-scale scores pile up in the last bin
-    hist.hist(normal, bins=bins, density=True, color=NORMAL_COLOUR, alpha=0.7, label="test digits")
+    hist.hist(normal, bins=bins, density=True, color=NORMAL_COLOUR, alpha=0.7, label=f"{split} digits")  # a figure label: English
     hist.hist(clipped, bins=bins, density=True, color=ANOMALY_COLOUR, alpha=0.6, label=name)
     hist.axvline(threshold, color="black", lw=1.5)
     hist.set_xlabel("anomaly score −ELBO (nats)")
@@ -80,11 +82,13 @@ def _draw(normal: np.ndarray, anomalous: np.ndarray, name: str, rate: float, bin
 
 
 def threshold_explorer(normal_scores, anomalous_scores: Mapping[str, Sequence[float]],
-                       false_positive_rates: Sequence[float] = DEFAULT_RATES) -> SliderFigure:
+                       false_positive_rates: Sequence[float] = DEFAULT_RATES, split: str = "test") -> SliderFigure:
     """Sliders for the accepted false-positive rate and the kind of anomaly; histograms and ROC below.
 
     Args:
         normal_scores: anomaly scores of normal images (e.g. test digits).
+        split: the name of the split the normal images come from, as the data source names it
+            (``history.test_name``: ``"test"``, or ``"held-out"`` for the bundled offline subset).
         anomalous_scores: ``{name: scores}`` for each kind of anomaly.
         false_positive_rates: the values of the first slider (it starts at 5 % when offered).
     """
@@ -96,10 +100,10 @@ def threshold_explorer(normal_scores, anomalous_scores: Mapping[str, Sequence[fl
     low = min(np.quantile(normal, 0.001), *(s.min() for s in sets.values()))
     bins = np.linspace(low, max(high, np.quantile(normal, 0.999)), 60)
     start = 0.05 if 0.05 in false_positive_rates else None
-    return slider_figure(lambda rate, name: _draw(normal, sets[name], name, rate, bins),
-                         {"rate": Slider("false alarms", list(false_positive_rates), start, format="{:.1%}"),
-                          "name": Slider("anomaly", list(sets))},
-                         alt=("Left: histograms of the anomaly score of normal test digits and of the "
-                              "anomalies, with the threshold that gives the chosen false-alarm rate; right: "
-                              "the ROC curve, true-positive against false-positive rate, with that threshold "
-                              "marked as a dot"))
+    return slider_figure(lambda rate, name: _draw(normal, sets[name], name, rate, bins, split),
+                         {"rate": Slider(tr("false alarms"), list(false_positive_rates), start, format="{:.1%}"),
+                          "name": Slider(tr("kind of anomaly"), list(sets))},
+                         alt=tr("Left: histograms of the anomaly score of normal {split} digits and of the "
+                                "anomalies, with the threshold that gives the chosen false-alarm rate; right: "
+                                "the ROC curve, true-positive against false-positive rate, with that threshold "
+                                "marked as a dot", split=split))

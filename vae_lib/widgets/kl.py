@@ -119,19 +119,18 @@ def kl_fit_explorer(separations: Sequence[float] = SEPARATIONS, weights: Sequenc
         ``len(separations) × 2 × 2`` pictures.
     """
     separations = [float(s) for s in separations]
-    # The sliders show their choices in the reader's language; the drawing takes the English names.
-    divergences = {tr("forward KL(p||q)"): FORWARD, tr("reverse KL(q||p)"): REVERSE}
-    sides = {tr("left"): "left", tr("right"): "right"}
 
     def draw(separation: float, divergence: str, start: str) -> Figure:
-        divergence = divergences[divergence]
-        setting = kl_fit_setting(bimodal_target(separation, weights, std), divergence, sides[start])
+        setting = kl_fit_setting(bimodal_target(separation, weights, std), divergence, start)
         return draw_kl_fit(setting, divergence)
 
     first = separations[-1] if start_separation is None else float(start_separation)
+    # The read-outs show the choices in the reader's language; the drawing gets the English values.
     return slider_figure(draw, {
         "separation": Slider(tr("mode separation"), separations, first),
-        "divergence": Slider(tr("fitted by"), list(divergences), list(divergences)[1]),
-        "start": Slider(tr("reverse fit starts"), list(sides), list(sides)[0]),
+        "divergence": Slider(tr("fitted by"), [FORWARD, REVERSE], REVERSE,
+                             labels=[tr("forward KL(p||q)"), tr("reverse KL(q||p)")]),
+        "start": Slider(tr("reverse fit starts"), list(STARTS), "left",
+                        labels=[tr("left of the modes"), tr("right of the modes")]),
     }, static=static, alt=tr("The two-mode target density p and the Gaussian q fitted to it by the chosen "
                              "divergence, with both KL(p||q) and KL(q||p) written in the corner"))

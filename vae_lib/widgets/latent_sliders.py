@@ -21,7 +21,7 @@ The book's signature widget, in two versions (defined in the chapter on explorin
 >>> model = VAE(latent_dim=4, hidden_dim=8)
 >>> sliders = dimension_sliders(model, [0.1, -0.2, 0.3, 0.0], dims=[0, 2])
 >>> sliders.labels, sliders.values
-(('dimension 0', 'dimension 2'), (0.1, 0.3))
+(('dimension 0 of z', 'dimension 2 of z'), (0.1, 0.3))
 >>> bundle = sliders._repr_mimebundle_()
 >>> sorted(bundle), "<canvas" in bundle["text/html"]
 (['image/png', 'text/html', 'text/plain'], False)
@@ -43,6 +43,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from vae_lib.i18n import tr
 from vae_lib.latent import decode
 from vae_lib.models import VAE
 
@@ -201,7 +202,7 @@ SCRIPT = r"""
     return Float32Array.from(out, (logit) => 1 / (1 + Math.exp(-logit)));
   }
   const note = root.querySelector('.vae-ls-activate'), net = load();
-  if (!net) { note.textContent = 'The decoder weights are missing: run the cell that shows the first sliders of this model.'; return; }
+  if (!net) { note.textContent = root.dataset.missing; return; }
   note.remove();
   const picture = root.querySelector('.vae-ls-picture'), canvas = document.createElement('canvas');
   canvas.width = net.s.width; canvas.height = net.s.height; canvas.className = 'vae-ls-canvas';
@@ -222,7 +223,7 @@ SCRIPT = r"""
       image.data.set([grey, grey, grey, 255], 4 * p);
     });
     context.putImageData(image, 0, 0);
-    canvas.setAttribute('aria-label', 'The digit the decoder draws at ' + inputs.map((input) =>
+    canvas.setAttribute('aria-label', root.dataset.alt + ' ' + inputs.map((input) =>
         input.getAttribute('aria-label') + ' = ' + parseFloat(input.value).toFixed(2)).join(', ') + '.');
     root.vaeZ = z; root.vaeDecoded = values;  // for tests: the last code and its pixel probabilities
     root.vaeRedrawMs = performance.now() - start; root.vaeRedraws = (root.vaeRedraws || 0) + 1;
@@ -231,9 +232,6 @@ SCRIPT = r"""
   redraw();
 })();
 """
-
-_ACTIVATE = ("To move the sliders, run this cell: Jupyter runs the script of an output only in a "
-             "notebook you executed yourself.")
 
 
 @dataclass(frozen=True)
@@ -282,7 +280,7 @@ class LatentSliders:
         """What the picture shows, for a reader who cannot see it (the canvas's label says the same)."""
         values = self.values if values is None else values
         settings = ", ".join(f"{label} = {value:.2f}" for label, value in zip(self.labels, values))
-        return f"The digit the decoder draws at {settings}."
+        return f"{tr('The digit the decoder draws at')} {settings}."
 
     def html(self) -> str:
         """The self-contained HTML: weights (optional), starting picture, sliders, script."""
@@ -298,13 +296,19 @@ class LatentSliders:
             f'<output style="font-family:monospace;min-width:3.5em">{value:.2f}</output></label>'
             for label, low, high, value in zip(self.labels, self.lows, self.highs, self.values))
         caption = f'<p style="margin:0 0 0.4em 0">{html.escape(self.caption)}</p>' if self.caption else ""
+        texts = {"alt": tr("The digit the decoder draws at"),  # the script's words, in the reader's language
+                 "missing": tr("The decoder weights are missing: run the cell that shows the first sliders of "
+                               "this model.")}
+        activate = tr("To move the sliders, run this cell: Jupyter runs the script of an output only in a "
+                      "notebook you executed yourself.")
         return (f'<div class="vae-latent-sliders" data-decoder="{self.weights.key}" data-config="{config}" '
+                f'data-alt="{html.escape(texts["alt"])}" data-missing="{html.escape(texts["missing"])}" '
                 f'style="margin:0.5em 0">'
                 f'{self.weights_html() if self.include_weights else ""}{caption}'
                 f'<div style="display:flex;flex-wrap:wrap;align-items:center;gap:1.5em">'
                 f'<img class="vae-ls-picture" alt="{html.escape(self.picture_alt())}" style="{style}" '
                 f'src="data:image/png;base64,{png}"><div>{rows}</div></div>'
-                f'<p class="vae-ls-activate" style="font-size:smaller;color:#666;margin:0.3em 0 0 0">{_ACTIVATE}</p>'
+                f'<p class="vae-ls-activate" style="font-size:smaller;color:#666;margin:0.3em 0 0 0">{html.escape(activate)}</p>'
                 f"<script>{SCRIPT}</script></div>")
 
     def fallback_png(self) -> bytes:
@@ -335,7 +339,7 @@ def _dimension_axes(z: Sequence[float], dims: Sequence[int], span: float, labels
     base[dims] = 0.0
     directions = np.eye(z.size)[dims]
     starts = tuple(float(np.clip(round(z[d], 2), -span, span)) for d in dims)
-    names = tuple(labels) if labels is not None else tuple(f"dimension {d}" for d in dims)
+    names = tuple(labels) if labels is not None else tuple(tr("dimension {d} of z", d=str(d)) for d in dims)
     return base, directions, names, starts
 
 
@@ -350,7 +354,7 @@ def dimension_sliders(model: VAE, z: Sequence[float], dims: Sequence[int], *, sp
         dims: the dimensions that get a slider (e.g. those with the most KL).
         span: each slider runs from −span to +span (3: three prior standard deviations).
         step: the slider step.
-        labels: one plain-text label per slider (default ``"dimension j"``).
+        labels: one plain-text label per slider (default ``"dimension j of z"``).
         include_weights: ``False`` if an earlier output on the page carries this decoder's weights.
         caption: optional text above the sliders.
     """

@@ -43,6 +43,7 @@ import ipywidgets.embed
 from ipywidgets.widgets.widget_string import HTMLStyle
 from matplotlib.figure import Figure
 
+from vae_lib.i18n import tr
 from vae_lib.widgets.pictures import as_html, figure_png, png_img, with_alt
 
 __all__ = ["Slider", "SliderFigure", "slider_figure", "settings_text", "nested_stacks", "link_levels",
@@ -66,18 +67,24 @@ class Slider:
         values: the values, in slider order (numbers or short strings).
         value: the starting value (one of ``values``); ``None`` starts in the middle.
         format: how the read-out shows a value, e.g. ``"{:.2f}"``.
+        labels: what the read-out shows for each value instead (e.g. translated words for string
+            values the drawing function compares); ``None``: the values, formatted.
     """
 
     label: str
     values: Sequence[Any]
     value: Any = None
     format: str = "{:g}"
+    labels: Sequence[str] | None = None
 
     def start_index(self) -> int:
         """Index of the starting value; a clear error if it is not one of the values."""
         values = list(self.values)
         if not values:
             raise ValueError(f"Slider {self.label!r} has no values: give at least one.")
+        if self.labels is not None and len(self.labels) != len(values):
+            raise ValueError(f"Slider {self.label!r} has {len(values)} values but {len(self.labels)} labels: "
+                             "give one label per value.")
         if self.value is None:
             return len(values) // 2
         for index, candidate in enumerate(values):
@@ -87,8 +94,18 @@ class Slider:
         raise ValueError(f"The starting value {self.value!r} of slider {self.label!r} is not one of its "
                          f"values {values}: pick one of those.")
 
+    def shown(self, value: Any) -> str:
+        """What the read-out (and the alt text) shows for ``value``: its label, else the value formatted.
+
+        >>> Slider("show", ["p", "b"], labels=["probabilities", "a sample"]).shown("b")
+        'a sample'
+        """
+        if self.labels is not None:
+            return str(self.labels[list(self.values).index(value)])
+        return self.format.format(value) if _is_number(value) else str(value)
+
     def widget(self) -> widgets.SelectionSlider:
-        options = [(self.format.format(v) if _is_number(v) else str(v), v) for v in self.values]
+        options = [(self.shown(v), v) for v in self.values]
         return widgets.SelectionSlider(options=options, index=self.start_index(), description=self.label,
                                        continuous_update=True, style=SLIDER_STYLE, layout=SLIDER_LAYOUT)
 
@@ -209,18 +226,17 @@ def settings_text(sliders: Mapping[str, Slider], values: Mapping[str, Any]) -> s
     >>> settings_text({"m": Slider("mean μ", [0.5], format="{:.2f}")}, {"m": 0.5})
     'mean μ = 0.50'
     """
-    return ", ".join(f"{spec.label} = {spec.format.format(values[name]) if _is_number(values[name]) else values[name]}"
-                     for name, spec in sliders.items())
+    return ", ".join(f"{spec.label} = {spec.shown(values[name])}" for name, spec in sliders.items())
 
 
 def _describe(alt: str | Callable[..., str] | None, sliders: Mapping[str, Slider], values: Mapping[str, Any],
               picture: str | Figure | None = None) -> str:
     """A picture's alt text: what the figure shows (``alt``, a text or ``alt(**values)``), its
     settings and, for a matplotlib figure, the titles it prints (where its numbers are)."""
-    what = alt(**values) if callable(alt) else (alt or "Picture")
-    text = f"{what.rstrip('.:; ')}, at {settings_text(sliders, values)}."
+    what = alt(**values) if callable(alt) else (alt or tr("Picture"))
+    text = what.rstrip(".:; ") + tr(", at {settings}.", settings=settings_text(sliders, values))
     titles = figure_titles(picture) if isinstance(picture, Figure) else []
-    return text + (" Titles: " + "; ".join(titles) + "." if titles else "")
+    return text + (f" {tr('Titles:')} " + "; ".join(titles) + "." if titles else "")
 
 
 def figure_titles(fig: Figure) -> list[str]:

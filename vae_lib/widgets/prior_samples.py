@@ -11,7 +11,7 @@ book plots as "the sample") or one binary image drawn from them. Every picture i
 >>> from vae_lib.models import VAE
 >>> explorer = prior_scale_explorer(VAE(latent_dim=2, hidden_dim=8), scales=(0.0, 1.0), n=4)
 >>> explorer.n_pictures, [s.description for s in explorer.sliders]
-(4, ['temperature τ of z', 'show'])
+(4, ['temperature τ of z', 'what to show'])
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import matplotlib.pyplot as plt
 import torch
 from matplotlib.figure import Figure
 
+from vae_lib.i18n import tr
 from vae_lib.models import VAE
 from vae_lib.plots import plot_digits
 from vae_lib.widgets.precomputed import Slider, SliderFigure, slider_figure
@@ -88,6 +89,7 @@ def prior_scale_explorer(model: VAE, scales: Sequence[float] = DEFAULT_SCALES, n
     """
     start = 1.0 if 1.0 in scales else None
     return slider_figure(lambda scale, show: _draw(model, scale, show, n, seed),
-                         {"scale": Slider("temperature τ of z", list(scales), start),
-                          "show": Slider("show", list(SHOW), SHOW[0])},
-                         alt=f"A grid of {n} digits decoded from z = τ · ε, ε drawn from the prior N(0, I)")
+                         {"scale": Slider(tr("temperature τ of z"), list(scales), start),
+                          "show": Slider(tr("what to show"), list(SHOW), SHOW[0],
+                                         labels=[tr("pixel probabilities"), tr("a binary sample")])},
+                         alt=tr("A grid of {n} digits decoded from z = τ · ε, ε drawn from the prior N(0, I)", n=str(n)))
