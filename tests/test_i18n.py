@@ -121,9 +121,6 @@ def test_chapter_1_checks_answer_in_chinese(monkeypatch, capsys, language):
     assert printed.count("\n") == len(replies)
 
 
-#: Exercise modules whose messages are not yet made with tr() (issue 20.2). Remove a module when
-#: its checks answer in Chinese; the test below then holds it to that.
-PENDING_MODULES = {"elbo", "kl_divergence"}
 _ENGLISH = re.compile(r"\b(That is|That's|Not answered|Not quite|Expected a|You|your|the|is not)\b")
 
 
@@ -165,8 +162,6 @@ def test_every_chapter_checks_answer_in_the_language(monkeypatch, capsys, langua
 
     from vae_lib.checks import checks_by_exercise
 
-    if module_name in PENDING_MODULES:
-        pytest.skip(f"vae_lib.exercises.{module_name}: messages not translated yet (issue 20.2)")
     module = importlib.import_module(f"vae_lib.exercises.{module_name}")
     functions = checks_by_exercise(module)
     assert functions, f"{module_name} has no self-checks"
@@ -194,6 +189,38 @@ def test_chapter_1_explorer_labels_are_translated(monkeypatch, language):
     titles = [panel.children[0].value for panel in explorer.picture.children]
     assert _CJK.search(legend) and "is the prior" not in legend and "<b>P(clogged)</b>" in legend
     assert all(_CJK.search(title) for title in titles), titles
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_chapter_5_elbo_explorer_labels_are_translated(monkeypatch, language):
+    import torch
+
+    from vae_lib.linear_gaussian import LinearGaussian
+    from vae_lib.widgets import elbo_explorer
+
+    monkeypatch.setenv("VAE_LIB_LANG", language)
+    figure = elbo_explorer(LinearGaussian(A=[[3.0]], b=[0.0], sigma=1.0), torch.tensor([4.0]), [0.0, 1.2], [0.3, 1.0])
+    descriptions = [slider.description for slider in figure.sliders]
+    assert all(_CJK.search(text) for text in descriptions) and "q mean (μ)" not in descriptions, descriptions
+    alt = re.search(r'(?:alt|aria-label)="([^"]*)"', figure.shown_html()).group(1)
+    assert _CJK.search(alt) and "the exact posterior" not in alt, alt
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_chapter_6_kl_explorer_labels_are_translated(monkeypatch, language):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from vae_lib.widgets import kl_fit_explorer
+
+    monkeypatch.setenv("VAE_LIB_LANG", language)
+    explorer = kl_fit_explorer(separations=(0.0, 6.0))
+    descriptions = [slider.description for slider in explorer.sliders]
+    assert all(_CJK.search(text) for text in descriptions) and "fitted by" not in descriptions, descriptions
+    choices = [label for slider in explorer.sliders[1:] for label, _ in slider.options]
+    assert all(_CJK.search(label) for label in choices), choices
+    alt = re.search(r'alt="([^"]*)"', explorer.shown_html()).group(1)
+    assert _CJK.search(alt) and "target density" not in alt, alt
 
 
 def _html_leaves(widget) -> list[str]:

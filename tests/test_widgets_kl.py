@@ -42,7 +42,7 @@ def slider_values(slider):
 
 
 def test_structure(explorer):
-    assert [s.description for s in explorer.sliders] == ["mode separation", "fit by", "reverse fit starts"]
+    assert [s.description for s in explorer.sliders] == ["mode separation", "fitted by", "reverse fit starts"]
     assert all("$" not in s.description for s in explorer.sliders)  # no LaTeX in widget text
     assert explorer.n_pictures == len(SEPARATIONS) * 2 * len(STARTS)
     assert [s.value for s in explorer.sliders] == [7.0, REVERSE, "left"]  # the largest separation first

@@ -13,7 +13,7 @@ recomputes each student's variant from the roster, never from a submission.
 
 >>> sorted(variant_of(label).label for label in ("ex-bayes-grid", "ex-bayes-silence"))
 ['ex-bayes-grid', 'ex-bayes-silence']
->>> variant_of("ex-kl-closed-form") is None
+>>> variant_of("ex-mnist-parameters") is None
 True
 """
 
@@ -29,22 +29,21 @@ import nbformat
 from vae_lib._book_sources import Exercise
 from vae_lib._notebook_export import META
 from vae_lib._variant import Variant, variant_key
-from vae_lib.exercises import (amortized_inference, bayes, beyond, gradients, importance_sampling,
-                               latent_variables, mixture)
+from vae_lib.exercises import (amortized_inference, bayes, beyond, elbo, gradients, importance_sampling,
+                               kl_divergence, latent_variables, mixture)
 
 __all__ = ["Student", "read_roster", "variant_of", "key_for", "FIXED_EXERCISES", "VARIANT_MODULES",
            "personal_exercises", "personalize", "WRITTEN_PLACEHOLDER", "RosterError"]
 
 #: The exercise modules whose exercises have variants (each lists them in ``VARIANTS``).
-VARIANT_MODULES = (bayes, latent_variables, mixture, importance_sampling, gradients, amortized_inference, beyond)
+VARIANT_MODULES = (bayes, latent_variables, mixture, importance_sampling, elbo, kl_divergence, gradients,
+                   amortized_inference, beyond)
 
 #: Exercises that are the same for every student, and why: a key is a chapter (all its exercises)
 #: or one exercise's label (an exercise whose data cannot vary and keep its point, say why).
-#: Chapters 1 and 2's exercises have variants; the others are fixed until their exercises modules
-#: declare ``VARIANTS`` (issue 18).
+#: Every exercise of chapters 1 to 8 and 11 has variants, but one named below; chapters 9 and 10's
+#: numbers come from a trained model.
 FIXED_EXERCISES = {
-    "chapters/05_elbo": "not given variants yet",
-    "chapters/06_kl_divergence": "not given variants yet",
     "chapters/09_training_mnist": "its numbers come from a trained model and the MNIST data",
     "chapters/10_latent_space": "its numbers come from a trained model and the MNIST data",
     "ex-beyond-blur": "two images' best blur costs ln 2 per pixel they disagree on: its answer, −k ln 2, "

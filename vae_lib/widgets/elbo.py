@@ -25,6 +25,7 @@ import torch
 from torch import Tensor
 from torch.distributions import kl_divergence
 
+from vae_lib.i18n import tr
 from vae_lib.linear_gaussian import LinearGaussian, diagonal_gaussian
 from vae_lib.widgets._sketch import Panel, Sketch, nice_ticks
 from vae_lib.widgets.importance import POSTERIOR_COLOUR, PROPOSAL_COLOUR, density_panel
@@ -131,13 +132,14 @@ def elbo_explorer(model: LinearGaussian, x: Tensor, means: Sequence[float], widt
 
     def describe(mean: float, width: float) -> str:
         ledger = elbo_ledger(model, x, mean, width)
-        return (f"Left: the exact posterior p(z|x) and q(z); right: the ELBO's ledger, reconstruction "
-                f"{ledger.reconstruction:.2f} minus KL {ledger.kl_prior:.2f} gives the ELBO "
-                f"{ledger.reconstruction - ledger.kl_prior:.2f}, below log p(x) = {ledger.log_evidence:.2f} "
-                f"by the gap {ledger.gap:.2f} nats")
+        return tr("Left: the exact posterior p(z|x) and q(z); right: the ELBO ledger, reconstruction "
+                  "{reconstruction} minus KL {kl} gives the ELBO {elbo}, below log p(x) = {log_evidence} "
+                  "by the gap {gap} nats", reconstruction=f"{ledger.reconstruction:.2f}", kl=f"{ledger.kl_prior:.2f}",
+                  elbo=f"{ledger.reconstruction - ledger.kl_prior:.2f}", log_evidence=f"{ledger.log_evidence:.2f}",
+                  gap=f"{ledger.gap:.2f}")
 
-    figure = slider_figure(draw, {"mean": Slider("q mean", means, start_mean, "{:.2f}"),
-                                  "width": Slider("q width (sd)", widths, start_width, "{:.2f}")},
+    figure = slider_figure(draw, {"mean": Slider(tr("q mean (μ)"), means, start_mean, "{:.2f}"),
+                                  "width": Slider(tr("q width (sd)"), widths, start_width, "{:.2f}")},
                            alt=describe)
     figure.fallback_png = figure_png(elbo_sketch(model, x, *[s.value for s in figure.sliders]).figure())
     return figure

@@ -8,7 +8,7 @@ picture is precomputed with :mod:`vae_lib.divergences` and switched in the brows
 >>> import matplotlib; matplotlib.use("Agg")
 >>> explorer = kl_fit_explorer(separations=(0.0, 6.0))
 >>> explorer.n_pictures, [s.description for s in explorer.sliders]
-(8, ['mode separation', 'fit by', 'reverse fit starts'])
+(8, ['mode separation', 'fitted by', 'reverse fit starts'])
 """
 
 from __future__ import annotations
@@ -22,12 +22,13 @@ from matplotlib.figure import Figure
 
 from vae_lib.divergences import (GaussianFit, fit_gaussian, forward_kl, gaussian_mixture_1d, moment_matching,
                                  reverse_kl)
+from vae_lib.i18n import tr
 from vae_lib.mixture import MixtureOfGaussians
 from vae_lib.widgets.precomputed import Slider, SliderFigure, slider_figure
 
 __all__ = ["FORWARD", "REVERSE", "KLFitSetting", "bimodal_target", "kl_fit_setting", "draw_kl_fit", "kl_fit_explorer"]
 
-#: The two choices of the "fit by" slider (plain text: widget labels do not render LaTeX).
+#: The two choices of the "fitted by" slider (plain text: widget labels do not render LaTeX).
 FORWARD, REVERSE = "forward KL(p||q)", "reverse KL(q||p)"
 #: Where the reverse fit starts: one unit outside the left or the right mode, with std 1.
 STARTS = ("left", "right")
@@ -124,9 +125,12 @@ def kl_fit_explorer(separations: Sequence[float] = SEPARATIONS, weights: Sequenc
         return draw_kl_fit(setting, divergence)
 
     first = separations[-1] if start_separation is None else float(start_separation)
+    # The read-outs show the choices in the reader's language; the drawing gets the English values.
     return slider_figure(draw, {
-        "separation": Slider("mode separation", separations, first),
-        "divergence": Slider("fit by", [FORWARD, REVERSE], REVERSE),
-        "start": Slider("reverse fit starts", list(STARTS), "left"),
-    }, static=static, alt=("The two-mode target density p and the Gaussian q fitted to it by the chosen "
-                           "divergence, with both KL(p||q) and KL(q||p) written in the corner"))
+        "separation": Slider(tr("mode separation"), separations, first),
+        "divergence": Slider(tr("fitted by"), [FORWARD, REVERSE], REVERSE,
+                             labels=[tr("forward KL(p||q)"), tr("reverse KL(q||p)")]),
+        "start": Slider(tr("reverse fit starts"), list(STARTS), "left",
+                        labels=[tr("left of the modes"), tr("right of the modes")]),
+    }, static=static, alt=tr("The two-mode target density p and the Gaussian q fitted to it by the chosen "
+                             "divergence, with both KL(p||q) and KL(q||p) written in the corner"))
