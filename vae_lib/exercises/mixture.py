@@ -315,8 +315,8 @@ BINARY_TERMS = Variant(
     # A class out of 10 is the digit in an image; out of another number, some other kind of object.
     # From "consists of": a catalogue message of the Chinese rendering starts with words, not a number.
     text=lambda d: [("consists of 30 binary features together with one class out of 10 (the digit in\nan image, say)",
-                     f"consists of {d['units']} binary features together with one class out of {d['classes']} (the kind "
-                     "of\nobject in an image, say)")],
+                     f"consists of {d['units']} binary features together with one class out of {d['classes']} "
+                     "(the kind of\nobject in an image, say)")],
     code=lambda d: [("my_answer = 10 * 2**30", f"my_answer = {d['classes']} * 2**{d['units']}")])
 
 
