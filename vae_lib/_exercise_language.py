@@ -21,14 +21,19 @@ replacement into the translation, paragraph by paragraph (:func:`render_fragment
   counterpart wherever the translation has it, and each number of the fragment's prose by its
   new value in the translation's prose, provided the translation's prose has that number as many
   times as the English paragraph's prose and all of those are in the fragment (else the place is
-  ambiguous, and an error says so);
+  ambiguous, and an error says so). In math and code a number's sign is part of it (a student's
+  $z = -0.4$ where the book has $z = 1$); in prose it is not. Where the numbers cannot be told apart
+  (``"rain 2 and umbrella 2"`` → ``"rain 2 and umbrella 3"``), the words route below renders the
+  fragment if its messages are in the catalogue; otherwise the error stands (a number is never guessed);
 - when the variant adds words (a student's machine described in a sentence), through the
   library's catalogue: the book fragment and the variant fragment, its numbers written
   ``{n0}``, ``{n1}``, ... in reading order, are messages of this module (:data:`VARIANT_FRAGMENTS`);
   the translation of the book fragment is replaced by the translation of the variant's, its
   numbers filled in. A variant whose words are not there yet is an error that names the message.
 
-Both are tested on every variant of chapter 1 (``tests/test_assign.py``).
+Both are tested on every variant of every chapter (``tests/test_assign_zh.py``). A message starts and
+ends with words (``tests/test_i18n.py``) and holds no braces of its own: a variant whose fragment
+would (``$10^{-3}$``) splits it, so that the formula goes by number and the words by message.
 """
 
 from __future__ import annotations
