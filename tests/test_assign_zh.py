@@ -138,6 +138,28 @@ def test_a_number_with_two_places_in_the_translation_is_refused():
                                            "骰子有 12 面，掷 12 次。", "zh_CN", where="test")
 
 
+def test_numbers_that_part_ways_go_through_the_catalogue_s_words_or_are_refused():
+    """A 2 that stays and a 2 that changes cannot be told apart by number: the catalogue's words say
+    it when they are there (chapter 2's season), and without them the number route's error stands."""
+    english = "Add a season, where the season takes 4 values, the weather 3, rain 2 and umbrella 2. How many?"
+    chinese = "加入季节，其中季节有 4 个取值，天气 3 个，下雨 2 个，雨伞 2 个。有多少个？"
+    assert _exercise_language.render_fragment(
+        "takes 4 values, the weather 3, rain 2 and umbrella 2.",
+        "takes 6 values, the weather 2, rain 2 and umbrella 3.",
+        english, chinese, "zh_CN", where="test") == "加入季节，其中季节有 6 个取值，天气 2 个，下雨 2 个，雨伞 3 个。有多少个？"
+    with pytest.raises(_exercise_language.UntranslatedError, match="becomes two different numbers"):
+        _exercise_language.render_fragment("rain 2 and umbrella 2", "rain 2 and umbrella 3",
+                                           "So rain 2 and umbrella 2.", "下雨 2 个，雨伞 2 个。", "zh_CN", where="test")
+
+
+def test_a_sign_in_math_is_part_of_the_number():
+    """A student's negative draw replaces the book's formula as a whole (no catalogue message needed)."""
+    assert _exercise_language.render_fragment(
+        "$q = \\N(0.8,\\ 0.5^2)$ produced the draw $z = 1$", "$q = \\N(0.8,\\ 0.8^2)$ produced the draw $z = -0.4$",
+        "A proposal $q = \\N(0.8,\\ 0.5^2)$ produced the draw $z = 1$.", "提议分布 $q = \\N(0.8,\\ 0.5^2)$ 抽出了样本 $z = 1$。",
+        "zh_CN", where="test") == "提议分布 $q = \\N(0.8,\\ 0.8^2)$ 抽出了样本 $z = -0.4$。"
+
+
 def test_the_chinese_sheet_is_chinese():
     exercise, chapter = assign.select(["ex-bayes-grid"]).exercises[0], read_book()[0]
     chinese = _exercise_language.localized_exercise(exercise, "zh_CN", REPO)

@@ -21,14 +21,19 @@ replacement into the translation, paragraph by paragraph (:func:`render_fragment
   counterpart wherever the translation has it, and each number of the fragment's prose by its
   new value in the translation's prose, provided the translation's prose has that number as many
   times as the English paragraph's prose and all of those are in the fragment (else the place is
-  ambiguous, and an error says so);
+  ambiguous, and an error says so). In math and code a number's sign is part of it (a student's
+  $z = -0.4$ where the book has $z = 1$); in prose it is not. Where the numbers cannot be told apart
+  (``"rain 2 and umbrella 2"`` → ``"rain 2 and umbrella 3"``), the words route below renders the
+  fragment if its messages are in the catalogue; otherwise the error stands (a number is never guessed);
 - when the variant adds words (a student's machine described in a sentence), through the
   library's catalogue: the book fragment and the variant fragment, its numbers written
   ``{n0}``, ``{n1}``, ... in reading order, are messages of this module (:data:`VARIANT_FRAGMENTS`);
   the translation of the book fragment is replaced by the translation of the variant's, its
   numbers filled in. A variant whose words are not there yet is an error that names the message.
 
-Both are tested on every variant of chapter 1 (``tests/test_assign.py``).
+Both are tested on every variant of every chapter (``tests/test_assign_zh.py``). A message starts and
+ends with words (``tests/test_i18n.py``) and holds no braces of its own: a variant whose fragment
+would (``$10^{-3}$``) splits it, so that the formula goes by number and the words by message.
 """
 
 from __future__ import annotations
@@ -57,9 +62,28 @@ VARIANT_FRAGMENTS = (
     # Chapter 2's heights.
     N_("For the same six heights"),
     N_("For the six heights {n0}, {n1}, {n2}, {n3}, {n4} and {n5} cm"),
+    # Chapter 2's hidden season: the words route, since a 2 that stays and a 2 that changes cannot
+    # be told apart by number.
+    N_("takes 4 values, the weather 3, rain 2 and umbrella 2."),
+    N_("takes {n0} values, the weather {n1}, rain {n2} and umbrella {n3}."),
+    # Chapter 3's mixture, and its latent code.
+    N_("For the mixture above"),
+    N_("For the same mixture"),
+    N_("For the mixture with weights $\\pi = ({n0}, {n1})$, means $\\mu = ({n2}, {n3})$ and **standard deviations** "
+       "$\\sigma = ({n4}, {n5})$ (your own mixture, not the chapter's)"),
+    N_("Starting from the same mixture"),
+    N_("Starting from the mixture with weights $\\pi = ({n0}, {n1})$, means $\\mu = ({n2}, {n3})$ and "
+       "**standard deviations** $\\sigma = ({n4}, {n5})$ (your own mixture, not the chapter's)"),
+    N_("consists of 30 binary features together with one class out of 10 (the digit in an image, say)"),
+    N_("consists of {n0} binary features together with one class out of {n1} (the kind of object in an image, say)"),
+    # Chapter 11's schedule: a student's fraction left is not the chapter's toy's (the Chinese puts
+    # "the fraction" after the formula, so these words translate as 这一比例).
+    N_("of the signal's variance is left (the value of this chapter's toy)"),
+    N_("of the signal's variance is left"),
 )
 
 _NUMBER = re.compile(r"(?<![A-Za-z_\d.])\d+(?:\.\d+)?(?:[eE]-?\d+)?(?![A-Za-z_\d])")
+_SIGNED_NUMBER = re.compile(r"-?" + _NUMBER.pattern)
 _SPAN = re.compile(r"\$\$.+?\$\$|\$[^$]+\$|`[^`]+`")
 _FENCE = re.compile(r"^(\s*)(`{3,}|~{3,}|:{3,})(.*)$")
 _LIST_ITEM = re.compile(r"^(\s*)([-*+]|\d+[.)])\s+(.*)$")
@@ -223,8 +247,17 @@ def translate_myst(text: str, messages: dict[str, str], *, where: str, paragraph
 
 
 def _shape(text: str) -> str:
-    """``text`` with its numbers (and the braces around one) as ``#``: equal shapes differ in numbers only."""
-    return _NUMBER.sub("#", re.sub(r"\{(\d+(?:\.\d+)?)\}", r"\1", text))
+    """``text`` with its numbers (and the braces around one) as ``#``: equal shapes differ in numbers only.
+
+    In math and code a number's sign counts as part of it (a student's mean of $-1.6$ where the book
+    has $0.8$), since a span is replaced as a whole; in prose it does not.
+
+    >>> _shape("$z = -0.4$ and rain 2") == _shape("$z = 1$ and rain 3") != _shape("$z = 1$ and rain -3")
+    True
+    """
+    text = re.sub(r"\{(\d+(?:\.\d+)?)\}", r"\1", text)
+    text = _SPAN.sub(lambda match: _SIGNED_NUMBER.sub("#", match.group(0)), text)
+    return _NUMBER.sub("#", text)
 
 
 def _prose(text: str) -> str:
@@ -234,8 +267,11 @@ def _prose(text: str) -> str:
 def _masked(text: str) -> tuple[str, list[str]]:
     """(``text`` with its numbers as ``{n0}``, ``{n1}``, ..., and its braces doubled, the numbers).
 
-    >>> _masked("$10^{-3}$ left")
-    ('${n0}^{{-{n1}}}$ left', ['10', '3'])
+    In math and code a number's sign is part of it (as in :func:`_shape`), so that one message
+    serves a student's negative means and another's positive ones.
+
+    >>> _masked("$10^{-3}$ left, $m = (-1.6, 2)$ and 3-4")
+    ('${n0}^{{{n1}}}$ left, $m = ({n2}, {n3})$ and {n4}-{n5}', ['10', '-3', '-1.6', '2', '3', '4'])
     """
     numbers: list[str] = []
 
@@ -243,7 +279,9 @@ def _masked(text: str) -> tuple[str, list[str]]:
         numbers.append(match.group(0))
         return f"{{n{len(numbers) - 1}}}"
 
-    return _NUMBER.sub(mask, text.replace("{", "{{").replace("}", "}}")), numbers
+    pieces = re.split(f"({_SPAN.pattern})", text.replace("{", "{{").replace("}", "}}"))  # spans at odd indexes
+    return "".join((_SIGNED_NUMBER if index % 2 else _NUMBER).sub(mask, piece)
+                   for index, piece in enumerate(pieces)), numbers
 
 
 #: The first private-use character: a replacement already made in a paragraph waits as one such
@@ -282,34 +320,61 @@ def render_fragment(book: str, variant: str, english: str, translated: str, lang
         return chr(_TOKEN + len(pending) - 1)
 
     book, variant = _words(book), _words(variant)
+    if book in translated and _SIGNED_NUMBER.sub("#", book) == _SIGNED_NUMBER.sub("#", variant):
+        # math or code the translation kept as it is (part of a formula too): replaced as in English
+        return translated.replace(book, token(variant))
     if _shape(book) == _shape(variant):
-        if book in translated:  # math or code the translation kept as it is (part of a formula too)
-            return translated.replace(book, token(variant))
-        for old, new in zip(_SPAN.findall(book), _SPAN.findall(variant)):
-            if old != new:
-                if old not in translated:
-                    raise UntranslatedError(f"{where}: the translation has no {old!r} to render the variant into.")
-                translated = translated.replace(old, token(new))
-        mapping: dict[str, str] = {}
-        for old, new in zip(_NUMBER.findall(_prose(book)), _NUMBER.findall(_prose(variant))):
-            # Unchanged numbers count too: "rain 2 and umbrella 2" → "rain 2 and umbrella 3" names
-            # two 2s that part ways, which a translation's word order cannot tell apart.
-            if mapping.setdefault(old, new) != new:
-                raise UntranslatedError(f"{where}: the number {old} of {book!r} becomes two different numbers.")
-        mapping = {old: new for old, new in mapping.items() if old != new}
-        if not mapping:
-            return translated
-        pieces = re.split(f"({_SPAN.pattern})", translated)  # prose at even indexes, spans at odd ones
-        for old in mapping:
-            counts = [_NUMBER.findall(_prose(text)).count(old) for text in (book, english)]
-            counts.append(sum(_NUMBER.findall(piece).count(old) for piece in pieces[::2]))
-            if len(set(counts)) != 1:
-                raise UntranslatedError(f"{where}: cannot tell which {old} of the translation {book!r} names "
-                                        f"(in the fragment, the English and the translation: {counts} times).")
-        tokens = {old: token(new) for old, new in mapping.items()}
-        for position in range(0, len(pieces), 2):
-            pieces[position] = _NUMBER.sub(lambda m: tokens.get(m.group(0), m.group(0)), pieces[position])
-        return "".join(pieces)
+        start = len(pending)
+        try:
+            return _by_number(book, variant, english, translated, where=where, token=token)
+        except UntranslatedError as error:
+            # The numbers cannot be told apart (a 2 that stays and a 2 that changes, say): the words
+            # route says it when its messages are there; a number is never guessed.
+            del pending[start:]
+            if not _in_catalogue(book, variant, language):
+                raise error
+    return _by_words(book, variant, translated, language, where=where, token=token)
+
+
+def _in_catalogue(book: str, variant: str, language: str) -> bool:
+    """Whether the library's catalogue has both messages of the replacement ``book`` → ``variant``."""
+    words = catalogue(language)
+    return book.replace("{", "{{").replace("}", "}}") in words and _masked(variant)[0] in words
+
+
+def _by_number(book: str, variant: str, english: str, translated: str, *, where: str, token) -> str:
+    """:func:`render_fragment` for fragments that differ in their numbers only."""
+    if book in translated:  # math or code the translation kept as it is (part of a formula too)
+        return translated.replace(book, token(variant))
+    for old, new in zip(_SPAN.findall(book), _SPAN.findall(variant)):
+        if old != new:
+            if old not in translated:
+                raise UntranslatedError(f"{where}: the translation has no {old!r} to render the variant into.")
+            translated = translated.replace(old, token(new))
+    mapping: dict[str, str] = {}
+    for old, new in zip(_NUMBER.findall(_prose(book)), _NUMBER.findall(_prose(variant))):
+        # Unchanged numbers count too: "rain 2 and umbrella 2" → "rain 2 and umbrella 3" names
+        # two 2s that part ways, which a translation's word order cannot tell apart.
+        if mapping.setdefault(old, new) != new:
+            raise UntranslatedError(f"{where}: the number {old} of {book!r} becomes two different numbers.")
+    mapping = {old: new for old, new in mapping.items() if old != new}
+    if not mapping:
+        return translated
+    pieces = re.split(f"({_SPAN.pattern})", translated)  # prose at even indexes, spans at odd ones
+    for old in mapping:
+        counts = [_NUMBER.findall(_prose(text)).count(old) for text in (book, english)]
+        counts.append(sum(_NUMBER.findall(piece).count(old) for piece in pieces[::2]))
+        if len(set(counts)) != 1:
+            raise UntranslatedError(f"{where}: cannot tell which {old} of the translation {book!r} names "
+                                    f"(in the fragment, the English and the translation: {counts} times).")
+    tokens = {old: token(new) for old, new in mapping.items()}
+    for position in range(0, len(pieces), 2):
+        pieces[position] = _NUMBER.sub(lambda m: tokens.get(m.group(0), m.group(0)), pieces[position])
+    return "".join(pieces)
+
+
+def _by_words(book: str, variant: str, translated: str, language: str, *, where: str, token) -> str:
+    """:func:`render_fragment` through the library's catalogue (:data:`VARIANT_FRAGMENTS`)."""
     words = catalogue(language)
     template, numbers = _masked(variant)
     escaped = book.replace("{", "{{").replace("}", "}}")  # messages are format strings: braces doubled

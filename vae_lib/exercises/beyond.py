@@ -266,8 +266,10 @@ def _step_check(data=_SCHEDULE_BOOK) -> Check:
 SCHEDULE = Variant(
     "ex-beyond-schedule", _SCHEDULE_BOOK, _schedule_variant, _step_check,
     text=lambda d: [("takes 1000 equal steps", f"takes {d['steps']} equal steps"),
-                    ("$\\bar\\alpha_T = 10^{-3}$ of the signal's variance is\nleft (the value of this chapter's toy)",
-                     f"$\\bar\\alpha_T = 10^{{-{d['signal_exponent']}}}$ of the signal's variance is\nleft")],
+                    # The formula and the words apart: a catalogue message cannot hold the formula's braces.
+                    ("$\\bar\\alpha_T = 10^{-3}$", f"$\\bar\\alpha_T = 10^{{-{d['signal_exponent']}}}$"),
+                    ("of the signal's variance is\nleft (the value of this chapter's toy)",
+                     "of the signal's variance is\nleft")],
     code=lambda d: [("exercises.SIGNAL_LEFT ** (1 / exercises.DIFFUSION_STEPS)",
                      f"1e-{d['signal_exponent']} ** (1 / {d['steps']})")])
 

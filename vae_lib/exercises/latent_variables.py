@@ -211,8 +211,9 @@ def _chain_parameters_check(data=_CHAIN_BOOK) -> Check:
 
 CHAIN = Variant(
     "ex-latent-parameters", _CHAIN_BOOK, _chain_variant, _chain_parameters_check,
-    text=lambda d: [("takes 4 values, the weather 3, rain 2 and umbrella 2",
-                     "takes {} values, the weather {}, rain {} and umbrella {}".format(*d["sizes"]))],
+    # Up to the full stop: a catalogue message of the Chinese rendering ends with words, not a number.
+    text=lambda d: [("takes 4 values, the weather 3, rain 2 and umbrella 2.",
+                     "takes {} values, the weather {}, rain {} and umbrella {}.".format(*d["sizes"]))],
     code=lambda d: [("sizes = [4, 3, 2, 2]", f"sizes = {list(d['sizes'])}")])
 
 

@@ -313,9 +313,10 @@ def _binary_terms_check(data=_BINARY_BOOK) -> Check:
 BINARY_TERMS = Variant(
     "ex-mixture-binary-terms", _BINARY_BOOK, _draw_binary, _binary_terms_check,
     # A class out of 10 is the digit in an image; out of another number, some other kind of object.
-    text=lambda d: [("30 binary features together with one class out of 10 (the digit in\nan image, say)",
-                     f"{d['units']} binary features together with one class out of {d['classes']} (the kind "
-                     "of\nobject in an image, say)")],
+    # From "consists of": a catalogue message of the Chinese rendering starts with words, not a number.
+    text=lambda d: [("consists of 30 binary features together with one class out of 10 (the digit in\nan image, say)",
+                     f"consists of {d['units']} binary features together with one class out of {d['classes']} "
+                     "(the kind of\nobject in an image, say)")],
     code=lambda d: [("my_answer = 10 * 2**30", f"my_answer = {d['classes']} * 2**{d['units']}")])
 
 
