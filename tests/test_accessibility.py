@@ -123,13 +123,6 @@ def test_every_figure_says_what_it_shows(audits):
 
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
-#: Pages whose widget pictures' alt text the library still makes in English only: the widgets'
-#: messages are being wrapped in tr() (issue 20.2; book/_ext/editions.py translates them on the
-#: Chinese site once they are in vae_lib.po). Their figures are checked all the same. Remove a
-#: page when its widgets speak Chinese; the test fails on a page listed here that no longer needs it.
-PENDING_WIDGET_PICTURES = {f"chapters/{name}.html" for name in (
-    "02_latent_variables", "03_mixture_of_gaussians", "04_importance_sampling",
-    "07_gradients", "08_amortized_inference", "09_training_mnist", "10_latent_space", "11_beyond")}
 
 
 def _is_figure(image: dict) -> bool:
@@ -141,7 +134,7 @@ def test_every_picture_is_described_in_the_edition_s_language(audits, edition):
     """On the Chinese site every picture's alt text is Chinese: the figures' from the chapters'
     catalogues (their cells' ``mystnb: image: alt:``), the widgets' from vae_lib's; on the
     English site none is."""
-    problems, pending, figures = [], set(), 0
+    problems, figures = [], 0
     for page, result in audits.items():
         for image in result["images"]:
             alt = image["alt"] or ""
@@ -152,16 +145,9 @@ def test_every_picture_is_described_in_the_edition_s_language(audits, edition):
             if edition == "en" and chinese:
                 problems.append(f"{page}: {image['src']}…: Chinese on the English site: {alt!r}")
             elif edition != "en" and not chinese:
-                if not _is_figure(image) and page in PENDING_WIDGET_PICTURES:
-                    pending.add(page)
-                else:
-                    problems.append(f"{page}: {image['src']}…: not in the edition's language: {alt!r}")
+                problems.append(f"{page}: {image['src']}…: not in the edition's language: {alt!r}")
     assert figures > 40, f"only {figures} figures were found on the site"
     assert not problems, f"{len(problems)} pictures:\n" + "\n".join(problems)
-    if edition != "en":
-        finished = sorted(page for page in PENDING_WIDGET_PICTURES if page not in pending)
-        assert not finished, f"these pages' widget pictures speak the edition's language now: remove them from " \
-                             f"PENDING_WIDGET_PICTURES: {finished}"
 
 
 def test_the_audit_catches_what_it_should(tmp_path, browser):  # noqa: F811

@@ -201,3 +201,18 @@ def test_the_assignment_without_a_roster_is_the_book_variant(tmp_path):
     notebook = assign.assignment_notebook(assign.select(["ex-bayes-loaded-die"]), requirement="")
     text = "\n".join(cell.source for cell in notebook.cells)
     assert "4 sixes in 12 rolls" in text and "variant=" not in text
+
+
+def test_a_draw_the_check_cannot_be_built_on_is_drawn_again():
+    """A draw whose check overflows (an optimizer thrown far off, say) is not a variant: the next one is."""
+    from vae_lib._variant import Variant
+    from vae_lib.checks import Check, Mistake
+
+    def build(data):
+        if data["x"] > 0.5:
+            raise OverflowError("math range error")
+        return Check("x", data["x"], [Mistake(data["x"] + 1, "one too many")])
+
+    variant = Variant("ex-test", {"x": 0.1}, lambda rng: {"x": round(float(rng.uniform(0, 1)), 3)}, build)
+    for seed in range(20):
+        assert variant.data(variant_key(f"s{seed}", "ex-test"))["x"] <= 0.5

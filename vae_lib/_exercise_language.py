@@ -76,6 +76,15 @@ VARIANT_FRAGMENTS = (
        "**standard deviations** $\\sigma = ({n4}, {n5})$ (your own mixture, not the chapter's)"),
     N_("consists of 30 binary features together with one class out of 10 (the digit in an image, say)"),
     N_("consists of {n0} binary features together with one class out of {n1} (the kind of object in an image, say)"),
+    # Chapter 5's model and observation, with the student's numbers.
+    N_("In this chapter's model ($a = 3$, $\\sigma_x = 1$, observation $x = 4$)"),
+    N_("In the chapter's model with your numbers ($a = {n0}$, $\\sigma_x = {n1}$, observation $x = {n2}$)"),
+    N_("For the same model and observation"),
+    N_("For the chapter's model with your numbers ($a = {n0}$, $\\sigma_x = {n1}$, observation $x = {n2}$)"),
+    # Chapter 6's forecaster, stated again for the other direction.
+    N_("For the same $p$ and $q$"),
+    N_("For the climate $p = ({n0}, {n1}, {n2})$ of (sunny, cloudy, rain) and the forecaster's "
+       "$q = ({n3}, {n4}, {n5})$"),
     # Chapter 11's schedule: a student's fraction left is not the chapter's toy's (the Chinese puts
     # "the fraction" after the formula, so these words translate as 这一比例).
     N_("of the signal's variance is left (the value of this chapter's toy)"),

@@ -97,7 +97,10 @@ class Variant:
         rng = np.random.default_rng(int(hashlib.sha256(f"{self.label}\x1f{key}".encode()).hexdigest()[:16], 16))
         for _ in range(_MAX_DRAWS):
             data = self.draw(rng)
-            check = self.build(data)
+            try:
+                check = self.build(data)
+            except ArithmeticError:  # numbers an optimizer or a formula overflows on: not a variant
+                continue
             if len(check._mistakes) == wanted and data != dict(self.book):
                 return data, check
         raise RuntimeError(f"{self.label}: no valid variant in {_MAX_DRAWS} draws for key {key!r}; "

@@ -112,7 +112,7 @@ def _weight_variant(rng: np.random.Generator) -> dict:
     [0.5, 1.8], its sd in [0.3, 0.9] (never 1, so σ and σ² differ), and z a typical draw of q,
     within 1.5 sd of its mean; one decimal each."""
     q_mean, q_sd = round(float(rng.uniform(0.5, 1.8)), 1), round(float(rng.uniform(0.3, 0.9)), 1)
-    z = round(q_mean + q_sd * float(rng.uniform(-1.5, 1.5)), 1)
+    z = round(q_mean + q_sd * float(rng.uniform(-1.5, 1.5)), 1) + 0.0  # + 0.0: never a -0 in a statement
     return {"z": z, "q_mean": q_mean, "q_sd": q_sd}
 
 

@@ -89,11 +89,11 @@ def _draw_mixture(rng: np.random.Generator) -> dict:
     between the means where neither component owns it (a responsibility in [0.25, 0.75])."""
     while True:
         first = round(float(rng.uniform(0.2, 0.8)), 2)
-        low = round(float(rng.uniform(-2.5, 0.5)), 1)
-        high = round(low + float(rng.uniform(1.5, 4.0)), 1)
+        low = round(float(rng.uniform(-2.5, 0.5)), 1) + 0.0  # + 0.0: never a -0 in a statement
+        high = round(low + float(rng.uniform(1.5, 4.0)), 1) + 0.0
         sds = [round(float(rng.uniform(0.4, 1.5)), 1) for _ in range(2)]
         data = {"weights": [first, round(1 - first, 2)], "means": [low, high], "sds": sds,
-                "point": round(float(rng.uniform(low, high)), 1)}
+                "point": round(float(rng.uniform(low, high)), 1) + 0.0}
         if abs(sds[0] - sds[1]) >= 0.2 - 1e-9 and 0.25 <= _responsibility(data) <= 0.75:
             return data
 
@@ -220,7 +220,7 @@ def _draw_em(rng: np.random.Generator) -> dict:
     while True:
         data = {key: value for key, value in _draw_mixture(rng).items() if key != "point"}
         low, high = data["means"]
-        points = sorted(round(float(p), 1) for p in rng.uniform(low - 1.5, high + 1.0, size=5))
+        points = sorted(round(float(p), 1) + 0.0 for p in rng.uniform(low - 1.5, high + 1.0, size=5))
         owner = exercise_mixture(data).responsibilities(np.array(points)[:, None]).argmax(axis=1)
         if len(set(points)) == 5 and 0 < (owner == 0).sum() < 5:
             return {**data, "points": points}
